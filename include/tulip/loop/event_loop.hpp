@@ -1,0 +1,257 @@
+// tulip/loop/event_loop.hpp — the event loop (asyncio.AbstractEventLoop / BaseEventLoop
+// with the epoll selector).
+//
+// One loop per thread. An iteration: take the callbacks that are ready when it
+// begins, poll for I/O (without blocking if anything is ready), move due timers
+// to the ready queue, then run exactly the callbacks that were ready at that
+// point, FIFO. Timers with equal deadlines keep their scheduling order (asyncio's
+// heap does not promise this; tulip does, see docs/asyncio.md).
+//
+// The loop knows callbacks, timers and file descriptors, not coroutines: the
+// members that need Future or Task (create_task, create_future,
+// run_until_complete, run_in_executor) are declared here and defined in task/.
+//
+// Thread safety: only call_soon_threadsafe may be called from another thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/detail/nodes.hpp>
+#include <tulip/loop/executor.hpp>
+#include <tulip/loop/handle.hpp>
+
+namespace tulip {
+
+template <class T>
+class Coro;
+template <class T>
+class Task;
+template <class T>
+class Future;
+class EventLoop;
+
+namespace detail {
+struct FutureStateBase;
+struct TaskBase;
+class EpollPoller;
+template <class A>
+struct AwaitableTraits;
+}  // namespace detail
+
+// Seconds as asyncio counts them; any std::chrono duration converts to it.
+using Seconds = std::chrono::duration<double>;
+
+// What call_exception_handler receives (asyncio's context dict).
+struct ExceptionContext {
+    std::string message;
+    std::exception_ptr exception;  // may be null
+    std::string source;            // e.g. "Task 'Task-3'" or "callback"; may be empty
+    std::string traceback;         // where the object was created (debug mode), may be empty
+};
+
+enum class LogLevel { debug, info, warning, error };
+// Where the loop's log lines go (asyncio logs to the "asyncio" logger). The
+// default writes to stderr. Setting a sink is not thread-safe with logging.
+using LogSink = std::function<void(LogLevel, const std::string&)>;
+void set_log_sink(LogSink sink);
+void log(LogLevel level, const std::string& message);
+
+struct EventLoopOptions {
+    // Virtual time: the clock starts at 0 and, when nothing is ready and no I/O
+    // or thread work is pending, jumps straight to the next timer. For tests
+    // (like asyncio's TestLoop, Trio's autojump clock, tokio's start_paused).
+    bool virtual_time = false;
+    // Debug mode; also enabled by the environment variable TULIP_DEBUG=1.
+    bool debug = false;
+};
+
+class EventLoop {
+public:
+    using ExceptionHandler = std::function<void(EventLoop&, const ExceptionContext&)>;
+
+    EventLoop();
+    explicit EventLoop(EventLoopOptions options);
+    ~EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    // ---- scheduling callbacks -------------------------------------------------
+    template <class F>
+    Handle call_soon(F&& f) {
+        check_closed();
+        auto* n = detail::CallbackNode::make(this, std::forward<F>(f));
+        Handle h(n);  // the ready queue keeps the creation reference
+        ready_.push(n);
+        return h;
+    }
+    // The only method that other threads may call. Wakes the loop.
+    template <class F>
+    Handle call_soon_threadsafe(F&& f) {
+        auto* n = detail::CallbackNode::make(this, std::forward<F>(f), /*threadsafe=*/true);
+        Handle h(n);
+        post_threadsafe(n);
+        return h;
+    }
+    template <class F>
+    TimerHandle call_later(Seconds delay, F&& f) {
+        return call_at_ns(now_ns() + to_ns(delay), std::forward<F>(f));
+    }
+    template <class F>
+    TimerHandle call_later(double delay, F&& f) {
+        return call_later(Seconds(delay), std::forward<F>(f));
+    }
+    // `when` is an absolute time on this loop's clock, in seconds (see time()).
+    template <class F>
+    TimerHandle call_at(double when, F&& f) {
+        return call_at_ns(static_cast<std::int64_t>(when * 1e9), std::forward<F>(f));
+    }
+    // Seconds on a monotonic clock (or the virtual clock), as loop.time().
+    double time() const noexcept { return static_cast<double>(now_ns()) * 1e-9; }
+
+    // ---- running ---------------------------------------------------------------
+    void run_forever();
+    // Runs until the awaitable (Coro, Task or Future) is done; returns its
+    // result or rethrows. Defined in tulip/task/task.hpp.
+    template <class A>
+    decltype(auto) run_until_complete(A&& awaitable);
+    void stop() noexcept { stopping_ = true; }
+    bool is_running() const noexcept { return running_; }
+    bool is_closed() const noexcept { return closed_; }
+    // Closes the loop: drops pending callbacks, shuts the default executor down
+    // without waiting. Raises std::runtime_error if the loop is running.
+    void close();
+
+    // ---- file descriptors (the selector-level API) ------------------------------
+    // The callback runs whenever fd is readable (writable), until removed.
+    template <class F>
+    void add_reader(int fd, F&& f) {
+        check_closed();
+        set_fd_callback(fd, /*write=*/false, detail::CallbackNode::make(this, std::forward<F>(f)));
+    }
+    template <class F>
+    void add_writer(int fd, F&& f) {
+        check_closed();
+        set_fd_callback(fd, /*write=*/true, detail::CallbackNode::make(this, std::forward<F>(f)));
+    }
+    bool remove_reader(int fd);
+    bool remove_writer(int fd);
+
+    // ---- futures and tasks (defined in task/) -----------------------------------
+    template <class T = void>
+    Future<T> create_future();
+    template <class T>
+    Task<T> create_task(Coro<T> coro, std::string name = {});
+
+    // ---- executors (defined in task/) -------------------------------------------
+    // Runs f() on executor (nullptr: the default ThreadPoolExecutor) and returns
+    // a Future for its result. Cancelling the Future does not stop f.
+    template <class F>
+    auto run_in_executor(Executor* executor, F&& f);
+    void set_default_executor(std::shared_ptr<Executor> executor);
+    Executor& default_executor();
+    // Shuts the default executor down, waiting for its jobs on a helper thread
+    // so the loop keeps running. Defined in src/task/runner.cpp.
+    Coro<void> shutdown_default_executor();
+
+    // ---- errors, debug ---------------------------------------------------------
+    void set_exception_handler(ExceptionHandler handler) { handler_ = std::move(handler); }
+    const ExceptionHandler& get_exception_handler() const noexcept { return handler_; }
+    void call_exception_handler(const ExceptionContext& context);
+    void default_exception_handler(const ExceptionContext& context);
+    void set_debug(bool enabled) noexcept { debug_ = enabled; }
+    bool get_debug() const noexcept { return debug_; }
+    // Callbacks slower than this are logged in debug mode (asyncio: 0.1 s).
+    double slow_callback_duration = 0.1;
+
+    // ---- internals used by the task layer -----------------------------------
+    void schedule(detail::ReadyNode* n) noexcept { ready_.push(n); }
+    void schedule_all(detail::NodeQueue& q) noexcept { ready_.splice(q); }
+    void add_timer(detail::TimerNode* t, std::int64_t when_ns);
+    void remove_timer(detail::TimerNode* t) noexcept;
+    std::int64_t now_ns() const noexcept;
+    static std::int64_t to_ns(Seconds s) noexcept { return static_cast<std::int64_t>(s.count() * 1e9); }
+    // Intrusive list of live tasks, for all_tasks() and shutdown.
+    detail::TaskBase* tasks_head = nullptr;
+    std::size_t task_count = 0;
+    std::uint64_t next_task_id = 1;
+    // Work on other threads that will come back via call_soon_threadsafe; while
+    // it is non-zero a virtual-time loop waits for real instead of jumping.
+    std::atomic<int> external_pending{0};
+    // Hooks the upper layers install (async generator finalisation, ...).
+    std::vector<std::function<void()>> on_close_hooks;
+    bool virtual_time() const noexcept { return virtual_; }
+    void check_closed() const {
+        if (closed_) throw std::runtime_error("Event loop is closed");
+    }
+    // Runs one iteration (tests use this to count steps, as CPython's run_once).
+    void run_once();
+
+private:
+    template <class F>
+    TimerHandle call_at_ns(std::int64_t when, F&& f) {
+        check_closed();
+        auto* n = detail::CallbackNode::make(this, std::forward<F>(f));
+        TimerHandle h(n);
+        add_timer(n, when);  // the heap keeps the creation reference
+        return h;
+    }
+    void post_threadsafe(detail::CallbackNode* n);
+    void drain_threadsafe();
+    void set_fd_callback(int fd, bool write, detail::CallbackNode* n);
+    void heap_up(std::size_t i) noexcept;
+    void heap_down(std::size_t i) noexcept;
+    void heap_set(std::size_t i, detail::TimerNode* t) noexcept;
+    void run_ready(std::size_t n);
+
+    struct HeapEntry {
+        std::int64_t when;
+        std::uint64_t seq;
+        detail::TimerNode* node;
+    };
+    detail::NodeQueue ready_;
+    std::vector<HeapEntry> heap_;
+    std::uint64_t timer_seq_ = 0;
+    std::unique_ptr<detail::EpollPoller> poller_;
+    int wake_fd_ = -1;
+
+    std::mutex ts_mu_;
+    std::vector<detail::CallbackNode*> ts_queue_;
+    std::atomic<bool> ts_pending_{false};
+
+    ExceptionHandler handler_;
+    std::shared_ptr<Executor> default_executor_;
+    std::int64_t virtual_now_ = 0;
+    bool virtual_ = false;
+    bool debug_ = false;
+    bool stopping_ = false;
+    bool running_ = false;
+    bool closed_ = false;
+    friend class Handle;
+    friend struct detail::CallbackNode;
+};
+
+// The loop running in this thread; throws std::runtime_error("no running event loop").
+EventLoop& get_running_loop();
+std::unique_ptr<EventLoop> new_event_loop(EventLoopOptions options = {});
+
+namespace detail {
+EventLoop* running_loop() noexcept;  // nullptr when none
+bool debug_from_env() noexcept;
+// True if `loop` is alive (registered loops); used where a late object might
+// outlive its loop (a future destroyed after its loop).
+bool loop_alive(const EventLoop* loop) noexcept;
+// Captures a short backtrace as text (debug mode: where objects were created).
+std::string capture_traceback(int skip = 1);
+}  // namespace detail
+
+}  // namespace tulip

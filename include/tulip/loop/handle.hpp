@@ -1,0 +1,47 @@
+// tulip/loop/handle.hpp — Handle and TimerHandle (asyncio.Handle / asyncio.TimerHandle).
+//
+// What call_soon / call_later / call_at return: a reference to the scheduled
+// callback that can cancel it. Dropping the handle does not cancel anything.
+// Thread safety: like asyncio, a handle is used on its loop's thread only.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+
+#include <tulip/detail/nodes.hpp>
+
+namespace tulip {
+
+class Handle {
+public:
+    Handle() noexcept = default;
+    explicit Handle(detail::CallbackNode* n) noexcept : n_(n) {
+        if (n_) n_->incref();
+    }
+    Handle(const Handle& o) noexcept : Handle(o.n_) {}
+    Handle(Handle&& o) noexcept : n_(std::exchange(o.n_, nullptr)) {}
+    Handle& operator=(Handle o) noexcept {
+        std::swap(n_, o.n_);
+        return *this;
+    }
+    ~Handle() {
+        if (n_) n_->decref();
+    }
+
+    // Cancels the callback if it has not run yet; its captures are released at once.
+    void cancel() noexcept;
+    bool cancelled() const noexcept { return n_ && n_->cancelled; }
+    explicit operator bool() const noexcept { return n_ != nullptr; }
+
+protected:
+    detail::CallbackNode* n_ = nullptr;
+};
+
+class TimerHandle : public Handle {
+public:
+    using Handle::Handle;
+    // The absolute deadline on the loop's clock, in seconds (loop.time() units).
+    double when() const noexcept { return n_ ? static_cast<double>(n_->when) * 1e-9 : 0.0; }
+};
+
+}  // namespace tulip

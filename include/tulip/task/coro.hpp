@@ -1,0 +1,159 @@
+// tulip/task/coro.hpp — Coro<T>, what a coroutine function returns (asyncio's
+// coroutine object).
+//
+// A Coro is lazy: nothing runs until it is awaited or wrapped in a Task.
+// `co_await coro` runs it directly, as `await coro()` does, by symmetric
+// transfer — no trip through the loop, and deep await chains use constant
+// stack. Exceptions propagate to the awaiter. Frames come from a recycling
+// allocator. A Coro is awaited at most once and owns its frame.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/detail/pool.hpp>
+#include <tulip/task/future.hpp>
+
+namespace tulip {
+
+template <class T = void>
+class Coro;
+
+namespace detail {
+
+bool coro_debug_enabled() noexcept;
+void report_never_awaited(std::string* traceback) noexcept;
+
+struct CoroPromiseBase {
+    std::coroutine_handle<> continuation;  // who awaits us; null for a task's root
+    std::exception_ptr exc;
+    std::string* traceback = nullptr;  // where it was created (debug mode only)
+    bool cancelled_exc = false;        // exc holds a CancelledError
+    bool started = false;
+
+    CoroPromiseBase() {
+        if (coro_debug_enabled()) traceback = new std::string(capture_traceback(3));
+    }
+    ~CoroPromiseBase() { delete traceback; }
+    CoroPromiseBase(const CoroPromiseBase&) = delete;
+
+    static void* operator new(std::size_t n) { return pool_allocate(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, n); }
+
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    struct FinalAwaiter {
+        bool await_ready() const noexcept { return false; }
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+            if (auto c = h.promise().continuation) return c;
+            return std::noop_coroutine();
+        }
+        void await_resume() const noexcept {}
+    };
+    FinalAwaiter final_suspend() noexcept { return {}; }
+    void unhandled_exception() noexcept {
+        exc = std::current_exception();
+        try {
+            throw;
+        } catch (const CancelledError&) {
+            cancelled_exc = true;
+        } catch (...) {
+        }
+    }
+};
+
+template <class T>
+struct CoroPromise : CoroPromiseBase {
+    ResultSlot<T> value;
+    Coro<T> get_return_object() noexcept;
+    template <class U = T>
+    void return_value(U&& v) {
+        value.emplace(std::forward<U>(v));
+    }
+    T take() {
+        if (exc) std::rethrow_exception(exc);
+        return std::move(value.get());
+    }
+};
+
+template <>
+struct CoroPromise<void> : CoroPromiseBase {
+    Coro<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void take() {
+        if (exc) std::rethrow_exception(exc);
+    }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] Coro {
+public:
+    using promise_type = detail::CoroPromise<T>;
+    using value_type = T;
+    using handle_type = std::coroutine_handle<promise_type>;
+
+    Coro() noexcept = default;
+    explicit Coro(handle_type h) noexcept : h_(h) {}
+    Coro(Coro&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+    Coro& operator=(Coro&& o) noexcept {
+        if (this != &o) {
+            destroy();
+            h_ = std::exchange(o.h_, {});
+        }
+        return *this;
+    }
+    Coro(const Coro&) = delete;
+    Coro& operator=(const Coro&) = delete;
+    ~Coro() { destroy(); }
+
+    explicit operator bool() const noexcept { return static_cast<bool>(h_); }
+    bool done() const noexcept { return h_ && h_.done(); }
+
+    struct Awaiter {
+        handle_type h;
+        bool await_ready() const {
+            if (!h) throw std::runtime_error("cannot await an empty Coro");
+            if (h.promise().started) throw std::runtime_error("cannot reuse already awaited coroutine");
+            return false;
+        }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+            h.promise().continuation = parent;
+            h.promise().started = true;
+            return h;  // symmetric transfer: run the child now
+        }
+        T await_resume() { return h.promise().take(); }
+    };
+    Awaiter operator co_await() & noexcept { return Awaiter{h_}; }
+    Awaiter operator co_await() && noexcept { return Awaiter{h_}; }
+
+    // Hands the frame over (to a Task). The Coro is empty afterwards.
+    handle_type release() noexcept { return std::exchange(h_, {}); }
+
+private:
+    void destroy() noexcept {
+        if (!h_) return;
+        auto& p = h_.promise();
+        if (!p.started && p.traceback) detail::report_never_awaited(p.traceback);
+        h_.destroy();
+        h_ = {};
+    }
+    handle_type h_;
+};
+
+namespace detail {
+template <class T>
+Coro<T> CoroPromise<T>::get_return_object() noexcept {
+    return Coro<T>(std::coroutine_handle<CoroPromise<T>>::from_promise(*this));
+}
+inline Coro<void> CoroPromise<void>::get_return_object() noexcept {
+    return Coro<void>(std::coroutine_handle<CoroPromise<void>>::from_promise(*this));
+}
+}  // namespace detail
+
+}  // namespace tulip

@@ -1,0 +1,340 @@
+// tulip/task/future.hpp — Future<T> (asyncio.Future).
+//
+// A Future is a result that is not there yet. It is a handle: copies refer to
+// the same state (as Python names refer to one object). Awaiting a pending
+// Future suspends the awaiting task; when the Future completes, its done
+// callbacks — the awaiting tasks among them — are scheduled with call_soon, in
+// the order they were added, never run inline (asyncio's rule).
+//
+// Thread safety: a Future belongs to its loop's thread. From other threads use
+// loop.call_soon_threadsafe or run_coroutine_threadsafe.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/detail/nodes.hpp>
+#include <tulip/detail/pool.hpp>
+#include <tulip/loop/event_loop.hpp>
+
+namespace tulip {
+
+namespace detail {
+
+// Something a suspended task waits on that can be asked to cancel
+// (asyncio's Task._fut_waiter). cancel() returns true if the waiter will wake
+// the task with CancelledError.
+struct Cancellable {
+    virtual bool cancel(const std::string& msg) = 0;
+
+protected:
+    ~Cancellable() = default;
+};
+
+struct TaskBase;
+inline thread_local TaskBase* tls_current_task = nullptr;
+
+struct FutureStateBase : Cancellable {
+    enum class State : std::uint8_t { pending, cancelled, finished };
+
+    explicit FutureStateBase(EventLoop* l) noexcept : loop(l) {}
+    virtual ~FutureStateBase();
+    FutureStateBase(const FutureStateBase&) = delete;
+    FutureStateBase& operator=(const FutureStateBase&) = delete;
+
+    static void* operator new(std::size_t n) { return pool_allocate(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, n); }
+
+    bool done() const noexcept { return state != State::pending; }
+    bool is_cancelled() const noexcept { return state == State::cancelled; }
+
+    // Future.cancel(): a pending future becomes cancelled and schedules its callbacks.
+    bool cancel(const std::string& msg) override { return cancel_future(msg); }
+    bool cancel_future(const std::string& msg);
+    void set_exception(std::exception_ptr e);
+    // For result()/exception(): throws CancelledError or InvalidStateError as asyncio.
+    void check_result_ready() const;
+    void rethrow_if_failed() {
+        check_result_ready();
+        if (exc) {
+            log_traceback = false;
+            std::rethrow_exception(exc);
+        }
+    }
+    std::exception_ptr exception() {
+        check_result_ready();
+        log_traceback = false;
+        return exc;
+    }
+    [[noreturn]] void throw_cancelled() const;
+    void mark_finished() {
+        state = State::finished;
+        schedule_callbacks();
+    }
+    void schedule_callbacks() noexcept;
+    void add_waiter(ReadyNode* n) noexcept { callbacks.push(n); }
+    bool remove_waiter(ReadyNode* n) noexcept { return callbacks.remove(n); }
+
+    virtual TaskBase* as_task() noexcept { return nullptr; }
+    virtual std::string describe() const { return "Future"; }
+
+    void incref() noexcept { ++refs; }
+    void decref() noexcept {
+        if (--refs == 0) {
+            if (log_traceback) report_unretrieved();
+            delete this;
+        }
+    }
+    void report_unretrieved() noexcept;
+
+    NodeQueue callbacks;  // task steps and done-callback nodes, FIFO
+    EventLoop* loop;
+    std::exception_ptr exc;
+    std::string cancel_message;
+    std::uint32_t refs = 1;
+    State state = State::pending;
+    bool log_traceback = false;  // an exception was set and nobody has looked at it
+};
+
+// Storage for a value that may not be there yet (T or nothing for void).
+template <class T>
+struct ResultSlot {
+    alignas(T) unsigned char buf[sizeof(T)];
+    bool has = false;
+    template <class... A>
+    void emplace(A&&... a) {
+        ::new (static_cast<void*>(buf)) T(std::forward<A>(a)...);
+        has = true;
+    }
+    T& get() noexcept { return *std::launder(reinterpret_cast<T*>(buf)); }
+    ResultSlot() = default;
+    ResultSlot(const ResultSlot&) = delete;
+    ~ResultSlot() {
+        if (has) get().~T();
+    }
+};
+template <>
+struct ResultSlot<void> {
+    bool has = false;
+    void emplace() noexcept { has = true; }
+};
+
+template <class T>
+struct FutureState : FutureStateBase {
+    using FutureStateBase::FutureStateBase;
+    ResultSlot<T> value;
+
+    template <class... A>
+    void set_result(A&&... a) {
+        if (done()) throw InvalidStateError("invalid state: " + describe() + " is already done");
+        value.emplace(std::forward<A>(a)...);
+        mark_finished();
+    }
+    // result(): the value by reference (asyncio returns the same object to all).
+    decltype(auto) result() {
+        rethrow_if_failed();
+        if constexpr (!std::is_void_v<T>) return static_cast<T&>(value.get());
+    }
+};
+
+// The machinery of a task that the awaiters need (the rest is in task.hpp).
+struct TaskBase : ReadyNode {
+    FutureStateBase* fut = nullptr;  // this task seen as a Future
+    TaskBase* prev_task = nullptr;   // the loop's list of live tasks
+    TaskBase* next_task = nullptr;
+    std::coroutine_handle<> root;       // the task's coroutine
+    std::coroutine_handle<> resume_at;  // the innermost suspended coroutine
+    Cancellable* waiter = nullptr;      // what the task is suspended on
+    void (*finish)(TaskBase*) = nullptr;
+    std::string name;  // empty: "Task-<id>"
+    std::string* creation_traceback = nullptr;  // debug mode only
+    std::uint64_t id = 0;
+    std::uint32_t num_cancels_requested = 0;
+    bool must_cancel = false;  // throw CancelledError at the next resume
+    bool started = false;
+};
+
+inline TaskBase& current_task_for_await(const char* what) {
+    if (!tls_current_task) throw std::runtime_error(std::string("cannot ") + what + " outside a Task");
+    return *tls_current_task;
+}
+
+// Parks the current task on f; f's completion schedules the task's step.
+inline void suspend_task_on(TaskBase& t, FutureStateBase& f, std::coroutine_handle<> h) {
+    if (f.loop != t.fut->loop) throw std::runtime_error("Task got a Future attached to a different loop");
+    t.resume_at = h;
+    t.waiter = &f;
+    f.add_waiter(&t);
+    // The task was cancelled while running: cancel what it now waits on (asyncio __step).
+    if (t.must_cancel && f.cancel(t.fut->cancel_message)) t.must_cancel = false;
+}
+
+// On resume: raise the CancelledError that a cancel() left pending.
+inline void check_pending_cancel(TaskBase& t) {
+    if (t.must_cancel) {
+        t.must_cancel = false;
+        throw CancelledError(t.fut->cancel_message);
+    }
+}
+
+// Awaits a FutureState (used by Future<T> and Task<T>).
+template <class T>
+struct FutureAwaiter {
+    FutureState<T>* s;
+    TaskBase* task = nullptr;
+
+    bool await_ready() const noexcept { return s->done(); }
+    void await_suspend(std::coroutine_handle<> h) {
+        TaskBase& t = current_task_for_await("await a Future");
+        suspend_task_on(t, *s, h);
+        task = &t;
+    }
+    T await_resume() {
+        if (TaskBase* t = std::exchange(task, nullptr)) check_pending_cancel(*t);
+        if constexpr (std::is_void_v<T>) {
+            s->rethrow_if_failed();
+        } else if constexpr (std::is_copy_constructible_v<T>) {
+            return s->result();
+        } else {
+            return std::move(s->result());  // move-only results go to the first awaiter
+        }
+    }
+    FutureAwaiter(FutureState<T>* st) noexcept : s(st) {}
+    FutureAwaiter(const FutureAwaiter&) = delete;
+    ~FutureAwaiter() {
+        // Destroyed while suspended (the frame is torn down): unlink the task.
+        if (task && !s->done()) s->remove_waiter(task);
+    }
+};
+
+}  // namespace detail
+
+// What add_done_callback returns; pass it to remove_done_callback.
+class DoneCallback : public Handle {
+public:
+    using Handle::Handle;
+
+private:
+    friend class FutureBase;
+};
+
+// The type-independent part of every Future and Task handle.
+class FutureBase {
+public:
+    FutureBase() noexcept = default;
+    explicit FutureBase(detail::FutureStateBase* s, bool adopt = false) noexcept : s_(s) {
+        if (s_ && !adopt) s_->incref();
+    }
+    FutureBase(const FutureBase& o) noexcept : FutureBase(o.s_) {}
+    FutureBase(FutureBase&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    FutureBase& operator=(FutureBase o) noexcept {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    ~FutureBase() {
+        if (s_) s_->decref();
+    }
+
+    bool done() const noexcept { return s_->done(); }
+    bool cancelled() const noexcept { return s_->is_cancelled(); }
+    // Cancels the future (or asks the task to cancel); false if already done.
+    bool cancel(const std::string& msg = {}) { return s_->cancel(msg); }
+    // The stored exception (null if none); CancelledError if cancelled,
+    // InvalidStateError if not done.
+    std::exception_ptr exception() { return s_->exception(); }
+    void set_exception(std::exception_ptr e) { s_->set_exception(std::move(e)); }
+    template <class E, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, std::exception_ptr>>>
+    void set_exception(E&& e) {
+        s_->set_exception(std::make_exception_ptr(std::forward<E>(e)));
+    }
+    EventLoop& get_loop() const noexcept { return *s_->loop; }
+
+    // Removes a callback added by add_done_callback; returns how many were removed (0 or 1).
+    std::size_t remove_done_callback(const DoneCallback& cb);
+
+    explicit operator bool() const noexcept { return s_ != nullptr; }
+    bool operator==(const FutureBase& o) const noexcept { return s_ == o.s_; }
+    detail::FutureStateBase* state() const noexcept { return s_; }
+
+protected:
+    template <class Fn, class Self>
+    DoneCallback add_done_callback_impl(Fn&& fn);
+    detail::FutureStateBase* s_ = nullptr;
+};
+
+namespace detail {
+void run_done_callback(ReadyNode* n);
+}
+
+template <class Fn, class Self>
+DoneCallback FutureBase::add_done_callback_impl(Fn&& fn) {
+    auto* st = s_;
+    auto* n = detail::CallbackNode::make(st->loop, [st, f = std::forward<Fn>(fn)]() mutable {
+        Self self(st);
+        if constexpr (std::is_invocable_v<decltype(f)&, Self&>)
+            f(self);
+        else
+            f();
+    });
+    n->aux = st;
+    n->run = &detail::run_done_callback;
+    DoneCallback h(n);
+    if (st->done()) {
+        // asyncio: "if the future is already done, callback is scheduled with call_soon".
+        st->incref();
+        st->loop->schedule(n);
+    } else {
+        st->add_waiter(n);
+    }
+    return h;
+}
+
+template <class T>
+class Future : public FutureBase {
+    static_assert(!std::is_reference_v<T>, "Future<T&> is not supported; use a pointer");
+
+public:
+    using value_type = T;
+    Future() noexcept = default;
+    explicit Future(detail::FutureStateBase* s, bool adopt = false) noexcept : FutureBase(s, adopt) {}
+
+    // A new pending Future on `loop` (asyncio: loop.create_future()).
+    static Future create(EventLoop& loop) { return Future(new detail::FutureState<T>(&loop), /*adopt=*/true); }
+
+    // The result; rethrows the stored exception; CancelledError if cancelled;
+    // InvalidStateError if not done.
+    decltype(auto) result() const { return typed()->result(); }
+    template <class... A>
+    void set_result(A&&... a) const {
+        typed()->set_result(std::forward<A>(a)...);
+    }
+
+    // fn(Future<T>&) or fn() is called soon after the future is done.
+    template <class Fn>
+    DoneCallback add_done_callback(Fn&& fn) const {
+        return const_cast<Future*>(this)->add_done_callback_impl<Fn, Future<T>>(std::forward<Fn>(fn));
+    }
+
+    detail::FutureAwaiter<T> operator co_await() const noexcept { return {typed()}; }
+
+protected:
+    detail::FutureState<T>* typed() const noexcept { return static_cast<detail::FutureState<T>*>(s_); }
+};
+
+template <class T = void>
+Future<T> create_future() {
+    return Future<T>::create(get_running_loop());
+}
+
+template <class T>
+Future<T> EventLoop::create_future() {
+    return Future<T>::create(*this);
+}
+
+}  // namespace tulip

@@ -1,0 +1,64 @@
+// tulip/task/runner.hpp — run() and Runner (asyncio.run / asyncio.Runner).
+//
+// A Runner owns a loop: run(coro) runs one coroutine to completion on it and
+// returns its result or rethrows; close() cancels every task still pending and
+// waits for them, runs the loop's shutdown hooks (async generators), shuts the
+// default executor down and closes the loop. run(coro) does all of it once.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include <tulip/loop/event_loop.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/task.hpp>
+
+namespace tulip {
+
+struct RunnerOptions {
+    bool debug = false;          // asyncio.run(debug=True)
+    bool virtual_time = false;   // see EventLoopOptions::virtual_time
+    // Makes the loop (asyncio's loop_factory); default: new_event_loop().
+    std::function<std::unique_ptr<EventLoop>()> loop_factory;
+};
+
+class Runner {
+public:
+    explicit Runner(RunnerOptions options = {});
+    ~Runner();
+    Runner(const Runner&) = delete;
+    Runner& operator=(const Runner&) = delete;
+
+    // Runs coro in a new task on this runner's loop; returns its result.
+    template <class T>
+    T run(Coro<T> coro, std::string name = {}) {
+        EventLoop& loop = get_loop();
+        if (detail::running_loop())
+            throw std::runtime_error("Runner.run() cannot be called from a running event loop");
+        Task<T> task = loop.create_task(std::move(coro), std::move(name));
+        return loop.run_until_complete(task);
+    }
+    // Cancels what is left, finalises, shuts the executor down, closes the loop.
+    void close();
+    EventLoop& get_loop();
+
+private:
+    RunnerOptions options_;
+    std::unique_ptr<EventLoop> loop_;
+    bool closed_ = false;
+};
+
+// asyncio.run(main): a fresh loop, main to completion, everything cleaned up.
+template <class T>
+T run(Coro<T> main, RunnerOptions options = {}) {
+    Runner runner(std::move(options));
+    return runner.run(std::move(main));
+}
+
+// Cancels every pending task of the loop and runs the loop until they are done
+// (asyncio.runners._cancel_all_tasks). Failures other than cancellation go to
+// the exception handler.
+void cancel_all_tasks(EventLoop& loop);
+
+}  // namespace tulip

@@ -1,0 +1,118 @@
+// tulip/task/sleep.hpp — sleep(delay) (asyncio.sleep).
+//
+// sleep(0) (or any delay <= 0) is a bare yield: the task goes to the tail of
+// the ready queue and resumes in the next iteration. A positive delay arms a
+// timer; when it fires, the task is scheduled (one hop, as asyncio's
+// future + call_later).
+//
+// Cancellation: the timer is disarmed and CancelledError is thrown from the
+// co_await. Nothing else is undone. Thread safety: loop thread only.
+// Errors: none beyond CancelledError. Limits: none; the clock is the loop's
+// (virtual time in tests).
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <tulip/loop/event_loop.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
+
+namespace tulip {
+
+namespace detail {
+
+class SleepAwaiter final : Cancellable {
+public:
+    explicit SleepAwaiter(std::int64_t delay_ns) noexcept : delay_ns_(delay_ns) {}
+    SleepAwaiter(const SleepAwaiter&) = delete;
+    ~SleepAwaiter() {
+        if (state_ == State::armed && timer_.heap_index != TimerNode::kNotInHeap) loop_->remove_timer(&timer_);
+    }
+
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+        TaskBase& t = current_task_for_await("sleep");
+        task_ = &t;
+        loop_ = t.fut->loop;
+        t.resume_at = h;
+        if (delay_ns_ <= 0) {
+            // asyncio's __sleep0: a bare yield; cancel() sets must_cancel instead.
+            state_ = State::yielded;
+            loop_->schedule(&t);
+            return;
+        }
+        state_ = State::armed;
+        timer_.run = &on_timer;
+        timer_.owner = this;
+        loop_->add_timer(&timer_, loop_->now_ns() + delay_ns_);
+        t.waiter = this;
+        if (t.must_cancel && cancel(t.fut->cancel_message)) t.must_cancel = false;
+    }
+    void await_resume() {
+        TaskBase* t = std::exchange(task_, nullptr);
+        if (state_ == State::cancelled) {
+            state_ = State::idle;
+            if (t) t->must_cancel = false;
+            throw CancelledError(std::move(msg_));
+        }
+        state_ = State::idle;
+        if (t) check_pending_cancel(*t);
+    }
+
+    bool cancel(const std::string& msg) override {
+        if (state_ != State::armed) return false;
+        if (timer_.heap_index != TimerNode::kNotInHeap) loop_->remove_timer(&timer_);
+        // If the timer was already moved to the ready queue, it runs before the
+        // task (FIFO) and sees the cancelled state.
+        state_ = State::cancelled;
+        msg_ = msg;
+        loop_->schedule(task_);
+        return true;
+    }
+
+private:
+    enum class State : std::uint8_t { idle, yielded, armed, fired, cancelled };
+    struct SleepTimer : TimerNode {
+        SleepAwaiter* owner = nullptr;
+    };
+    static void on_timer(ReadyNode* n) {
+        auto* self = static_cast<SleepTimer*>(n)->owner;
+        if (self->state_ != State::armed) return;
+        self->state_ = State::fired;
+        self->loop_->schedule(self->task_);
+    }
+    SleepTimer timer_;
+    std::int64_t delay_ns_;
+    EventLoop* loop_ = nullptr;
+    TaskBase* task_ = nullptr;
+    std::string msg_;
+    State state_ = State::idle;
+};
+
+}  // namespace detail
+
+// Suspends the current task for `delay` (asyncio.sleep). sleep(0) yields once.
+[[nodiscard]] inline detail::SleepAwaiter sleep(Seconds delay) noexcept {
+    return detail::SleepAwaiter(EventLoop::to_ns(delay));
+}
+[[nodiscard]] inline detail::SleepAwaiter sleep(double delay_seconds) noexcept {
+    return sleep(Seconds(delay_seconds));
+}
+// An exact match for integer literals, so that `sleep(0)` picks this one over
+// POSIX ::sleep(unsigned) under `using namespace tulip`.
+[[nodiscard]] inline detail::SleepAwaiter sleep(int delay_seconds) noexcept {
+    return sleep(Seconds(delay_seconds));
+}
+
+// sleep(delay, result): returns result after the delay, as asyncio.sleep(delay, result).
+template <class T>
+Coro<T> sleep(Seconds delay, T result) {
+    co_await sleep(delay);
+    co_return result;
+}
+
+}  // namespace tulip

@@ -1,0 +1,289 @@
+// tulip/task/task.hpp — Task<T> (asyncio.Task), create_task, current_task, all_tasks.
+//
+// A Task runs a Coro on the loop. It is scheduled at once, is itself a Future
+// (awaitable by many, with done callbacks), and is owned by the loop while it
+// is pending, so a task nobody keeps still runs to completion (asyncio only
+// keeps a weak reference). An exception nobody retrieved is reported to the
+// loop's exception handler when the last handle goes away.
+//
+// Cancellation (as asyncio 3.11+): cancel(msg) asks. If the task is suspended
+// on something cancellable (a Future, another Task, a sleep), that is
+// cancelled and the task sees CancelledError thrown from its co_await;
+// otherwise CancelledError is thrown at its next resume. The coroutine may
+// catch it and go on. cancelling() counts pending requests, uncancel()
+// withdraws one.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/loop/event_loop.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
+
+namespace tulip {
+
+namespace detail {
+
+void run_task_step(ReadyNode* n);
+bool cancel_task(TaskBase& t, const std::string& msg);
+void register_task(EventLoop& loop, TaskBase& t);
+void task_finished(TaskBase& t) noexcept;  // unlinks and drops the loop's reference
+std::string cancelled_message(const std::exception_ptr& e);
+std::string task_name(const TaskBase& t);
+
+template <class T>
+struct TaskState final : FutureState<T>, TaskBase {
+    using handle_type = std::coroutine_handle<CoroPromise<T>>;
+
+    TaskState(EventLoop* loop, handle_type h) : FutureState<T>(loop) {
+        fut = this;
+        root = h;
+        resume_at = h;
+        run = &run_task_step;
+        finish = &finish_impl;
+    }
+    ~TaskState() override {
+        if (root) root.destroy();
+        delete creation_traceback;
+    }
+
+    bool cancel(const std::string& msg) override { return cancel_task(*this, msg); }
+    TaskBase* as_task() noexcept override { return this; }
+    std::string describe() const override { return "Task '" + task_name(*this) + "'"; }
+
+    // The root coroutine returned or threw: the task takes its outcome.
+    static void finish_impl(TaskBase* b) {
+        auto* self = static_cast<TaskState*>(b);
+        auto& p = handle_type::from_address(self->root.address()).promise();
+        if (p.exc) {
+            if (p.cancelled_exc) {
+                self->must_cancel = false;
+                self->cancel_future(cancelled_message(p.exc));
+            } else {
+                self->FutureStateBase::set_exception(p.exc);
+            }
+        } else if (self->must_cancel) {
+            // Cancelled right before the coroutine returned (asyncio does the same).
+            self->must_cancel = false;
+            self->cancel_future(self->cancel_message);
+        } else {
+            if constexpr (std::is_void_v<T>)
+                self->value.emplace();
+            else
+                self->value.emplace(std::move(p.value.get()));
+            self->mark_finished();
+        }
+        self->root.destroy();
+        self->root = {};
+        task_finished(*self);  // may delete self: last
+    }
+};
+
+}  // namespace detail
+
+// The task-only methods, shared by Task<T> and the type-erased AnyTask.
+template <class D>
+class TaskMethods {
+public:
+    std::string get_name() const { return detail::task_name(tb()); }
+    void set_name(std::string name) const { tb().name = std::move(name); }
+    // How many cancel() requests are pending (asyncio 3.11 Task.cancelling()).
+    std::uint32_t cancelling() const noexcept { return tb().num_cancels_requested; }
+    // Withdraws one cancel() request; returns the remaining count.
+    std::uint32_t uncancel() const noexcept {
+        auto& t = tb();
+        if (t.num_cancels_requested > 0) {
+            --t.num_cancels_requested;
+            if (t.num_cancels_requested == 0) t.must_cancel = false;
+        }
+        return t.num_cancels_requested;
+    }
+    // The coroutine frame (null once done): asyncio's get_coro(), for introspection.
+    std::coroutine_handle<> get_coro() const noexcept { return tb().root; }
+    // Where the task was created (debug mode), else empty.
+    std::string get_creation_traceback() const {
+        auto* tr = tb().creation_traceback;
+        return tr ? *tr : std::string();
+    }
+
+private:
+    detail::TaskBase& tb() const noexcept { return *static_cast<const D*>(this)->state()->as_task(); }
+};
+
+template <class T>
+class Task : public Future<T>, public TaskMethods<Task<T>> {
+public:
+    Task() noexcept = default;
+    explicit Task(detail::FutureStateBase* s, bool adopt = false) noexcept : Future<T>(s, adopt) {}
+
+    template <class Fn>
+    DoneCallback add_done_callback(Fn&& fn) const {
+        return const_cast<Task*>(this)->template add_done_callback_impl<Fn, Task<T>>(std::forward<Fn>(fn));
+    }
+};
+
+// A handle to a task of any result type (what current_task and all_tasks return).
+class AnyTask : public FutureBase, public TaskMethods<AnyTask> {
+public:
+    AnyTask() noexcept = default;
+    explicit AnyTask(detail::TaskBase* t) noexcept : FutureBase(t ? t->fut : nullptr) {}
+    template <class T>
+    AnyTask(const Task<T>& t) noexcept : FutureBase(t) {}
+    template <class Fn>
+    DoneCallback add_done_callback(Fn&& fn) const {
+        return const_cast<AnyTask*>(this)->add_done_callback_impl<Fn, AnyTask>(std::forward<Fn>(fn));
+    }
+    AnyTask(detail::FutureStateBase* s) noexcept : FutureBase(s) {}
+};
+
+template <class T>
+Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
+    check_closed();
+    if (!coro) throw std::invalid_argument("create_task() needs a coroutine, got an empty Coro");
+    auto* st = new detail::TaskState<T>(this, typename detail::TaskState<T>::handle_type{});
+    auto h = coro.release();
+    if (h.promise().started) {
+        coro = Coro<T>(h);
+        delete st;
+        throw std::invalid_argument("create_task(): the coroutine was already awaited");
+    }
+    h.promise().started = true;
+    st->root = h;
+    st->resume_at = h;
+    st->name = std::move(name);
+    detail::register_task(*this, *st);
+    schedule(st);  // the first step runs soon, as asyncio's call_soon(self.__step)
+    return Task<T>(st, /*adopt=*/true);
+}
+
+// Wraps coro in a Task on the running loop (asyncio.create_task).
+template <class T>
+Task<T> create_task(Coro<T> coro, std::string name = {}) {
+    return get_running_loop().create_task(std::move(coro), std::move(name));
+}
+
+// The task running now, or an empty AnyTask (asyncio.current_task()).
+inline AnyTask current_task() noexcept { return AnyTask(detail::tls_current_task); }
+
+// The loop's tasks that are not done (asyncio.all_tasks()).
+std::vector<AnyTask> all_tasks(EventLoop& loop);
+inline std::vector<AnyTask> all_tasks() { return all_tasks(get_running_loop()); }
+
+namespace detail {
+
+template <class A>
+struct AwaitableResult;
+template <class T>
+struct AwaitableResult<Coro<T>> {
+    using type = T;
+};
+template <class T>
+struct AwaitableResult<Task<T>> {
+    using type = T;
+};
+template <class T>
+struct AwaitableResult<Future<T>> {
+    using type = T;
+};
+template <class A>
+using awaitable_result_t = typename AwaitableResult<std::remove_cvref_t<A>>::type;
+
+// asyncio.ensure_future: a Coro becomes a Task; a Task or Future is returned as is.
+template <class T>
+Task<T> ensure_future(EventLoop& loop, Coro<T>&& c) {
+    return loop.create_task(std::move(c));
+}
+template <class T>
+Task<T> ensure_future(EventLoop& loop, const Task<T>& t) {
+    if (&t.get_loop() != &loop) throw std::invalid_argument("the Task belongs to a different loop");
+    return t;
+}
+template <class T>
+Future<T> ensure_future(EventLoop& loop, const Future<T>& f) {
+    if (&f.get_loop() != &loop) throw std::invalid_argument("the Future belongs to a different loop");
+    return f;
+}
+
+template <class T>
+T take_result(const Future<T>& f) {
+    if constexpr (std::is_void_v<T>) {
+        f.result();
+    } else if constexpr (std::is_copy_constructible_v<T>) {
+        return f.result();
+    } else {
+        return std::move(f.result());
+    }
+}
+
+}  // namespace detail
+
+template <class A>
+decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
+    using T = detail::awaitable_result_t<A>;
+    check_closed();
+    Future<T> fut = detail::ensure_future(*this, std::forward<A>(awaitable));
+    auto cb = fut.add_done_callback([this] { stop(); });
+    try {
+        run_forever();
+    } catch (...) {
+        if (fut.done() && !fut.cancelled()) (void)fut.exception();  // do not log it twice
+        throw;
+    }
+    fut.remove_done_callback(cb);
+    if (!fut.done()) throw std::runtime_error("Event loop stopped before Future completed.");
+    return detail::take_result<T>(fut);
+}
+
+template <class F>
+auto EventLoop::run_in_executor(Executor* executor, F&& f) {
+    using R = std::invoke_result_t<std::decay_t<F>&>;
+    Future<R> fut = Future<R>::create(*this);
+    Executor& ex = executor ? *executor : default_executor();
+    auto* st = fut.state();
+    st->incref();  // travels to the worker and back; only touched on this thread
+    external_pending.fetch_add(1, std::memory_order_relaxed);
+    try {
+        ex.submit_job([loop = this, st, fn = std::forward<F>(f)]() mutable {
+            std::exception_ptr err;
+            std::optional<std::conditional_t<std::is_void_v<R>, char, R>> value;
+            try {
+                if constexpr (std::is_void_v<R>) {
+                    fn();
+                    value.emplace('\0');
+                } else {
+                    value.emplace(fn());
+                }
+            } catch (...) {
+                err = std::current_exception();
+            }
+            try {
+                loop->call_soon_threadsafe([loop, st, value = std::move(value), err]() mutable {
+                    loop->external_pending.fetch_sub(1, std::memory_order_relaxed);
+                    Future<R> target(st, /*adopt=*/true);
+                    if (target.done()) return;  // cancelled meanwhile: the result is dropped
+                    if (err)
+                        target.set_exception(err);
+                    else if constexpr (std::is_void_v<R>)
+                        target.set_result();
+                    else
+                        target.set_result(std::move(*value));
+                });
+            } catch (...) {
+                // The loop was closed first: nobody can receive the result.
+            }
+        });
+    } catch (...) {
+        external_pending.fetch_sub(1, std::memory_order_relaxed);
+        st->decref();
+        throw;
+    }
+    return fut;
+}
+
+}  // namespace tulip

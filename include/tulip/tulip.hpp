@@ -1,0 +1,18 @@
+// tulip/tulip.hpp — everything tulip offers, as `import asyncio` does.
+//
+// Organization (bottom layer first; each uses only those above it here):
+//   core/   exceptions (CancelledError, TimeoutError, ExceptionGroup, ...)
+//   loop/   EventLoop, Handle/TimerHandle, executors
+//   task/   Future, Coro, Task, sleep, gather, wait, wait_for, timeout,
+//           shield, TaskGroup, to_thread, run_coroutine_threadsafe, run/Runner
+#pragma once
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/executor.hpp>
+#include <tulip/loop/handle.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
+#include <tulip/task/runner.hpp>
+#include <tulip/task/sleep.hpp>
+#include <tulip/task/task.hpp>

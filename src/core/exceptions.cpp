@@ -1,0 +1,42 @@
+#include <tulip/core/exceptions.hpp>
+
+#include <cxxabi.h>
+#include <cstdlib>
+#include <memory>
+#include <system_error>
+#include <typeinfo>
+
+namespace tulip {
+
+ExceptionGroup::ExceptionGroup(std::string msg, std::vector<std::exception_ptr> excs)
+    : msg_(std::move(msg)), excs_(std::move(excs)) {
+    // Python prints "msg (N sub-exceptions)"; we add the first few for logs.
+    what_ = msg_ + " (" + std::to_string(excs_.size()) +
+            (excs_.size() == 1 ? " sub-exception)" : " sub-exceptions)");
+    for (std::size_t i = 0; i < excs_.size() && i < 3; ++i) what_ += "; " + describe_exception(excs_[i]);
+}
+
+namespace {
+std::string demangle(const std::type_info& ti) {
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(ti.name(), nullptr, nullptr, &status),
+                                            std::free);
+    return status == 0 && p ? std::string(p.get()) : std::string(ti.name());
+}
+}  // namespace
+
+std::string describe_exception(const std::exception_ptr& e) {
+    if (!e) return "None";
+    try {
+        std::rethrow_exception(e);
+    } catch (const CancelledError& c) {
+        return c.message().empty() ? "CancelledError" : "CancelledError: " + c.message();
+    } catch (const std::exception& x) {
+        return demangle(typeid(x)) + ": " + x.what();
+    } catch (...) {
+        auto* t = abi::__cxa_current_exception_type();
+        return t ? demangle(*t) : std::string("unknown exception");
+    }
+}
+
+}  // namespace tulip

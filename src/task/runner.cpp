@@ -1,0 +1,105 @@
+#include <tulip/task/runner.hpp>
+
+#include <thread>
+
+#include <tulip/task/future.hpp>
+
+namespace tulip {
+
+namespace {
+
+// Waits for every task, ignoring their outcomes (gather(..., return_exceptions=True)).
+Coro<void> wait_quietly(std::vector<AnyTask> tasks) {
+    for (auto& t : tasks) {
+        if (t.done()) continue;
+        auto f = Future<void>::create(t.get_loop());
+        t.add_done_callback([f] { f.set_result(); });
+        co_await f;
+    }
+}
+
+}  // namespace
+
+void cancel_all_tasks(EventLoop& loop) {
+    std::vector<AnyTask> tasks = all_tasks(loop);
+    if (tasks.empty()) return;
+    for (auto& t : tasks) t.cancel();
+    loop.run_until_complete(wait_quietly(tasks));
+    for (auto& t : tasks) {
+        if (t.cancelled()) continue;
+        if (auto e = t.exception()) {
+            ExceptionContext ctx;
+            ctx.message = "unhandled exception during tulip::run() shutdown";
+            ctx.exception = e;
+            ctx.source = t.state()->describe();
+            loop.call_exception_handler(ctx);
+        }
+    }
+}
+
+Coro<void> EventLoop::shutdown_default_executor() {
+    std::shared_ptr<Executor> ex = default_executor_;
+    if (!ex) co_return;
+    // Join the workers on a helper thread so the loop keeps running meanwhile.
+    auto done = Future<void>::create(*this);
+    auto* st = done.state();
+    st->incref();
+    external_pending.fetch_add(1);
+    std::thread joiner([this, ex, st] {
+        ex->shutdown(/*wait=*/true);
+        try {
+            call_soon_threadsafe([this, st] {
+                external_pending.fetch_sub(1);
+                Future<void> f(st, /*adopt=*/true);
+                if (!f.done()) f.set_result();
+            });
+        } catch (...) {
+        }
+    });
+    try {
+        co_await done;
+    } catch (...) {
+        joiner.join();
+        throw;
+    }
+    joiner.join();
+}
+
+Runner::Runner(RunnerOptions options) : options_(std::move(options)) {}
+
+Runner::~Runner() {
+    try {
+        close();
+    } catch (...) {
+    }
+}
+
+EventLoop& Runner::get_loop() {
+    if (closed_) throw std::runtime_error("Runner is closed");
+    if (!loop_) {
+        if (options_.loop_factory) {
+            loop_ = options_.loop_factory();
+        } else {
+            EventLoopOptions lo;
+            lo.debug = options_.debug;
+            lo.virtual_time = options_.virtual_time;
+            loop_ = new_event_loop(lo);
+        }
+        if (options_.debug) loop_->set_debug(true);
+    }
+    return *loop_;
+}
+
+void Runner::close() {
+    if (closed_) return;
+    closed_ = true;
+    if (!loop_) return;
+    struct Closer {
+        EventLoop& l;
+        ~Closer() { l.close(); }
+    } closer{*loop_};
+    cancel_all_tasks(*loop_);
+    loop_->run_until_complete(loop_->shutdown_default_executor());
+}
+
+}  // namespace tulip

@@ -1,0 +1,200 @@
+// Future and Task state machines.
+//
+// Future: pending -> finished | cancelled, once. On completion the queued
+// callbacks (task steps and done-callback nodes) are spliced onto the loop's
+// ready queue in the order they were added: asyncio's "callbacks are scheduled
+// with call_soon".
+//
+// Task: a step resumes the innermost suspended coroutine of the task. When
+// the root coroutine finishes, finish() moves its outcome into the Future and
+// the loop drops its reference. Invariants: a task's node is in at most one
+// queue (the ready queue or one future's callbacks); `waiter` is what it is
+// suspended on, null while running or when yielding with sleep(0).
+#include <tulip/task/task.hpp>
+
+#include <tulip/task/coro.hpp>
+
+#include <algorithm>
+
+namespace tulip::detail {
+
+FutureStateBase::~FutureStateBase() {
+    // A pending future that dies still holds its callbacks' references.
+    while (!callbacks.empty()) {
+        ReadyNode* n = callbacks.pop();
+        if (n->run == &run_done_callback) static_cast<CallbackNode*>(n)->decref();
+    }
+}
+
+void FutureStateBase::schedule_callbacks() noexcept {
+    if (callbacks.empty()) return;
+    // A done-callback node keeps its future alive until it has run.
+    for (ReadyNode* n = callbacks.head; n; n = n->next)
+        if (n->run == &run_done_callback) incref();
+    if (!loop_alive(loop) || loop->is_closed()) {
+        while (!callbacks.empty()) {
+            ReadyNode* n = callbacks.pop();
+            if (n->run == &run_done_callback) {
+                static_cast<CallbackNode*>(n)->decref();
+                decref();
+            }
+        }
+        return;
+    }
+    loop->schedule_all(callbacks);
+}
+
+bool FutureStateBase::cancel_future(const std::string& msg) {
+    log_traceback = false;
+    if (done()) return false;
+    state = State::cancelled;
+    cancel_message = msg;
+    schedule_callbacks();
+    return true;
+}
+
+void FutureStateBase::set_exception(std::exception_ptr e) {
+    if (done()) throw InvalidStateError("invalid state: " + describe() + " is already done");
+    if (!e) throw std::invalid_argument("set_exception() needs an exception, got a null exception_ptr");
+    exc = std::move(e);
+    log_traceback = true;
+    mark_finished();
+}
+
+void FutureStateBase::check_result_ready() const {
+    if (state == State::cancelled) throw_cancelled();
+    if (state != State::finished) throw InvalidStateError("Result is not ready.");
+}
+
+void FutureStateBase::throw_cancelled() const { throw CancelledError(cancel_message); }
+
+void FutureStateBase::report_unretrieved() noexcept {
+    log_traceback = false;
+    if (!loop_alive(loop)) return;
+    try {
+        ExceptionContext ctx;
+        TaskBase* t = as_task();
+        ctx.message = t ? "Task exception was never retrieved" : "Future exception was never retrieved";
+        ctx.exception = exc;
+        ctx.source = describe();
+        if (t && t->creation_traceback) ctx.traceback = *t->creation_traceback;
+        loop->call_exception_handler(ctx);
+    } catch (...) {
+    }
+}
+
+void run_done_callback(ReadyNode* r) {
+    auto* n = static_cast<CallbackNode*>(r);
+    auto* fut = static_cast<FutureStateBase*>(n->aux);
+    CallbackNode::run_node(r);
+    fut->decref();
+}
+
+std::string cancelled_message(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const CancelledError& c) {
+        return c.message();
+    } catch (...) {
+    }
+    return {};
+}
+
+std::string task_name(const TaskBase& t) { return t.name.empty() ? "Task-" + std::to_string(t.id) : t.name; }
+
+void register_task(EventLoop& loop, TaskBase& t) {
+    t.id = loop.next_task_id++;
+    t.fut->incref();  // the loop owns a pending task
+    t.next_task = loop.tasks_head;
+    if (loop.tasks_head) loop.tasks_head->prev_task = &t;
+    loop.tasks_head = &t;
+    ++loop.task_count;
+    if (loop.get_debug()) t.creation_traceback = new std::string(capture_traceback(3));
+}
+
+void task_finished(TaskBase& t) noexcept {
+    EventLoop& loop = *t.fut->loop;
+    if (t.prev_task)
+        t.prev_task->next_task = t.next_task;
+    else
+        loop.tasks_head = t.next_task;
+    if (t.next_task) t.next_task->prev_task = t.prev_task;
+    t.prev_task = t.next_task = nullptr;
+    --loop.task_count;
+    t.fut->decref();
+}
+
+void run_task_step(ReadyNode* n) {
+    auto* t = static_cast<TaskBase*>(n);
+    if (t->fut->done()) return;
+    t->waiter = nullptr;
+    if (t->must_cancel && !t->started) {
+        // Cancelled before its first step: the body never runs (asyncio throws
+        // CancelledError in at the first line, which no handler can see).
+        t->must_cancel = false;
+        FutureStateBase* f = t->fut;
+        f->cancel_future(f->cancel_message);
+        t->root.destroy();
+        t->root = {};
+        task_finished(*t);
+        return;
+    }
+    t->started = true;
+    TaskBase* outer = tls_current_task;
+    tls_current_task = t;
+    t->resume_at.resume();
+    tls_current_task = outer;
+    if (t->root.done()) t->finish(t);
+}
+
+bool cancel_task(TaskBase& t, const std::string& msg) {
+    FutureStateBase& f = *t.fut;
+    f.log_traceback = false;
+    if (f.done()) return false;
+    ++t.num_cancels_requested;
+    if (t.waiter && t.waiter->cancel(msg)) {
+        // The waiter wakes us with CancelledError; nothing more to do.
+        return true;
+    }
+    t.must_cancel = true;
+    f.cancel_message = msg;
+    return true;
+}
+
+bool coro_debug_enabled() noexcept {
+    if (EventLoop* l = running_loop()) return l->get_debug();
+    static const bool env = debug_from_env();
+    return env;
+}
+
+void report_never_awaited(std::string* traceback) noexcept {
+    try {
+        log(LogLevel::warning, "coroutine was never awaited; created at:\n" + *traceback);
+    } catch (...) {
+    }
+}
+
+}  // namespace tulip::detail
+
+namespace tulip {
+
+std::size_t FutureBase::remove_done_callback(const DoneCallback& cb) {
+    detail::CallbackNode* n = cb.n_;
+    if (!n || !s_ || n->aux != s_) return 0;
+    if (!s_->remove_waiter(n)) return 0;
+    n->cancelled = true;
+    n->drop_callable();
+    n->decref();  // the future's list held one reference
+    return 1;
+}
+
+std::vector<AnyTask> all_tasks(EventLoop& loop) {
+    std::vector<AnyTask> out;
+    out.reserve(loop.task_count);
+    for (detail::TaskBase* t = loop.tasks_head; t; t = t->next_task)
+        if (!t->fut->done()) out.emplace_back(t);
+    std::reverse(out.begin(), out.end());  // creation order
+    return out;
+}
+
+}  // namespace tulip

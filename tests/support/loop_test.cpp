@@ -1,0 +1,67 @@
+#include "support/loop_test.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace tulip::test {
+
+namespace {
+std::size_t count_dir(const char* path) {
+    std::size_t n = 0;
+    if (DIR* d = ::opendir(path)) {
+        while (dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') ++n;
+        ::closedir(d);
+        --n;  // the DIR's own fd (or nothing for task/: harmless, compared relatively)
+    }
+    return n;
+}
+}  // namespace
+
+std::size_t open_fd_count() { return count_dir("/proc/self/fd"); }
+std::size_t thread_count() { return count_dir("/proc/self/task"); }
+
+void LoopTest::SetUp() {
+    fds_before_ = open_fd_count();
+    threads_before_ = thread_count();
+    EventLoopOptions o;
+    o.virtual_time = use_virtual_time();
+    loop_ = std::make_unique<EventLoop>(o);
+    loop_->set_exception_handler([this](EventLoop&, const ExceptionContext& ctx) { handler_calls.push_back(ctx); });
+    set_log_sink([this](LogLevel, const std::string& m) { logs.push_back(m); });
+}
+
+void LoopTest::TearDown() {
+    if (loop_ && !loop_->is_closed()) {
+        auto pending = all_tasks(*loop_);
+        EXPECT_TRUE(pending.empty()) << pending.size() << " task(s) still pending at the end of the test, first: "
+                                     << pending.front().get_name();
+        cancel_all_tasks(*loop_);
+        loop_->run_until_complete(loop_->shutdown_default_executor());
+        loop_->close();
+    }
+    loop_.reset();
+    set_log_sink(nullptr);
+    if (!expect_handler_calls) {
+        for (auto& c : handler_calls)
+            ADD_FAILURE() << "unexpected exception-handler call: " << c.message << " ("
+                          << describe_exception(c.exception) << ")";
+    }
+    EXPECT_EQ(open_fd_count(), fds_before_) << "the test leaked file descriptors";
+    // Joined threads leave /proc/self/task promptly; give the kernel a moment.
+    for (int i = 0; i < 200 && thread_count() > threads_before_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_LE(thread_count(), threads_before_) << "the test left threads running";
+}
+
+void LoopTest::run_once() { loop_->run_once(); }
+
+void LoopTest::run_briefly() {
+    // As CPython: run a task that yields once; everything already scheduled
+    // gets to run before it completes.
+    loop_->run_until_complete([]() -> Coro<void> { co_return; }());
+}
+
+}  // namespace tulip::test

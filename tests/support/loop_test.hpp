@@ -1,0 +1,70 @@
+// tests/support/loop_test.hpp — the shared fixture and helpers of tulip's tests
+// (CPython's test_utils.TestCase + run_briefly/run_once, uvloop's tearDown checks).
+//
+// LoopTest gives each test a fresh loop on virtual time (the clock jumps to
+// the next timer when nothing else can happen, so timer tests take no wall
+// time). TearDown fails the test if it left a pending task, an open fd, an
+// extra thread, or an exception-handler call it did not expect.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tulip/tulip.hpp>
+
+namespace tulip::test {
+
+// Upper bound for waits on real I/O or threads; must never be reached.
+inline constexpr std::chrono::seconds kLoopbackTimeout{10};
+
+std::size_t open_fd_count();
+std::size_t thread_count();
+
+class LoopTest : public ::testing::Test {
+protected:
+    // Override to run on the real clock.
+    virtual bool use_virtual_time() const { return true; }
+
+    void SetUp() override;
+    void TearDown() override;
+
+    EventLoop& loop() { return *loop_; }
+
+    // One loop iteration (CPython test_utils.run_once).
+    void run_once();
+    // Lets everything scheduled right now run (CPython test_utils.run_briefly).
+    void run_briefly();
+    // Runs the loop until pred() holds, at most `iterations` iterations; fails otherwise.
+    template <class P>
+    void run_until(P pred, int iterations = 100000) {
+        for (int i = 0; i < iterations && !pred(); ++i) run_once();
+        ASSERT_TRUE(pred()) << "condition not reached";
+    }
+    template <class A>
+    decltype(auto) run(A&& awaitable) {
+        return loop_->run_until_complete(std::forward<A>(awaitable));
+    }
+
+    // Exception-handler calls seen so far (each is "message: exception").
+    std::vector<ExceptionContext> handler_calls;
+    // Set when a test expects handler calls; TearDown then does not fail on them.
+    bool expect_handler_calls = false;
+    std::vector<std::string> logs;
+
+    std::unique_ptr<EventLoop> loop_;
+
+private:
+    std::size_t fds_before_ = 0;
+    std::size_t threads_before_ = 0;
+};
+
+class RealTimeLoopTest : public LoopTest {
+protected:
+    bool use_virtual_time() const override { return false; }
+};
+
+}  // namespace tulip::test
