@@ -13,6 +13,15 @@
 #include <tulip/loop/handle.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/future.hpp>
+#include <tulip/task/gather.hpp>
+#include <tulip/task/outcome.hpp>
 #include <tulip/task/runner.hpp>
+#include <tulip/task/shield.hpp>
 #include <tulip/task/sleep.hpp>
 #include <tulip/task/task.hpp>
+#include <tulip/task/task_group.hpp>
+#include <tulip/task/threadsafe.hpp>
+#include <tulip/task/timeout.hpp>
+#include <tulip/task/to_thread.hpp>
+#include <tulip/task/wait.hpp>
+#include <tulip/task/wait_for.hpp>

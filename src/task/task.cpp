@@ -178,7 +178,7 @@ void report_never_awaited(std::string* traceback) noexcept {
 
 namespace tulip {
 
-std::size_t FutureBase::remove_done_callback(const DoneCallback& cb) {
+std::size_t FutureBase::remove_done_callback(const DoneCallback& cb) const {
     detail::CallbackNode* n = cb.n_;
     if (!n || !s_ || n->aux != s_) return 0;
     if (!s_->remove_waiter(n)) return 0;

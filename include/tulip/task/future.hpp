@@ -244,19 +244,25 @@ public:
     bool done() const noexcept { return s_->done(); }
     bool cancelled() const noexcept { return s_->is_cancelled(); }
     // Cancels the future (or asks the task to cancel); false if already done.
-    bool cancel(const std::string& msg = {}) { return s_->cancel(msg); }
+    bool cancel(const std::string& msg = {}) const { return s_->cancel(msg); }
     // The stored exception (null if none); CancelledError if cancelled,
     // InvalidStateError if not done.
-    std::exception_ptr exception() { return s_->exception(); }
-    void set_exception(std::exception_ptr e) { s_->set_exception(std::move(e)); }
+    std::exception_ptr exception() const { return s_->exception(); }
+    void set_exception(std::exception_ptr e) const { s_->set_exception(std::move(e)); }
     template <class E, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, std::exception_ptr>>>
-    void set_exception(E&& e) {
+    void set_exception(E&& e) const {
         s_->set_exception(std::make_exception_ptr(std::forward<E>(e)));
     }
     EventLoop& get_loop() const noexcept { return *s_->loop; }
 
+    // fn(FutureBase&) or fn() is called soon after the future is done (with
+    // call_soon: never inline, even when it is done already).
+    template <class Fn>
+    DoneCallback add_done_callback(Fn&& fn) const {
+        return add_done_callback_impl<Fn, FutureBase>(std::forward<Fn>(fn));
+    }
     // Removes a callback added by add_done_callback; returns how many were removed (0 or 1).
-    std::size_t remove_done_callback(const DoneCallback& cb);
+    std::size_t remove_done_callback(const DoneCallback& cb) const;
 
     explicit operator bool() const noexcept { return s_ != nullptr; }
     bool operator==(const FutureBase& o) const noexcept { return s_ == o.s_; }
@@ -264,7 +270,7 @@ public:
 
 protected:
     template <class Fn, class Self>
-    DoneCallback add_done_callback_impl(Fn&& fn);
+    DoneCallback add_done_callback_impl(Fn&& fn) const;
     detail::FutureStateBase* s_ = nullptr;
 };
 
@@ -273,7 +279,7 @@ void run_done_callback(ReadyNode* n);
 }
 
 template <class Fn, class Self>
-DoneCallback FutureBase::add_done_callback_impl(Fn&& fn) {
+DoneCallback FutureBase::add_done_callback_impl(Fn&& fn) const {
     auto* st = s_;
     auto* n = detail::CallbackNode::make(st->loop, [st, f = std::forward<Fn>(fn)]() mutable {
         Self self(st);
@@ -318,7 +324,7 @@ public:
     // fn(Future<T>&) or fn() is called soon after the future is done.
     template <class Fn>
     DoneCallback add_done_callback(Fn&& fn) const {
-        return const_cast<Future*>(this)->add_done_callback_impl<Fn, Future<T>>(std::forward<Fn>(fn));
+        return this->template add_done_callback_impl<Fn, Future<T>>(std::forward<Fn>(fn));
     }
 
     detail::FutureAwaiter<T> operator co_await() const noexcept { return {typed()}; }

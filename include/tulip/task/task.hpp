@@ -124,7 +124,7 @@ public:
 
     template <class Fn>
     DoneCallback add_done_callback(Fn&& fn) const {
-        return const_cast<Task*>(this)->template add_done_callback_impl<Fn, Task<T>>(std::forward<Fn>(fn));
+        return this->template add_done_callback_impl<Fn, Task<T>>(std::forward<Fn>(fn));
     }
 };
 
@@ -137,7 +137,7 @@ public:
     AnyTask(const Task<T>& t) noexcept : FutureBase(t) {}
     template <class Fn>
     DoneCallback add_done_callback(Fn&& fn) const {
-        return const_cast<AnyTask*>(this)->add_done_callback_impl<Fn, AnyTask>(std::forward<Fn>(fn));
+        return this->add_done_callback_impl<Fn, AnyTask>(std::forward<Fn>(fn));
     }
     AnyTask(detail::FutureStateBase* s) noexcept : FutureBase(s) {}
 };

@@ -1,0 +1,248 @@
+// tulip/task/gather.hpp — gather (asyncio.gather).
+//
+// gather(a, b, c) runs Coros as Tasks (Tasks and Futures are taken as they
+// are) and returns a Future of a tuple of their results, in argument order;
+// a void child gives std::monostate. gather(range) returns a Future of a
+// vector. With the tag `return_exceptions` first, each result is an
+// Outcome<T> holding the value or the exception (asyncio returns the
+// exception object in its place).
+//
+// Cancellation: cancelling the gather (or the task awaiting it) cancels every
+// child that is not done; the gather then ends with CancelledError. Without
+// return_exceptions, the first child failure (or cancellation) completes the
+// gather at once with that exception, and the other children keep running,
+// as in asyncio. Thread safety: loop thread only.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
+#include <tulip/task/outcome.hpp>
+#include <tulip/task/task.hpp>
+
+namespace tulip {
+
+struct ReturnExceptions {
+    explicit constexpr ReturnExceptions() = default;
+};
+// Pass as gather's first argument: errors become values (asyncio's return_exceptions=True).
+inline constexpr ReturnExceptions return_exceptions{};
+
+namespace detail {
+
+template <class T>
+using gather_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+// Reads a done child's outcome as a value (copy when possible: the child may
+// have other awaiters).
+template <class T>
+gather_value_t<T> child_value(FutureStateBase* s) {
+    auto* st = static_cast<FutureState<T>*>(s);
+    if constexpr (std::is_void_v<T>) {
+        st->rethrow_if_failed();
+        return {};
+    } else if constexpr (std::is_copy_constructible_v<T>) {
+        return st->result();
+    } else {
+        return std::move(st->result());
+    }
+}
+template <class T>
+Outcome<gather_value_t<T>> child_outcome(FutureStateBase* s) {
+    if (s->is_cancelled()) return Outcome<gather_value_t<T>>(std::make_exception_ptr(CancelledError(s->cancel_message)));
+    if (s->exc) {
+        s->log_traceback = false;
+        return Outcome<gather_value_t<T>>(s->exc);
+    }
+    return Outcome<gather_value_t<T>>(child_value<T>(s));
+}
+
+// The gathering future (asyncio's _GatheringFuture): cancel() cancels the children.
+template <class R>
+struct GatheringState final : FutureState<R> {
+    using FutureState<R>::FutureState;
+    std::vector<FutureBase> children;  // argument order, duplicates included
+    std::size_t nfuts = 0;
+    std::size_t nfinished = 0;
+    bool return_exceptions = false;
+    bool cancel_requested = false;
+    R (*build)(GatheringState&) = nullptr;
+
+    bool cancel(const std::string& msg) override {
+        if (this->done()) return false;
+        bool ret = false;
+        for (auto& c : children)
+            if (c.cancel(msg)) ret = true;
+        if (ret) cancel_requested = true;
+        return ret;
+    }
+    std::string describe() const override { return "gather"; }
+
+    void child_done(FutureStateBase* f) {
+        ++nfinished;
+        if (this->done()) {
+            if (!f->is_cancelled()) f->log_traceback = false;  // mark retrieved
+            return;
+        }
+        if (!return_exceptions) {
+            if (f->is_cancelled()) {
+                this->FutureStateBase::set_exception(std::make_exception_ptr(CancelledError(f->cancel_message)));
+                return;
+            }
+            if (f->exc) {
+                f->log_traceback = false;
+                this->FutureStateBase::set_exception(f->exc);
+                return;
+            }
+        }
+        if (nfinished == nfuts) {
+            if (cancel_requested) {
+                this->FutureStateBase::set_exception(std::make_exception_ptr(CancelledError(f->cancel_message)));
+                return;
+            }
+            try {
+                R r = build(*this);
+                this->set_result(std::move(r));
+            } catch (...) {
+                this->FutureStateBase::set_exception(std::current_exception());
+            }
+        }
+    }
+
+    // Registers the children once each (duplicates share one future).
+    void start() {
+        std::vector<FutureStateBase*> unique;
+        std::vector<FutureStateBase*> already_done;
+        for (auto& c : children) {
+            FutureStateBase* s = c.state();
+            if (std::find(unique.begin(), unique.end(), s) != unique.end()) continue;
+            unique.push_back(s);
+            ++nfuts;
+            if (s->done()) {
+                already_done.push_back(s);
+            } else {
+                this->incref();  // each pending callback keeps the gather alive
+                auto* self = this;
+                FutureBase(s).add_done_callback([self](FutureBase& f) {
+                    self->child_done(f.state());
+                    self->decref();
+                });
+            }
+        }
+        for (auto* s : already_done) child_done(s);
+    }
+};
+
+template <class T>
+auto gather_child(EventLoop& loop, Coro<T>&& c) {
+    return Future<T>(loop.create_task(std::move(c)));
+}
+template <class T>
+auto gather_child(EventLoop& loop, const Task<T>& t) {
+    return Future<T>(ensure_future(loop, t));
+}
+template <class T>
+auto gather_child(EventLoop& loop, const Future<T>& f) {
+    return ensure_future(loop, f);
+}
+
+template <bool ReturnExc, class... A>
+auto gather_variadic(A&&... args) {
+    using R = std::conditional_t<ReturnExc, std::tuple<Outcome<gather_value_t<awaitable_result_t<A>>>...>,
+                                 std::tuple<gather_value_t<awaitable_result_t<A>>...>>;
+    EventLoop& loop = get_running_loop();
+    auto* g = new GatheringState<R>(&loop);
+    Future<R> outer(g, /*adopt=*/true);
+    g->return_exceptions = ReturnExc;
+    (g->children.push_back(gather_child(loop, std::forward<A>(args))), ...);
+    g->build = [](GatheringState<R>& self) -> R {
+        return [&]<std::size_t... I>(std::index_sequence<I...>) {
+            if constexpr (ReturnExc)
+                return R(child_outcome<awaitable_result_t<A>>(self.children[I].state())...);
+            else
+                return R(child_value<awaitable_result_t<A>>(self.children[I].state())...);
+        }(std::index_sequence_for<A...>{});
+    };
+    if constexpr (sizeof...(A) == 0) {
+        g->set_result(R{});  // asyncio: gather() with nothing is done at once
+    } else {
+        g->start();
+    }
+    return outer;
+}
+
+template <bool ReturnExc, class Range>
+auto gather_range(Range&& range) {
+    using A = std::remove_cvref_t<decltype(*std::begin(range))>;
+    using T = awaitable_result_t<A>;
+    using Elem = std::conditional_t<ReturnExc, Outcome<gather_value_t<T>>, gather_value_t<T>>;
+    using R = std::vector<Elem>;
+    EventLoop& loop = get_running_loop();
+    auto* g = new GatheringState<R>(&loop);
+    Future<R> outer(g, /*adopt=*/true);
+    g->return_exceptions = ReturnExc;
+    for (auto&& a : range) {
+        if constexpr (std::is_rvalue_reference_v<Range&&> || !std::is_copy_constructible_v<A>)
+            g->children.push_back(gather_child(loop, std::move(a)));
+        else
+            g->children.push_back(gather_child(loop, a));
+    }
+    g->build = [](GatheringState<R>& self) -> R {
+        R out;
+        out.reserve(self.children.size());
+        for (auto& c : self.children) {
+            if constexpr (ReturnExc)
+                out.push_back(child_outcome<T>(c.state()));
+            else
+                out.push_back(child_value<T>(c.state()));
+        }
+        return out;
+    };
+    if (g->children.empty()) {
+        g->set_result(R{});
+        return outer;
+    }
+    g->start();
+    return outer;
+}
+
+template <class A>
+concept GatherRange = requires(A& a) {
+    std::begin(a);
+    std::end(a);
+} && !std::is_same_v<std::remove_cvref_t<A>, std::string>;
+
+}  // namespace detail
+
+// gather(a, b, ...): Future<std::tuple<results...>>.
+template <class... A>
+    requires(!(detail::GatherRange<A> || ...))
+auto gather(A&&... args) {
+    return detail::gather_variadic<false>(std::forward<A>(args)...);
+}
+// gather(return_exceptions, a, b, ...): Future<std::tuple<Outcome<results>...>>.
+template <class... A>
+    requires(!(detail::GatherRange<A> || ...))
+auto gather(ReturnExceptions, A&&... args) {
+    return detail::gather_variadic<true>(std::forward<A>(args)...);
+}
+// gather(range): Future<std::vector<result>>.
+template <detail::GatherRange R>
+auto gather(R&& range) {
+    return detail::gather_range<false>(std::forward<R>(range));
+}
+template <detail::GatherRange R>
+auto gather(ReturnExceptions, R&& range) {
+    return detail::gather_range<true>(std::forward<R>(range));
+}
+
+}  // namespace tulip

@@ -1,0 +1,56 @@
+// tulip/task/shield.hpp — shield (asyncio.shield).
+//
+// shield(x) returns a Future that mirrors x (a Coro becomes a Task), except
+// that cancelling that Future — or the task awaiting it — does not cancel x.
+// The caller sees CancelledError; x runs on. Keep a reference to x's task if
+// you need its result later. Thread safety: loop thread only.
+#pragma once
+
+#include <utility>
+
+#include <tulip/task/future.hpp>
+#include <tulip/task/task.hpp>
+
+namespace tulip {
+
+namespace detail {
+template <class T>
+void copy_future_state(FutureState<T>& from, FutureState<T>& to) {
+    if (from.is_cancelled()) {
+        to.cancel_future(from.cancel_message);
+    } else if (from.exc) {
+        from.log_traceback = false;
+        to.set_exception(from.exc);
+    } else if constexpr (std::is_void_v<T>) {
+        to.set_result();
+    } else if constexpr (std::is_copy_constructible_v<T>) {
+        to.set_result(from.value.get());
+    } else {
+        to.set_result(std::move(from.value.get()));
+    }
+}
+}  // namespace detail
+
+template <class A>
+Future<detail::awaitable_result_t<A>> shield(A&& aw) {
+    using T = detail::awaitable_result_t<A>;
+    EventLoop& loop = get_running_loop();
+    Future<T> inner = detail::ensure_future(loop, std::forward<A>(aw));
+    if (inner.done()) return inner;
+    Future<T> outer = Future<T>::create(loop);
+    auto* in_st = static_cast<detail::FutureState<T>*>(inner.state());
+    auto* out_st = static_cast<detail::FutureState<T>*>(outer.state());
+    DoneCallback inner_cb = inner.add_done_callback([outer, in_st, out_st] {
+        if (outer.done()) {
+            if (!in_st->is_cancelled()) in_st->log_traceback = false;  // mark retrieved
+            return;
+        }
+        detail::copy_future_state(*in_st, *out_st);
+    });
+    outer.add_done_callback([inner, inner_cb] {
+        if (!inner.done()) inner.remove_done_callback(inner_cb);
+    });
+    return outer;
+}
+
+}  // namespace tulip

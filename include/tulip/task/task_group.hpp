@@ -1,0 +1,111 @@
+// tulip/task/task_group.hpp — TaskGroup (asyncio.TaskGroup).
+//
+// C++ has no `async with`: the group's body is a coroutine, and task_group()
+// waits for every child before it returns:
+//
+//     co_await tulip::task_group([&](tulip::TaskGroup& tg) -> tulip::Coro<void> {
+//         tg.create_task(fetch(1));
+//         tg.create_task(fetch(2));
+//         co_return;
+//     });
+//
+// The first child that fails cancels its siblings and the body; when all
+// are done, every failure is raised together in an ExceptionGroup
+// ("unhandled errors in a TaskGroup"). Cancelling the task running the group
+// cancels the children too, and CancelledError propagates once they are
+// done. tg.cancel() cancels the group and its body without raising.
+//
+// Thread safety: loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
+#include <tulip/task/outcome.hpp>
+#include <tulip/task/task.hpp>
+
+namespace tulip {
+
+class TaskGroup {
+public:
+    TaskGroup() = default;
+    TaskGroup(const TaskGroup&) = delete;
+    TaskGroup& operator=(const TaskGroup&) = delete;
+
+    // Starts coro as a task of this group (asyncio TaskGroup.create_task).
+    template <class T>
+    Task<T> create_task(Coro<T> coro, std::string name = {}) {
+        check_can_create();
+        Task<T> task = loop_->create_task(std::move(coro), std::move(name));
+        adopt(AnyTask(task));
+        return task;
+    }
+    // Cancels the children and the body; the group then exits without raising
+    // CancelledError (asyncio 3.14's TaskGroup.cancel()). Idempotent.
+    void cancel();
+
+    std::size_t size() const noexcept { return tasks_.size(); }
+
+    // The protocol that task_group() drives (public for custom scopes).
+    void enter();
+    Coro<void> exit(std::exception_ptr body_error);
+
+private:
+    void check_can_create() const;
+    void adopt(AnyTask task);
+    void abort();
+    void on_task_done(AnyTask& task);
+
+    EventLoop* loop_ = nullptr;
+    AnyTask parent_;
+    std::unordered_map<detail::FutureStateBase*, AnyTask> tasks_;
+    std::vector<std::exception_ptr> errors_;
+    Future<void> on_completed_;
+    bool entered_ = false;
+    bool exiting_ = false;
+    bool aborting_ = false;
+    bool parent_cancel_requested_ = false;
+    bool cancel_on_enter_ = false;
+};
+
+namespace detail {
+template <class F>
+using group_result_t = typename std::invoke_result_t<F&, TaskGroup&>::value_type;
+}
+
+// Runs body(TaskGroup&), then waits for every task of the group.
+template <class F>
+Coro<detail::group_result_t<F>> task_group(F body) {
+    using R = detail::group_result_t<F>;
+    TaskGroup tg;
+    tg.enter();
+    std::exception_ptr err;
+    if constexpr (std::is_void_v<R>) {
+        try {
+            co_await body(tg);
+        } catch (...) {
+            err = std::current_exception();
+        }
+        co_await tg.exit(err);
+    } else {
+        std::optional<R> result;
+        try {
+            result.emplace(co_await body(tg));
+        } catch (...) {
+            err = std::current_exception();
+        }
+        co_await tg.exit(err);
+        if (!result) throw CancelledError();  // the body was cancelled by tg.cancel()
+        co_return std::move(*result);
+    }
+}
+
+}  // namespace tulip
