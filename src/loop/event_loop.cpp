@@ -393,6 +393,7 @@ void EventLoop::close() {
         }
     }
     poller_->clear();
+    if (destroy_pending_tasks && tasks_head) destroy_pending_tasks(*this);
     if (default_executor_) {
         default_executor_->shutdown(/*wait=*/false);
         default_executor_.reset();

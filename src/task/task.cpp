@@ -31,7 +31,8 @@ void FutureStateBase::schedule_callbacks() noexcept {
     // A done-callback node keeps its future alive until it has run.
     for (ReadyNode* n = callbacks.head; n; n = n->next)
         if (n->run == &run_done_callback) incref();
-    if (!loop_alive(loop) || loop->is_closed()) {
+    // A Future must not outlive its loop; on a closed loop the callbacks are dropped.
+    if (loop->is_closed()) {
         while (!callbacks.empty()) {
             ReadyNode* n = callbacks.pop();
             if (n->run == &run_done_callback) {
@@ -102,7 +103,31 @@ std::string cancelled_message(const std::exception_ptr& e) {
 
 std::string task_name(const TaskBase& t) { return t.name.empty() ? "Task-" + std::to_string(t.id) : t.name; }
 
+// At loop close: tasks still pending are destroyed ("Task was destroyed but it
+// is pending!" in asyncio). First every frame is destroyed — the awaiters in
+// them unlink from the futures they wait on, which are all still alive because
+// the loop holds a reference to each pending task — then the states are
+// finished and released.
+static void destroy_pending_tasks(EventLoop& loop) {
+    std::vector<TaskBase*> pending;
+    for (TaskBase* t = loop.tasks_head; t; t = t->next_task) pending.push_back(t);
+    for (TaskBase* t : pending) {
+        log(LogLevel::error, "Task was destroyed but it is pending: " + t->fut->describe());
+        if (t->root) {
+            t->root.destroy();
+            t->root = {};
+        }
+    }
+    for (TaskBase* t : pending) {
+        FutureStateBase* f = t->fut;
+        f->state = FutureStateBase::State::cancelled;
+        f->schedule_callbacks();  // the loop is closed: this only drops them
+        task_finished(*t);
+    }
+}
+
 void register_task(EventLoop& loop, TaskBase& t) {
+    loop.destroy_pending_tasks = &destroy_pending_tasks;
     t.id = loop.next_task_id++;
     t.fut->incref();  // the loop owns a pending task
     t.next_task = loop.tasks_head;

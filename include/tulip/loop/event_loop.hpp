@@ -189,6 +189,8 @@ public:
     std::atomic<int> external_pending{0};
     // Hooks the upper layers install (async generator finalisation, ...).
     std::vector<std::function<void()>> on_close_hooks;
+    // Installed by the task layer: destroys tasks still pending at close().
+    void (*destroy_pending_tasks)(EventLoop&) = nullptr;
     bool virtual_time() const noexcept { return virtual_; }
     void check_closed() const {
         if (closed_) throw std::runtime_error("Event loop is closed");

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tulip needs (as root, non-interactive), or says
+# which to install. Usage: scripts/deps.sh [build|bench]
+set -euo pipefail
+want=(g++ cmake ninja-build pkg-config libgtest-dev googletest)
+if [ "${1:-build}" = bench ]; then
+  want+=(libboost-dev libuv1-dev python3 python3-uvloop libbenchmark-dev)
+fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -eq 0 ]; then
+  echo "tulip: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "tulip: please install: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
