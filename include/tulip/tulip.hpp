@@ -5,6 +5,8 @@
 //   loop/   EventLoop, Handle/TimerHandle, executors
 //   task/   Future, Coro, Task, sleep, gather, wait, wait_for, timeout,
 //           shield, TaskGroup, to_thread, run_coroutine_threadsafe, run/Runner
+//   sync/   Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier,
+//           Queue, PriorityQueue, LifoQueue
 #pragma once
 
 #include <tulip/core/exceptions.hpp>
@@ -25,3 +27,9 @@
 #include <tulip/task/to_thread.hpp>
 #include <tulip/task/wait.hpp>
 #include <tulip/task/wait_for.hpp>
+#include <tulip/sync/barrier.hpp>
+#include <tulip/sync/condition.hpp>
+#include <tulip/sync/event.hpp>
+#include <tulip/sync/lock.hpp>
+#include <tulip/sync/queue.hpp>
+#include <tulip/sync/semaphore.hpp>

@@ -1,0 +1,47 @@
+// tulip/sync/barrier.hpp — Barrier (asyncio.Barrier, 3.11+).
+//
+// wait() blocks until `parties` tasks are waiting, then releases them all;
+// each gets a distinct index in 0..parties-1. reset() returns the barrier to
+// empty (current waiters get BrokenBarrierError); abort() breaks it for good
+// (all current and future waiters get BrokenBarrierError).
+// Cancellation: a cancelled waiter leaves the barrier (n_waiting drops).
+// Thread safety: loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+
+#include <tulip/sync/condition.hpp>
+#include <tulip/task/coro.hpp>
+
+namespace tulip {
+
+class Barrier {
+public:
+    explicit Barrier(std::size_t parties) : parties_(parties) {
+        if (parties < 1) throw std::invalid_argument("parties must be >= 1");
+    }
+    Barrier(const Barrier&) = delete;
+    Barrier& operator=(const Barrier&) = delete;
+
+    // Waits for the other parties; returns this task's index.
+    Coro<std::size_t> wait();
+    Coro<void> reset();
+    Coro<void> abort();
+
+    std::size_t parties() const noexcept { return parties_; }
+    std::size_t n_waiting() const noexcept { return state_ == State::filling ? count_ : 0; }
+    bool broken() const noexcept { return state_ == State::broken; }
+
+private:
+    enum class State { filling, draining, resetting, broken };
+    Coro<void> block();
+    Coro<void> wait_filled();
+    void exit();
+    Condition cond_;
+    std::size_t parties_;
+    std::size_t count_ = 0;
+    State state_ = State::filling;
+};
+
+}  // namespace tulip

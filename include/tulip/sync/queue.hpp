@@ -1,0 +1,205 @@
+// tulip/sync/queue.hpp — Queue, PriorityQueue, LifoQueue (asyncio.Queue & co, 3.13).
+//
+// put() waits while the queue is full (maxsize > 0), get() while it is empty;
+// put_nowait()/get_nowait() throw QueueFull/QueueEmpty instead. task_done()
+// and join() track unfinished items. shutdown(immediate) (Python 3.13): puts
+// raise QueueShutDown; gets drain what is left then raise QueueShutDown
+// (immediate: the queue is emptied at once); blocked callers are woken.
+//
+// Fairness: waiters are served FIFO. Cancellation: a cancelled get() loses no
+// item and a cancelled put() adds none; if a cancelled waiter had been woken,
+// the wake-up passes to the next waiter. Thread safety: loop thread only.
+// Errors: task_done() called too often throws std::invalid_argument.
+#pragma once
+
+#include <algorithm>
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/sync/event.hpp>
+#include <tulip/sync/waiters.hpp>
+#include <tulip/task/coro.hpp>
+
+namespace tulip {
+
+namespace detail {
+
+template <class T>
+struct FifoStore {
+    std::deque<T> items;
+    std::size_t size() const noexcept { return items.size(); }
+    void put(T&& v) { items.push_back(std::move(v)); }
+    T get() {
+        T v = std::move(items.front());
+        items.pop_front();
+        return v;
+    }
+};
+
+template <class T>
+struct LifoStore {
+    std::vector<T> items;
+    std::size_t size() const noexcept { return items.size(); }
+    void put(T&& v) { items.push_back(std::move(v)); }
+    T get() {
+        T v = std::move(items.back());
+        items.pop_back();
+        return v;
+    }
+};
+
+// Smallest first, as heapq (Compare = std::less: a min-heap).
+template <class T, class Compare>
+struct HeapStore {
+    std::vector<T> items;
+    Compare less{};
+    std::size_t size() const noexcept { return items.size(); }
+    void put(T&& v) {
+        items.push_back(std::move(v));
+        std::push_heap(items.begin(), items.end(), [this](const T& a, const T& b) { return less(b, a); });
+    }
+    T get() {
+        std::pop_heap(items.begin(), items.end(), [this](const T& a, const T& b) { return less(b, a); });
+        T v = std::move(items.back());
+        items.pop_back();
+        return v;
+    }
+};
+
+}  // namespace detail
+
+template <class T, class Store = detail::FifoStore<T>>
+class BasicQueue {
+public:
+    // maxsize <= 0: unbounded.
+    explicit BasicQueue(long maxsize = 0) : maxsize_(maxsize) { finished_.set(); }
+    BasicQueue(const BasicQueue&) = delete;
+    BasicQueue& operator=(const BasicQueue&) = delete;
+
+    std::size_t qsize() const noexcept { return store_.size(); }
+    long maxsize() const noexcept { return maxsize_; }
+    bool empty() const noexcept { return store_.size() == 0; }
+    bool full() const noexcept { return maxsize_ > 0 && store_.size() >= static_cast<std::size_t>(maxsize_); }
+
+    void put_nowait(T item) {
+        if (shutdown_) throw QueueShutDown();
+        if (full()) throw QueueFull();
+        store_.put(std::move(item));
+        ++unfinished_;
+        finished_.clear();
+        wakeup_next(getters_);
+    }
+    T get_nowait() {
+        if (empty()) {
+            if (shutdown_) throw QueueShutDown();
+            throw QueueEmpty();
+        }
+        T item = store_.get();
+        wakeup_next(putters_);
+        return item;
+    }
+
+    // Waits for room, then puts the item.
+    Coro<void> put(T item) {
+        while (full()) {
+            if (shutdown_) throw QueueShutDown();
+            co_await Park(*this, putters_);
+        }
+        put_nowait(std::move(item));
+    }
+    // Waits for an item, then takes it.
+    Coro<T> get() {
+        while (empty()) {
+            if (shutdown_) throw QueueShutDown();
+            co_await Park(*this, getters_);
+        }
+        co_return get_nowait();
+    }
+
+    void task_done() {
+        if (unfinished_ == 0) throw std::invalid_argument("task_done() called too many times");
+        if (--unfinished_ == 0) finished_.set();
+    }
+    // Waits until every item put has been marked task_done().
+    Coro<void> join() {
+        if (unfinished_ > 0) co_await finished_.wait();
+    }
+    // Python 3.13 Queue.shutdown.
+    void shutdown(bool immediate = false) {
+        shutdown_ = true;
+        if (immediate) {
+            while (!empty()) {
+                (void)store_.get();
+                if (unfinished_ > 0) --unfinished_;
+            }
+            if (unfinished_ == 0) finished_.set();
+        }
+        // Every blocked caller re-checks and sees the shutdown.
+        while (auto* w = getters_.pop_front())
+            if (!w->done()) w->set_result();
+        while (auto* w = putters_.pop_front())
+            if (!w->done()) w->set_result();
+    }
+    bool is_shutdown() const noexcept { return shutdown_; }
+
+private:
+    // Waiting for room or an item (asyncio: a future in _putters/_getters).
+    struct Park {
+        // A constructor, not aggregate init: GCC 12.2 destroys members of an
+        // aggregate-initialised co_await temporary twice (seen here as a bad free).
+        Park(BasicQueue& queue, detail::WaiterList& l) noexcept : q(queue), list(l) {}
+        BasicQueue& q;
+        detail::WaiterList& list;
+        detail::LinkedWaiter lw;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) {
+            lw.list = &list;
+            list.push_back(&lw.w);
+            lw.w.park(h);
+        }
+        void await_resume() {
+            try {
+                lw.w.raise_if_cancelled();
+            } catch (...) {
+                list.remove(&lw.w);  // may already be gone (woken, or shutdown)
+                // Woken by the other side but not taking it: wake the next in line.
+                bool room = (&list == &q.putters_) ? !q.full() : !q.empty();
+                if (room && !lw.w.cancelled()) q.wakeup_next(list);
+                throw;
+            }
+        }
+    };
+
+    static void wakeup_next(detail::WaiterList& waiters) noexcept {
+        while (auto* w = waiters.pop_front()) {
+            if (!w->done()) {
+                w->set_result();
+                break;
+            }
+        }
+    }
+
+    Store store_;
+    detail::WaiterList getters_;
+    detail::WaiterList putters_;
+    Event finished_;
+    std::size_t unfinished_ = 0;
+    long maxsize_;
+    bool shutdown_ = false;
+};
+
+template <class T>
+using Queue = BasicQueue<T, detail::FifoStore<T>>;
+template <class T>
+using LifoQueue = BasicQueue<T, detail::LifoStore<T>>;
+// Smallest item first (Compare orders items; std::less gives heapq's order).
+template <class T, class Compare = std::less<T>>
+using PriorityQueue = BasicQueue<T, detail::HeapStore<T, Compare>>;
+
+}  // namespace tulip

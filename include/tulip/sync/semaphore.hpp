@@ -1,0 +1,132 @@
+// tulip/sync/semaphore.hpp — Semaphore and BoundedSemaphore (asyncio.Semaphore,
+// asyncio.BoundedSemaphore).
+//
+//     auto slot = co_await sem.acquire();   // async with sem:
+//
+// A counter: acquire() takes one (waiting while it is 0), release() gives one
+// back. FIFO: once anybody waits, newcomers wait behind them even if the
+// counter is positive. BoundedSemaphore::release() past the initial value
+// throws std::invalid_argument("BoundedSemaphore released too many times").
+//
+// Cancellation: a cancelled acquire() takes nothing; if it had already been
+// granted a unit, the unit goes back and passes to the next waiter.
+// Thread safety: loop thread only.
+#pragma once
+
+#include <coroutine>
+#include <stdexcept>
+#include <utility>
+
+#include <tulip/sync/waiters.hpp>
+
+namespace tulip {
+
+class Semaphore {
+public:
+    explicit Semaphore(long value = 1) : value_(value) {
+        if (value < 0) throw std::invalid_argument("Semaphore initial value must be >= 0");
+    }
+    Semaphore(const Semaphore&) = delete;
+    Semaphore& operator=(const Semaphore&) = delete;
+    virtual ~Semaphore() = default;
+
+    class [[nodiscard]] Guard {
+    public:
+        Guard() noexcept = default;
+        explicit Guard(Semaphore* s) noexcept : sem_(s) {}
+        Guard(Guard&& o) noexcept : sem_(std::exchange(o.sem_, nullptr)) {}
+        Guard& operator=(Guard&& o) noexcept {
+            if (this != &o) {
+                reset();
+                sem_ = std::exchange(o.sem_, nullptr);
+            }
+            return *this;
+        }
+        ~Guard() { reset(); }
+        void release() { reset(); }
+        void detach() noexcept { sem_ = nullptr; }
+        bool owns() const noexcept { return sem_ != nullptr; }
+
+    private:
+        void reset() {
+            if (auto* s = std::exchange(sem_, nullptr)) s->release();
+        }
+        Semaphore* sem_ = nullptr;
+    };
+
+    // True if acquire() would wait.
+    bool locked() const noexcept { return value_ == 0 || waiters_.any_not_cancelled(); }
+    long value() const noexcept { return value_; }
+
+    struct AcquireAwaiter {
+        // Not an aggregate: see the GCC 12.2 note in sync/waiters.hpp.
+        explicit AcquireAwaiter(Semaphore& s) noexcept : sem(s) {}
+        Semaphore& sem;
+        detail::LinkedWaiter lw;
+        bool fast = false;
+        bool await_ready() noexcept {
+            if (!sem.locked()) {
+                --sem.value_;
+                fast = true;
+            }
+            return fast;
+        }
+        void await_suspend(std::coroutine_handle<> h) {
+            lw.list = &sem.waiters_;
+            sem.waiters_.push_back(&lw.w);
+            lw.w.park(h);
+        }
+        Guard await_resume() {
+            if (fast) return Guard(&sem);
+            sem.waiters_.remove(&lw.w);
+            try {
+                lw.w.raise_if_cancelled();
+            } catch (...) {
+                // Granted by wake_up_next() but not taking it: give the unit back.
+                if (lw.w.done() && !lw.w.cancelled()) ++sem.value_;
+                sem.wake_while_positive();
+                throw;
+            }
+            sem.wake_while_positive();  // newcomers may have queued behind us
+            return Guard(&sem);
+        }
+    };
+    AcquireAwaiter acquire() noexcept { return AcquireAwaiter(*this); }
+
+    virtual void release() {
+        ++value_;
+        wake_up_next();
+    }
+
+protected:
+    bool wake_up_next() noexcept {
+        bool woke = false;
+        waiters_.for_each([&](detail::Waiter* w) {
+            if (woke || w->done()) return;
+            --value_;
+            w->set_result();
+            woke = true;
+        });
+        return woke;
+    }
+    void wake_while_positive() noexcept {
+        while (value_ > 0)
+            if (!wake_up_next()) break;
+    }
+    detail::WaiterList waiters_;
+    long value_;
+};
+
+class BoundedSemaphore final : public Semaphore {
+public:
+    explicit BoundedSemaphore(long value = 1) : Semaphore(value), bound_(value) {}
+    void release() override {
+        if (value_ >= bound_) throw std::invalid_argument("BoundedSemaphore released too many times");
+        Semaphore::release();
+    }
+
+private:
+    long bound_;
+};
+
+}  // namespace tulip
