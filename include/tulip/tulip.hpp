@@ -13,6 +13,7 @@
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/loop/executor.hpp>
 #include <tulip/loop/handle.hpp>
+#include <tulip/task/async_generator.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/future.hpp>
 #include <tulip/task/gather.hpp>

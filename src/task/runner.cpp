@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include <tulip/task/async_generator.hpp>
 #include <tulip/task/future.hpp>
 
 namespace tulip {
@@ -99,6 +100,7 @@ void Runner::close() {
         ~Closer() { l.close(); }
     } closer{*loop_};
     cancel_all_tasks(*loop_);
+    loop_->run_until_complete(shutdown_asyncgens(*loop_));
     loop_->run_until_complete(loop_->shutdown_default_executor());
 }
 

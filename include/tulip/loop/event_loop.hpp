@@ -43,6 +43,7 @@ class EventLoop;
 namespace detail {
 struct FutureStateBase;
 struct TaskBase;
+struct AsyncGenNode;
 class EpollPoller;
 template <class A>
 struct AwaitableTraits;
@@ -189,6 +190,8 @@ public:
     std::atomic<int> external_pending{0};
     // Hooks the upper layers install (async generator finalisation, ...).
     std::vector<std::function<void()>> on_close_hooks;
+    // Async generators that started and have not finished (shutdown_asyncgens).
+    detail::AsyncGenNode* asyncgens_head = nullptr;
     // Installed by the task layer: destroys tasks still pending at close().
     void (*destroy_pending_tasks)(EventLoop&) = nullptr;
     bool virtual_time() const noexcept { return virtual_; }

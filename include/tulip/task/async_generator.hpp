@@ -1,0 +1,234 @@
+// tulip/task/async_generator.hpp — AsyncGenerator<T> (asyncio's async generators, PEP 525).
+//
+// A coroutine that co_yields values and co_awaits between them:
+//
+//     tulip::AsyncGenerator<int> ticker(int n) {
+//         for (int i = 0; i < n; ++i) { co_await tulip::sleep(0.1); co_yield i; }
+//     }
+//     auto gen = ticker(10);
+//     while (auto v = co_await gen.next()) use(*v);        // async for v in ticker(10)
+//
+// next() returns std::optional<T>: nullopt when the generator is exhausted
+// (asyncio's StopAsyncIteration); an exception in the generator propagates
+// from next(). The generator runs inside the consumer's task.
+//
+// aclose() throws GeneratorExit in at the suspended co_yield, so the
+// generator's cleanup (catch blocks, destructors) runs; cleanup may await. A
+// generator dropped half-way is finalised the same way in a new task on the
+// running loop (asyncio's finalizer hook), and run()/Runner finalises those
+// still open at shutdown (asyncio's shutdown_asyncgens).
+//
+// Cancellation: cancelling the consumer's task cancels what the generator
+// awaits; the generator may catch CancelledError. Thread safety: loop thread only.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/detail/pool.hpp>
+#include <tulip/loop/event_loop.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/task.hpp>
+
+namespace tulip {
+
+// Thrown into a generator by aclose() (Python's GeneratorExit). Like
+// CancelledError it is not a std::exception, so `catch (const std::exception&)`
+// does not swallow it. A generator may run cleanup on it but must not yield again.
+struct GeneratorExit {};
+
+template <class T>
+class AsyncGenerator;
+
+namespace detail {
+
+// The part of a generator frame the loop's registry sees.
+struct AsyncGenNode {
+    AsyncGenNode* prev = nullptr;
+    AsyncGenNode* next = nullptr;
+    EventLoop* loop = nullptr;
+    std::coroutine_handle<> frame;
+    std::coroutine_handle<> consumer;
+    std::exception_ptr exc;
+    bool started = false;
+    bool closing = false;   // GeneratorExit is being thrown in
+    bool finished = false;  // returned or threw
+    bool yielded = false;   // the last resume ended in a co_yield
+
+    void register_with(EventLoop& l) noexcept;
+    void unregister() noexcept;
+};
+
+// Closes a suspended generator frame: resumes it with GeneratorExit pending.
+Coro<void> aclose_node(AsyncGenNode& node);
+// Takes over a frame dropped half-way, closes it, destroys it.
+Coro<void> finalize_dropped(std::coroutine_handle<> frame, AsyncGenNode* node);
+
+template <class T>
+struct AsyncGenPromise : AsyncGenNode {
+    std::optional<T> current;
+
+    AsyncGenPromise() { frame = std::coroutine_handle<AsyncGenPromise>::from_promise(*this); }
+    ~AsyncGenPromise() { unregister(); }
+
+    static void* operator new(std::size_t n) { return pool_allocate(n); }
+    static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, n); }
+
+    AsyncGenerator<T> get_return_object() noexcept;
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct YieldAwaiter {
+        AsyncGenPromise& p;
+        bool await_ready() const noexcept { return false; }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<>) noexcept { return p.consumer; }
+        void await_resume() const {
+            if (p.closing) throw GeneratorExit{};
+        }
+    };
+    template <class U = T>
+    YieldAwaiter yield_value(U&& v) {
+        current.emplace(std::forward<U>(v));
+        yielded = true;
+        return YieldAwaiter{*this};
+    }
+
+    struct FinalAwaiter {
+        bool await_ready() const noexcept { return false; }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<AsyncGenPromise> h) noexcept {
+            return h.promise().consumer;
+        }
+        void await_resume() const noexcept {}
+    };
+    FinalAwaiter final_suspend() noexcept {
+        finished = true;
+        return {};
+    }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { exc = std::current_exception(); }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] AsyncGenerator {
+public:
+    using promise_type = detail::AsyncGenPromise<T>;
+    using handle_type = std::coroutine_handle<promise_type>;
+
+    AsyncGenerator() noexcept = default;
+    explicit AsyncGenerator(handle_type h) noexcept : h_(h) {}
+    AsyncGenerator(AsyncGenerator&& o) noexcept : h_(std::exchange(o.h_, {})) {}
+    AsyncGenerator& operator=(AsyncGenerator&& o) noexcept {
+        if (this != &o) {
+            drop();
+            h_ = std::exchange(o.h_, {});
+        }
+        return *this;
+    }
+    ~AsyncGenerator() { drop(); }
+
+    struct NextAwaiter {
+        handle_type h;
+        bool await_ready() const {
+            if (!h) throw std::runtime_error("next() on an empty AsyncGenerator");
+            auto& p = h.promise();
+            if (p.consumer) throw std::runtime_error("asynchronous generator is already running");
+            return p.finished;
+        }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) {
+            auto& p = h.promise();
+            if (!p.started) {
+                p.started = true;
+                if (auto* loop = detail::running_loop()) p.register_with(*loop);
+            }
+            p.consumer = consumer;
+            p.current.reset();
+            p.yielded = false;
+            return h;
+        }
+        std::optional<T> await_resume() {
+            auto& p = h.promise();
+            p.consumer = {};
+            if (p.exc) {
+                auto e = std::exchange(p.exc, nullptr);
+                std::rethrow_exception(e);
+            }
+            if (p.finished) return std::nullopt;
+            p.yielded = false;
+            return std::move(p.current);
+        }
+    };
+    // The next value, or nullopt once the generator is exhausted.
+    NextAwaiter next() noexcept { return NextAwaiter{h_}; }
+
+    // Runs the generator's cleanup (GeneratorExit at its co_yield). Idempotent.
+    Coro<void> aclose() {
+        if (!h_) co_return;
+        auto& p = h_.promise();
+        if (!p.started || p.finished) {
+            p.finished = true;
+            co_return;
+        }
+        co_await detail::aclose_node(p);
+    }
+    bool finished() const noexcept { return !h_ || h_.promise().finished; }
+
+private:
+    void drop() noexcept {
+        if (!h_) return;
+        auto& p = h_.promise();
+        auto h = std::exchange(h_, {});
+        if (p.started && !p.finished) {
+            // Dropped half-way: finalise in a task so the cleanup may await.
+            EventLoop* loop = detail::running_loop();
+            if (loop && loop == p.loop && !loop->is_closed()) {
+                try {
+                    (void)loop->create_task(detail::finalize_dropped(h, &p));
+                    return;
+                } catch (...) {
+                }
+            }
+        }
+        h.destroy();  // never started, finished, or no loop: destructors run, no awaits
+    }
+    handle_type h_;
+};
+
+namespace detail {
+template <class T>
+AsyncGenerator<T> AsyncGenPromise<T>::get_return_object() noexcept {
+    return AsyncGenerator<T>(std::coroutine_handle<AsyncGenPromise<T>>::from_promise(*this));
+}
+
+// Awaits a node's frame until its next co_yield or its end (used by aclose).
+struct ResumeNodeAwaiter {
+    AsyncGenNode& n;
+    bool await_ready() const noexcept { return false; }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) noexcept {
+        n.consumer = consumer;
+        n.yielded = false;
+        return n.frame;
+    }
+    void await_resume() noexcept { n.consumer = {}; }
+};
+}  // namespace detail
+
+// Finalises every started, unfinished generator of the loop (asyncio's
+// loop.shutdown_asyncgens()); errors go to the exception handler.
+Coro<void> shutdown_asyncgens(EventLoop& loop);
+
+// Collects every value of a generator (a list comprehension over `async for`).
+template <class T>
+Coro<std::vector<T>> collect(AsyncGenerator<T> gen) {
+    std::vector<T> out;
+    while (auto v = co_await gen.next()) out.push_back(std::move(*v));
+    co_return out;
+}
+
+}  // namespace tulip

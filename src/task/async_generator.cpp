@@ -1,0 +1,70 @@
+// Async generator finalisation (asyncio: aclose(), the finalizer hook and
+// loop.shutdown_asyncgens()).
+#include <tulip/task/async_generator.hpp>
+
+#include <vector>
+
+namespace tulip::detail {
+
+void AsyncGenNode::register_with(EventLoop& l) noexcept {
+    loop = &l;
+    next = l.asyncgens_head;
+    if (next) next->prev = this;
+    l.asyncgens_head = this;
+}
+
+void AsyncGenNode::unregister() noexcept {
+    if (!loop) return;
+    if (prev)
+        prev->next = next;
+    else if (loop->asyncgens_head == this)
+        loop->asyncgens_head = next;
+    if (next) next->prev = prev;
+    prev = next = nullptr;
+    loop = nullptr;
+}
+
+Coro<void> aclose_node(AsyncGenNode& n) {
+    if (!n.started || n.finished) co_return;
+    n.closing = true;
+    co_await ResumeNodeAwaiter{n};
+    if (!n.finished) throw std::runtime_error("async generator ignored GeneratorExit");
+    n.unregister();
+    if (auto e = std::exchange(n.exc, nullptr)) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const GeneratorExit&) {
+            co_return;  // the normal way out
+        }
+    }
+}
+
+Coro<void> finalize_dropped(std::coroutine_handle<> frame, AsyncGenNode* node) {
+    struct Destroy {
+        std::coroutine_handle<> f;
+        ~Destroy() { f.destroy(); }
+    } destroy{frame};
+    co_await aclose_node(*node);
+}
+
+}  // namespace tulip::detail
+
+namespace tulip {
+
+Coro<void> shutdown_asyncgens(EventLoop& loop) {
+    std::vector<detail::AsyncGenNode*> open;
+    for (auto* n = loop.asyncgens_head; n; n = n->next)
+        if (n->started && !n->finished && !n->consumer) open.push_back(n);
+    for (auto* n : open) {
+        try {
+            co_await detail::aclose_node(*n);
+        } catch (...) {
+            ExceptionContext ctx;
+            ctx.message = "an error occurred during closing of asynchronous generator";
+            ctx.exception = std::current_exception();
+            loop.call_exception_handler(ctx);
+        }
+    }
+}
+
+}  // namespace tulip
