@@ -370,6 +370,7 @@ void EventLoop::close() {
     if (closed_) return;
     for (auto& hook : on_close_hooks) hook();
     on_close_hooks.clear();
+    remove_all_signal_handlers();
     {
         std::lock_guard g(ts_mu_);
         closed_ = true;

@@ -1,5 +1,8 @@
 #include <tulip/task/runner.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <thread>
 
 #include <tulip/task/async_generator.hpp>
@@ -64,6 +67,36 @@ Coro<void> EventLoop::shutdown_default_executor() {
         throw;
     }
     joiner.join();
+}
+
+void Runner::begin_sigint(AnyTask main_task) {
+    interrupted_ = 0;
+    if (!options_.handle_sigint || ::gettid() != ::getpid()) return;
+    struct sigaction old {};
+    if (::sigaction(SIGINT, nullptr, &old) < 0 || old.sa_handler != SIG_DFL) return;
+    try {
+        loop_->add_signal_handler(SIGINT, [this, main_task] {
+            if (++interrupted_ == 1 && !main_task.done()) {
+                main_task.cancel();
+                return;
+            }
+            // A second Ctrl-C: back to the default, which ends the process.
+            loop_->remove_signal_handler(SIGINT);
+            ::raise(SIGINT);
+        });
+        sigint_installed_ = true;
+    } catch (const std::exception&) {
+        // Another loop owns the signals: run without Ctrl-C handling.
+    }
+}
+
+void Runner::end_sigint() noexcept {
+    if (!sigint_installed_) return;
+    sigint_installed_ = false;
+    try {
+        if (loop_ && !loop_->is_closed()) loop_->remove_signal_handler(SIGINT);
+    } catch (...) {
+    }
 }
 
 Runner::Runner(RunnerOptions options) : options_(std::move(options)) {}

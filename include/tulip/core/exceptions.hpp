@@ -28,6 +28,13 @@ private:
     std::string msg_;
 };
 
+// Ctrl-C interrupted run() (Python's KeyboardInterrupt). Like CancelledError
+// it is not a std::exception, so generic handlers do not swallow it.
+class KeyboardInterrupt {
+public:
+    const char* what() const noexcept { return "KeyboardInterrupt"; }
+};
+
 // A Future or Task was used in a state that does not allow the call
 // (asyncio.InvalidStateError), e.g. set_result() on a done Future.
 class InvalidStateError : public std::runtime_error {

@@ -147,6 +147,20 @@ public:
     bool remove_reader(int fd);
     bool remove_writer(int fd);
 
+    // ---- signals (unix_events) -----------------------------------------------
+    // Runs callback on the loop whenever signal `sig` arrives (a C handler
+    // writes to a self-pipe the loop watches, so any thread may receive it).
+    // Replaces an earlier handler for sig. Only one loop at a time may own
+    // signal handlers. Throws std::invalid_argument for a bad or uncatchable
+    // signal (SIGKILL, SIGSTOP).
+    template <class F>
+    void add_signal_handler(int sig, F&& callback) {
+        check_closed();
+        install_signal(sig, detail::CallbackNode::make(this, std::forward<F>(callback)));
+    }
+    // Restores the default disposition; false if no handler was set.
+    bool remove_signal_handler(int sig);
+
     // ---- futures and tasks (defined in task/) -----------------------------------
     template <class T = void>
     Future<T> create_future();
@@ -211,6 +225,12 @@ private:
         return h;
     }
     void post_threadsafe(detail::CallbackNode* n);
+    void install_signal(int sig, detail::CallbackNode* n);
+    void dispatch_signals();
+    void remove_all_signal_handlers() noexcept;
+    int signal_read_fd_ = -1;
+    int signal_write_fd_ = -1;
+    std::vector<detail::CallbackNode*> signal_handlers_;  // indexed by signal number
     void drain_threadsafe();
     void set_fd_callback(int fd, bool write, detail::CallbackNode* n);
     void heap_up(std::size_t i) noexcept;

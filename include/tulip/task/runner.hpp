@@ -21,6 +21,10 @@ struct RunnerOptions {
     bool virtual_time = false;   // see EventLoopOptions::virtual_time
     // Makes the loop (asyncio's loop_factory); default: new_event_loop().
     std::function<std::unique_ptr<EventLoop>()> loop_factory;
+    // In the main thread, with SIGINT at its default: the first Ctrl-C cancels
+    // the main task and run() then throws KeyboardInterrupt (asyncio.Runner);
+    // a second Ctrl-C kills the process as usual.
+    bool handle_sigint = true;
 };
 
 class Runner {
@@ -37,13 +41,27 @@ public:
         if (detail::running_loop())
             throw std::runtime_error("Runner.run() cannot be called from a running event loop");
         Task<T> task = loop.create_task(std::move(coro), std::move(name));
-        return loop.run_until_complete(task);
+        struct SigintScope {
+            Runner& r;
+            ~SigintScope() { r.end_sigint(); }
+        } scope{*this};
+        begin_sigint(AnyTask(task));
+        try {
+            return loop.run_until_complete(task);
+        } catch (const CancelledError&) {
+            if (interrupted_ > 0) throw KeyboardInterrupt();
+            throw;
+        }
     }
     // Cancels what is left, finalises, shuts the executor down, closes the loop.
     void close();
     EventLoop& get_loop();
 
 private:
+    void begin_sigint(AnyTask main_task);
+    void end_sigint() noexcept;
+    int interrupted_ = 0;
+    bool sigint_installed_ = false;
     RunnerOptions options_;
     std::unique_ptr<EventLoop> loop_;
     bool closed_ = false;

@@ -1,0 +1,137 @@
+// Signal handling for the loop (asyncio unix_events: add_signal_handler).
+//
+// A C handler, async-signal-safe, writes the signal number to a non-blocking
+// pipe; the loop watches the read end and runs the Python-level handler as
+// an ordinary callback. This works whichever thread the kernel picks to
+// deliver the signal to (signalfd would need the signal blocked in every
+// thread). One loop per process owns the pipe at a time.
+#include <tulip/loop/event_loop.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace tulip {
+
+namespace {
+std::atomic<int> g_signal_fd{-1};
+std::atomic<const EventLoop*> g_signal_owner{nullptr};
+
+extern "C" void tulip_on_signal(int sig) {
+    int saved = errno;
+    int fd = g_signal_fd.load(std::memory_order_relaxed);
+    if (fd >= 0) {
+        unsigned char b = static_cast<unsigned char>(sig);
+        [[maybe_unused]] auto r = ::write(fd, &b, 1);  // full pipe: the loop is behind anyway
+    }
+    errno = saved;
+}
+}  // namespace
+
+void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
+    if (sig <= 0 || sig >= NSIG) {
+        n->decref();
+        throw std::invalid_argument("invalid signal number " + std::to_string(sig));
+    }
+    if (sig == SIGKILL || sig == SIGSTOP) {
+        n->decref();
+        throw std::invalid_argument(std::string("signal ") + ::strsignal(sig) + " cannot be caught");
+    }
+    const EventLoop* expected = nullptr;
+    if (!g_signal_owner.compare_exchange_strong(expected, this) && expected != this) {
+        n->decref();
+        throw std::runtime_error("another event loop already handles signals in this process");
+    }
+    if (signal_read_fd_ < 0) {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+            n->decref();
+            g_signal_owner.store(nullptr);
+            throw std::system_error(errno, std::generic_category(), "pipe2 for signals");
+        }
+        signal_read_fd_ = p[0];
+        signal_write_fd_ = p[1];
+        g_signal_fd.store(signal_write_fd_);
+        add_reader(signal_read_fd_, [this] { dispatch_signals(); });
+    }
+    struct sigaction sa {};
+    sa.sa_handler = &tulip_on_signal;
+    sa.sa_flags = SA_RESTART;
+    ::sigemptyset(&sa.sa_mask);
+    if (::sigaction(sig, &sa, nullptr) < 0) {
+        int err = errno;
+        n->decref();
+        throw std::system_error(err, std::generic_category(), "sigaction");
+    }
+    if (signal_handlers_.size() <= static_cast<std::size_t>(sig)) signal_handlers_.resize(NSIG, nullptr);
+    if (auto* old = signal_handlers_[static_cast<std::size_t>(sig)]) {
+        old->cancelled = true;
+        old->decref();
+    }
+    signal_handlers_[static_cast<std::size_t>(sig)] = n;
+}
+
+bool EventLoop::remove_signal_handler(int sig) {
+    if (sig <= 0 || sig >= NSIG) throw std::invalid_argument("invalid signal number " + std::to_string(sig));
+    if (static_cast<std::size_t>(sig) >= signal_handlers_.size() || !signal_handlers_[static_cast<std::size_t>(sig)])
+        return false;
+    auto*& slot = signal_handlers_[static_cast<std::size_t>(sig)];
+    slot->cancelled = true;
+    slot->decref();
+    slot = nullptr;
+    struct sigaction sa {};
+    sa.sa_handler = SIG_DFL;
+    ::sigemptyset(&sa.sa_mask);
+    ::sigaction(sig, &sa, nullptr);
+    bool any = false;
+    for (auto* h : signal_handlers_) any = any || h;
+    if (!any) remove_all_signal_handlers();
+    return true;
+}
+
+void EventLoop::dispatch_signals() {
+    unsigned char buf[64];
+    for (;;) {
+        ssize_t r = ::read(signal_read_fd_, buf, sizeof buf);
+        if (r <= 0) break;
+        for (ssize_t i = 0; i < r; ++i) {
+            std::size_t sig = buf[i];
+            if (sig < signal_handlers_.size() && signal_handlers_[sig]) {
+                // Run as a fresh callback so a handler may remove itself safely.
+                auto* h = signal_handlers_[sig];
+                h->incref();
+                schedule(h);
+            }
+        }
+    }
+}
+
+void EventLoop::remove_all_signal_handlers() noexcept {
+    for (std::size_t sig = 0; sig < signal_handlers_.size(); ++sig) {
+        if (auto* h = signal_handlers_[sig]) {
+            h->cancelled = true;
+            h->decref();
+            signal_handlers_[sig] = nullptr;
+            struct sigaction sa {};
+            sa.sa_handler = SIG_DFL;
+            ::sigemptyset(&sa.sa_mask);
+            ::sigaction(static_cast<int>(sig), &sa, nullptr);
+        }
+    }
+    if (signal_read_fd_ >= 0) {
+        g_signal_fd.store(-1);
+        if (!closed_) remove_reader(signal_read_fd_);
+        ::close(signal_read_fd_);
+        ::close(signal_write_fd_);
+        signal_read_fd_ = signal_write_fd_ = -1;
+    }
+    const EventLoop* self = this;
+    g_signal_owner.compare_exchange_strong(self, nullptr);
+}
+
+}  // namespace tulip
