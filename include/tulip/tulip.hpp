@@ -7,6 +7,9 @@
 //           shield, TaskGroup, to_thread, run_coroutine_threadsafe, run/Runner
 //   sync/   Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier,
 //           Queue, PriorityQueue, LifoQueue
+//   net/    SocketAddress, Socket, sock_* operations, getaddrinfo, Protocol and
+//           Transport, create_connection, create_server/Server, UDP, Unix
+//   streams/ StreamReader, StreamWriter, open_connection, start_server
 #pragma once
 
 #include <tulip/core/exceptions.hpp>
@@ -34,3 +37,15 @@
 #include <tulip/sync/lock.hpp>
 #include <tulip/sync/queue.hpp>
 #include <tulip/sync/semaphore.hpp>
+#include <tulip/net/address.hpp>
+#include <tulip/net/connection.hpp>
+#include <tulip/net/datagram.hpp>
+#include <tulip/net/dns.hpp>
+#include <tulip/net/protocol.hpp>
+#include <tulip/net/server.hpp>
+#include <tulip/net/sock_ops.hpp>
+#include <tulip/net/socket.hpp>
+#include <tulip/net/transport.hpp>
+#include <tulip/streams/open_connection.hpp>
+#include <tulip/streams/stream_reader.hpp>
+#include <tulip/streams/stream_writer.hpp>

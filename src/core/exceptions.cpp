@@ -1,6 +1,7 @@
 #include <tulip/core/exceptions.hpp>
 
 #include <cxxabi.h>
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 #include <system_error>
@@ -38,5 +39,24 @@ std::string describe_exception(const std::exception_ptr& e) {
         return t ? demangle(*t) : std::string("unknown exception");
     }
 }
+
+std::exception_ptr make_os_error(int err, const std::string& what) {
+    std::error_code ec(err, std::generic_category());
+    switch (err) {
+        case ECONNRESET:
+            return std::make_exception_ptr(ConnectionResetError(ec, what));
+        case ECONNREFUSED:
+            return std::make_exception_ptr(ConnectionRefusedError(ec, what));
+        case ECONNABORTED:
+            return std::make_exception_ptr(ConnectionAbortedError(ec, what));
+        case EPIPE:
+        case ESHUTDOWN:
+            return std::make_exception_ptr(BrokenPipeError(ec, what));
+        default:
+            return std::make_exception_ptr(std::system_error(ec, what));
+    }
+}
+
+void throw_os_error(int err, const std::string& what) { std::rethrow_exception(make_os_error(err, what)); }
 
 }  // namespace tulip

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace tulip::detail::sys {
 
@@ -13,5 +15,12 @@ using FaultHook = int (*)(const char* syscall_name);
 extern FaultHook fault_hook;
 
 int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms);
+long recv(int fd, void* buf, unsigned long len, int flags);
+long send(int fd, const void* buf, unsigned long len, int flags);
+long writev(int fd, const struct iovec* iov, int iovcnt);
+long recvfrom(int fd, void* buf, unsigned long len, int flags, struct sockaddr* addr, unsigned* addrlen);
+long sendto(int fd, const void* buf, unsigned long len, int flags, const struct sockaddr* addr, unsigned addrlen);
+int accept4(int fd, struct sockaddr* addr, unsigned* addrlen, int flags);
+int connect(int fd, const struct sockaddr* addr, unsigned addrlen);
 
 }  // namespace tulip::detail::sys

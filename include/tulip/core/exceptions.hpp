@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace tulip {
@@ -105,6 +106,32 @@ private:
     std::string what_;
     std::vector<std::exception_ptr> excs_;
 };
+
+// OSError and the subclasses people catch (Python's ConnectionError family).
+// All are std::system_error carrying the errno in code().
+class ConnectionError : public std::system_error {
+public:
+    using std::system_error::system_error;
+};
+class ConnectionResetError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+};
+class ConnectionRefusedError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+};
+class ConnectionAbortedError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+};
+class BrokenPipeError : public ConnectionError {
+public:
+    using ConnectionError::ConnectionError;
+};
+// Builds the most specific error for errno `err` ("what: strerror").
+std::exception_ptr make_os_error(int err, const std::string& what);
+[[noreturn]] void throw_os_error(int err, const std::string& what);
 
 // A short human-readable description of any stored exception ("TimeoutError: ...").
 std::string describe_exception(const std::exception_ptr& e);

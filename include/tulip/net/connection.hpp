@@ -1,0 +1,94 @@
+// tulip/net/connection.hpp — create_connection, create_unix_connection
+// (asyncio loop.create_connection / loop.create_unix_connection).
+//
+// Resolves host, then tries every address in turn — or, with
+// happy_eyeballs_delay set, races them RFC 8305 style: the next attempt
+// starts when the previous fails or after the delay, the first to connect
+// wins and the others are cancelled. Addresses are interleaved by family
+// (`interleave`, 1 by default when racing). Returns the transport and the
+// protocol the factory made (owned by the transport).
+//
+// Errors: when every attempt fails, the error of the single address, or a
+// std::system_error "Multiple exceptions: ..." listing them (as asyncio).
+// Cancellation: pending attempts are cancelled and their sockets closed.
+// Thread safety: loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <tulip/core/ref.hpp>
+#include <tulip/loop/event_loop.hpp>
+#include <tulip/net/address.hpp>
+#include <tulip/net/protocol.hpp>
+#include <tulip/net/socket.hpp>
+#include <tulip/net/socket_transport.hpp>
+#include <tulip/net/transport.hpp>
+#include <tulip/task/coro.hpp>
+
+namespace tulip {
+
+struct ConnectOptions {
+    int family = AF_UNSPEC;
+    std::optional<SocketAddress> local_addr;  // bind before connecting
+    std::optional<double> happy_eyeballs_delay;  // seconds; asyncio recommends 0.25
+    int interleave = 0;                          // 0: 1 when racing, else none
+};
+
+// Connects a TCP socket to host:port (every address tried, see above).
+Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOptions options = {});
+// Connects a Unix stream socket to path.
+Coro<Socket> open_unix_socket(std::string path);
+
+namespace detail {
+// Wraps a connected socket and waits until connection_made has run (asyncio's waiter).
+Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol);
+}  // namespace detail
+
+template <class P>
+using ConnectionPair = std::pair<Ref<Transport>, P*>;
+
+namespace detail {
+template <class F>
+using factory_protocol_t = typename std::invoke_result_t<F&>::element_type;
+
+template <class F>
+Coro<ConnectionPair<factory_protocol_t<F>>> wrap_connected(F factory, Socket sock) {
+    auto proto = factory();
+    if (!proto) throw std::runtime_error("the protocol factory returned no protocol");
+    auto* p = proto.get();
+    Ref<Transport> t = co_await connect_transport(std::move(sock), std::move(proto));
+    co_return ConnectionPair<factory_protocol_t<F>>(t, p);
+}
+template <class F>
+Coro<ConnectionPair<factory_protocol_t<F>>> connect_tcp(F factory, std::string host, std::uint16_t port,
+                                                         ConnectOptions options) {
+    Socket s = co_await open_tcp_socket(std::move(host), port, std::move(options));
+    co_return co_await wrap_connected(std::move(factory), std::move(s));
+}
+template <class F>
+Coro<ConnectionPair<factory_protocol_t<F>>> connect_unix(F factory, std::string path) {
+    Socket s = co_await open_unix_socket(std::move(path));
+    co_return co_await wrap_connected(std::move(factory), std::move(s));
+}
+}  // namespace detail
+
+// factory() returns std::unique_ptr<P>; the result is {transport, protocol}.
+template <class F>
+auto create_connection(F factory, std::string host, std::uint16_t port, ConnectOptions options = {}) {
+    return detail::connect_tcp(std::move(factory), std::move(host), port, std::move(options));
+}
+// With an already connected socket (asyncio: sock=).
+template <class F>
+auto create_connection(F factory, Socket sock) {
+    return detail::wrap_connected(std::move(factory), std::move(sock));
+}
+template <class F>
+auto create_unix_connection(F factory, std::string path) {
+    return detail::connect_unix(std::move(factory), std::move(path));
+}
+
+}  // namespace tulip

@@ -1,0 +1,59 @@
+// tulip/net/datagram.hpp — create_datagram_endpoint (asyncio
+// loop.create_datagram_endpoint) and its DatagramTransport.
+//
+// local_addr binds, remote_addr connects (then sendto() may omit the address
+// and only that peer's datagrams arrive). Datagrams are sent at once; what
+// the kernel refuses with EAGAIN waits in a queue. Errors of a send or
+// receive (e.g. ICMP port unreachable on a connected socket) go to
+// protocol.error_received() and do not close the endpoint.
+// Thread safety: loop thread only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <tulip/core/ref.hpp>
+#include <tulip/net/address.hpp>
+#include <tulip/net/protocol.hpp>
+#include <tulip/net/socket.hpp>
+#include <tulip/net/transport.hpp>
+#include <tulip/task/coro.hpp>
+
+namespace tulip {
+
+struct DatagramOptions {
+    std::optional<SocketAddress> local_addr;
+    std::optional<SocketAddress> remote_addr;
+    bool reuse_port = false;
+    bool allow_broadcast = false;
+};
+
+namespace detail {
+Coro<Ref<DatagramTransport>> datagram_endpoint_impl(std::unique_ptr<DatagramProtocol> protocol,
+                                                    DatagramOptions options);
+Ref<DatagramTransport> make_datagram_transport(EventLoop& loop, Socket sock,
+                                               std::unique_ptr<DatagramProtocol> protocol,
+                                               std::optional<SocketAddress> peer);
+template <class F>
+using datagram_protocol_t = typename std::invoke_result_t<F&>::element_type;
+template <class F>
+Coro<std::pair<Ref<DatagramTransport>, datagram_protocol_t<F>*>> datagram_endpoint(F factory, DatagramOptions options) {
+    auto proto = factory();
+    if (!proto) throw std::runtime_error("the protocol factory returned no protocol");
+    auto* p = proto.get();
+    auto t = co_await datagram_endpoint_impl(std::move(proto), std::move(options));
+    co_return std::pair<Ref<DatagramTransport>, datagram_protocol_t<F>*>(t, p);
+}
+}  // namespace detail
+
+// factory() returns std::unique_ptr<P> for a DatagramProtocol P.
+template <class F>
+auto create_datagram_endpoint(F factory, DatagramOptions options) {
+    if (!options.local_addr && !options.remote_addr)
+        throw std::invalid_argument("create_datagram_endpoint: local_addr or remote_addr is required");
+    return detail::datagram_endpoint(std::move(factory), std::move(options));
+}
+
+}  // namespace tulip

@@ -1,0 +1,148 @@
+// tulip/net/server.hpp — Server, create_server, create_unix_server
+// (asyncio.Server, loop.create_server, loop.create_unix_server).
+//
+// A Server listens on one or more sockets and gives each accepted connection
+// a fresh protocol from the factory and a transport. close() stops listening
+// at once; wait_closed() returns when the server is closed AND every
+// connection it accepted is gone (asyncio 3.12.1+). serve_forever() serves
+// until cancelled, then closes and waits. close_clients()/abort_clients()
+// close the accepted connections.
+//
+// Errors: binding failures throw std::system_error naming the address.
+// When accept() runs out of fds (EMFILE/ENFILE/ENOBUFS/ENOMEM) the server
+// stops accepting for 1 s (asyncio's ACCEPT_RETRY_DELAY) instead of spinning.
+// Thread safety: loop thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <unordered_set>
+#include <vector>
+
+#include <tulip/core/ref.hpp>
+#include <tulip/loop/event_loop.hpp>
+#include <tulip/net/address.hpp>
+#include <tulip/net/protocol.hpp>
+#include <tulip/net/socket.hpp>
+#include <tulip/net/transport.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
+
+namespace tulip {
+
+using ProtocolFactory = std::function<std::unique_ptr<BaseProtocol>()>;
+
+namespace detail {
+
+class ServerCore final : public RefCounted {
+public:
+    ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog);
+    ~ServerCore() override;
+
+    void attach(Transport* t) { clients_.insert(t); }
+    void detach(Transport* t);
+
+    void start_serving();
+    void close();
+    bool is_serving() const noexcept { return serving_; }
+    bool is_closed() const noexcept { return closed_; }
+    const std::vector<Socket>& sockets() const noexcept { return sockets_; }
+    void close_clients();
+    void abort_clients();
+    std::size_t client_count() const noexcept { return clients_.size(); }
+    Coro<void> wait_closed();
+    Coro<void> serve_forever();
+    EventLoop& loop() const noexcept { return *loop_; }
+
+private:
+    void accept_ready(int index);
+    void wakeup();
+    EventLoop* loop_;
+    std::vector<Socket> sockets_;
+    ProtocolFactory factory_;
+    int backlog_;
+    std::unordered_set<Transport*> clients_;
+    std::vector<Future<void>> waiters_;
+    Future<void> serving_forever_;
+    std::vector<Handle> retry_;
+    bool serving_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace detail
+
+class Server {
+public:
+    Server() = default;
+    explicit Server(Ref<detail::ServerCore> core) : core_(std::move(core)) {}
+
+    void close() { core_->close(); }
+    Coro<void> wait_closed() { return core_->wait_closed(); }
+    Coro<void> serve_forever() { return core_->serve_forever(); }
+    // Starts accepting (when created with start_serving = false).
+    Coro<void> start_serving();
+    bool is_serving() const noexcept { return core_->is_serving(); }
+    // The listening sockets; empty once closed.
+    const std::vector<Socket>& sockets() const noexcept { return core_->sockets(); }
+    // Addresses the server listens on (handy with port 0).
+    std::vector<SocketAddress> addresses() const;
+    void close_clients() { core_->close_clients(); }
+    void abort_clients() { core_->abort_clients(); }
+    EventLoop& get_loop() const noexcept { return core_->loop(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+
+private:
+    Ref<detail::ServerCore> core_;
+};
+
+struct ServerOptions {
+    int family = AF_UNSPEC;
+    int backlog = 100;
+    bool reuse_address = true;  // asyncio's default on POSIX
+    bool reuse_port = false;
+    bool start_serving = true;
+};
+
+namespace detail {
+Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string> hosts, std::uint16_t port,
+                                ServerOptions options);
+Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, ServerOptions options);
+Server server_from_socket(ProtocolFactory factory, Socket sock, ServerOptions options);
+
+template <class F>
+ProtocolFactory to_protocol_factory(F&& f) {
+    return [fn = std::forward<F>(f)]() -> std::unique_ptr<BaseProtocol> { return fn(); };
+}
+}  // namespace detail
+
+// factory() returns std::unique_ptr<P> for a Protocol/BufferedProtocol P.
+// host "" listens on every interface (IPv4 and IPv6); port 0 picks a free port.
+template <class F>
+Coro<Server> create_server(F factory, std::string host, std::uint16_t port, ServerOptions options = {}) {
+    return detail::create_server_impl(detail::to_protocol_factory(std::move(factory)),
+                                      std::vector<std::string>{std::move(host)}, port, options);
+}
+// Several hosts at once (asyncio: host as a sequence).
+template <class F>
+Coro<Server> create_server(F factory, std::vector<std::string> hosts, std::uint16_t port, ServerOptions options = {}) {
+    return detail::create_server_impl(detail::to_protocol_factory(std::move(factory)), std::move(hosts), port,
+                                      options);
+}
+// An already bound (listening or not) socket (asyncio: sock=).
+template <class F>
+Server create_server(F factory, Socket sock, ServerOptions options = {}) {
+    return detail::server_from_socket(detail::to_protocol_factory(std::move(factory)), std::move(sock), options);
+}
+// A Unix socket at path (a leading '\0': abstract namespace). A stale socket
+// file at path is removed first, as asyncio does.
+template <class F>
+Coro<Server> create_unix_server(F factory, std::string path, ServerOptions options = {}) {
+    return detail::create_unix_server_impl(detail::to_protocol_factory(std::move(factory)), std::move(path),
+                                           options);
+}
+
+}  // namespace tulip

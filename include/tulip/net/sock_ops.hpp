@@ -1,0 +1,52 @@
+// tulip/net/sock_ops.hpp — the loop's low-level socket operations
+// (asyncio loop.sock_recv, sock_recv_into, sock_recvfrom, sock_sendall,
+// sock_sendto, sock_connect, sock_accept).
+//
+// Each tries the syscall first and waits for readiness only on EAGAIN, as
+// asyncio does. They are free functions on the running loop (asyncio has them
+// as loop methods); the socket must be non-blocking (tulip::Socket is).
+//
+// Cancellation: a cancelled sock_recv*/sock_accept has consumed nothing — no
+// byte or connection is lost and the socket stays usable. A cancelled
+// sock_sendall may have sent a prefix of the data. A cancelled sock_connect
+// leaves the socket in an unspecified state: close it.
+// Errors: std::system_error (ConnectionResetError, BrokenPipeError,
+// ConnectionRefusedError, ...) naming the call.
+// Thread safety: loop thread only; one reader and one writer per socket at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <tulip/net/address.hpp>
+#include <tulip/net/socket.hpp>
+#include <tulip/task/coro.hpp>
+
+namespace tulip {
+
+// Up to n bytes; an empty string means the peer closed its end.
+Coro<std::string> sock_recv(Socket& sock, std::size_t n);
+// Reads into buf; returns the count (0: the peer closed).
+Coro<std::size_t> sock_recv_into(Socket& sock, std::span<char> buf);
+// A datagram of up to n bytes and its sender.
+Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::size_t n);
+// Sends all of data.
+Coro<void> sock_sendall(Socket& sock, std::string_view data);
+// Sends one datagram; returns the bytes sent.
+Coro<std::size_t> sock_sendto(Socket& sock, std::string_view data, const SocketAddress& to);
+// Connects to addr.
+Coro<void> sock_connect(Socket& sock, const SocketAddress& addr);
+// Connects to host:port, resolving host (numeric addresses skip the resolver).
+Coro<void> sock_connect(Socket& sock, std::string host, std::uint16_t port);
+// Accepts a connection: the new (non-blocking) socket and the peer's address.
+Coro<std::pair<Socket, SocketAddress>> sock_accept(Socket& sock);
+
+// Waits until fd is readable / writable (the building block of the above).
+Coro<void> wait_readable(int fd);
+Coro<void> wait_writable(int fd);
+
+}  // namespace tulip

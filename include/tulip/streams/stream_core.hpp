@@ -1,0 +1,88 @@
+// tulip/streams/stream_core.hpp — the state shared by a StreamReader, its
+// StreamWriter and the transport's protocol (internal; asyncio's
+// StreamReader buffer + StreamReaderProtocol + FlowControlMixin).
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <tulip/core/ref.hpp>
+#include <tulip/net/protocol.hpp>
+#include <tulip/net/transport.hpp>
+#include <tulip/sync/waiters.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
+
+namespace tulip {
+
+class StreamReader;
+class StreamWriter;
+
+namespace detail {
+
+inline constexpr std::size_t kDefaultStreamLimit = 64 * 1024;  // asyncio streams _DEFAULT_LIMIT
+
+class StreamCore final : public RefCounted {
+public:
+    explicit StreamCore(std::size_t limit);
+    ~StreamCore() override;
+
+    // ---- reader side (asyncio StreamReader) -----------------------------------
+    std::size_t limit;
+    std::string buffer;     // unread bytes start at buffer[offset]
+    std::size_t offset = 0;
+    bool eof = false;
+    bool paused = false;    // we paused the transport's reading (backpressure)
+    std::exception_ptr error;
+    Waiter* data_waiter = nullptr;
+
+    std::size_t available() const noexcept { return buffer.size() - offset; }
+    std::string_view view() const noexcept { return std::string_view(buffer).substr(offset); }
+    void consume(std::size_t n);  // drops n unread bytes, then resumes reading if below the limit
+    void feed_data(std::string_view data);
+    void feed_eof();
+    void set_exception(std::exception_ptr e);
+    void maybe_resume_transport();
+    void wakeup_waiter();
+    // Suspends until data, EOF or an error arrives.
+    Coro<void> wait_for_data(const char* func_name);
+
+    // ---- writer side (FlowControlMixin) -------------------------------------
+    Ref<Transport> transport;
+    bool write_paused = false;
+    bool connection_lost = false;
+    std::exception_ptr lost_error;
+    WaiterList drain_waiters;
+    Future<void> closed;  // done when connection_lost ran
+    Coro<void> drain_helper();
+
+    // ---- protocol events ------------------------------------------------------
+    void on_connection_made(Transport& t);
+    void on_connection_lost(std::exception_ptr exc);
+    // For start_server: called from connection_made with the new streams.
+    std::function<void(StreamReader, StreamWriter)> on_client;
+};
+
+// The protocol a stream transport drives; forwards to the StreamCore.
+class StreamProtocol final : public Protocol {
+public:
+    explicit StreamProtocol(Ref<StreamCore> core) : core_(std::move(core)) {}
+    void connection_made(Transport& t) override { core_->on_connection_made(t); }
+    void data_received(std::string_view data) override { core_->feed_data(data); }
+    bool eof_received() override {
+        core_->feed_eof();
+        return true;  // keep our side open: the writer may still write (half-close)
+    }
+    void connection_lost(std::exception_ptr exc) override;
+    void pause_writing() override { core_->write_paused = true; }
+    void resume_writing() override;
+
+private:
+    Ref<StreamCore> core_;
+};
+
+}  // namespace detail
+}  // namespace tulip

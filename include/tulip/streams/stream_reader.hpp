@@ -1,0 +1,63 @@
+// tulip/streams/stream_reader.hpp — StreamReader (asyncio.StreamReader).
+//
+// Reads from a stream connection. A handle: copies share the same reader.
+// Only one coroutine may wait for data at a time (a second gets
+// std::runtime_error, as asyncio's RuntimeError).
+//
+// Backpressure: above 2 * limit unread bytes the transport stops reading;
+// it resumes once the buffer is back under limit (default 64 KiB).
+// Cancellation: every read is cancel-safe — a cancelled read consumes
+// nothing; the bytes stay in the buffer for the next read.
+// Errors: the connection's error (ConnectionResetError, ...) is raised by
+// every read once the buffer is drained of what came before it.
+// Thread safety: loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tulip/core/ref.hpp>
+#include <tulip/streams/stream_core.hpp>
+#include <tulip/task/coro.hpp>
+
+namespace tulip {
+
+class StreamReader {
+public:
+    StreamReader() = default;
+    // A reader not attached to any transport; feed it with feed_data/feed_eof.
+    explicit StreamReader(std::size_t limit) : core_(new detail::StreamCore(limit)) {}
+    explicit StreamReader(Ref<detail::StreamCore> core) : core_(std::move(core)) {}
+
+    // Up to n bytes (at least one unless at EOF); n < 0: everything until EOF.
+    Coro<std::string> read(long n = -1);
+    // A line ending in "\n" (or what is left at EOF). A line longer than the
+    // limit raises std::invalid_argument and discards it (asyncio: ValueError).
+    Coro<std::string> readline();
+    // Exactly n bytes, or IncompleteReadError (with .partial) at EOF.
+    Coro<std::string> readexactly(std::size_t n);
+    // Data up to and including the first separator found (of several, the one
+    // that ends first). LimitOverrunError past the limit, leaving the data in
+    // the buffer; IncompleteReadError at EOF (the buffer is consumed).
+    Coro<std::string> readuntil(std::string separator = "\n");
+    Coro<std::string> readuntil(std::vector<std::string> separators);
+
+    bool at_eof() const noexcept { return core_->eof && core_->available() == 0; }
+    void feed_data(std::string_view data) { core_->feed_data(data); }
+    void feed_eof() { core_->feed_eof(); }
+    void set_exception(std::exception_ptr e) { core_->set_exception(std::move(e)); }
+    std::exception_ptr exception() const noexcept { return core_->error; }
+    std::size_t limit() const noexcept { return core_->limit; }
+    // Bytes received and not read yet.
+    std::size_t buffered() const noexcept { return core_->available(); }
+    explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+    const Ref<detail::StreamCore>& core() const noexcept { return core_; }
+
+private:
+    Ref<detail::StreamCore> core_;
+};
+
+}  // namespace tulip

@@ -1,0 +1,248 @@
+// Server and the accept loop, ported from asyncio base_events.Server and
+// selector_events._accept_connection.
+#include <tulip/net/server.hpp>
+
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/net/dns.hpp>
+#include <tulip/net/socket_transport.hpp>
+#include <tulip/task/sleep.hpp>
+
+#include "../core/sys.hpp"
+
+namespace tulip::detail {
+
+namespace {
+constexpr double kAcceptRetryDelay = 1.0;  // asyncio constants.ACCEPT_RETRY_DELAY
+}
+
+ServerCore::ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog)
+    : loop_(&loop), sockets_(std::move(sockets)), factory_(std::move(factory)), backlog_(backlog) {}
+
+ServerCore::~ServerCore() = default;
+
+void ServerCore::detach(Transport* t) {
+    clients_.erase(t);
+    if (clients_.empty() && closed_) wakeup();
+}
+
+void ServerCore::wakeup() {
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (auto& w : waiters)
+        if (!w.done()) w.set_result();
+}
+
+void ServerCore::start_serving() {
+    if (serving_ || closed_) return;
+    serving_ = true;
+    for (std::size_t i = 0; i < sockets_.size(); ++i) {
+        sockets_[i].listen(backlog_);
+        Ref<ServerCore> self(this);
+        loop_->add_reader(sockets_[i].fileno(), [self, i] { self->accept_ready(static_cast<int>(i)); });
+    }
+}
+
+void ServerCore::accept_ready(int index) {
+    Socket& ls = sockets_[static_cast<std::size_t>(index)];
+    for (int k = 0; k < backlog_; ++k) {
+        SocketAddress peer;
+        unsigned len = SocketAddress::capacity();
+        int fd = sys::accept4(ls.fileno(), peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED) return;
+            if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+                // Out of resources: stop accepting for a while rather than spin at 100% CPU.
+                loop_->call_exception_handler(
+                    {"socket.accept() out of system resource", make_os_error(err, "accept"), "server", {}});
+                loop_->remove_reader(ls.fileno());
+                Ref<ServerCore> self(this);
+                retry_.push_back(loop_->call_later(kAcceptRetryDelay, [self, index] {
+                    if (self->closed_ || !self->serving_) return;
+                    Ref<ServerCore> again = self;
+                    self->loop_->add_reader(self->sockets_[static_cast<std::size_t>(index)].fileno(),
+                                            [again, index] { again->accept_ready(index); });
+                }));
+                return;
+            }
+            loop_->call_exception_handler({"Error on accepting a connection", make_os_error(err, "accept"), "server", {}});
+            return;
+        }
+        Socket conn(fd);
+        try {
+            conn.set_nodelay(true);  // asyncio sets TCP_NODELAY on every TCP transport
+        } catch (...) {
+        }
+        try {
+            auto proto = factory_();
+            if (!proto) throw std::runtime_error("the protocol factory returned no protocol");
+            make_socket_transport(*loop_, std::move(conn), std::move(proto), this);
+        } catch (...) {
+            loop_->call_exception_handler(
+                {"Error creating a transport for an accepted connection", std::current_exception(), "server", {}});
+        }
+    }
+}
+
+void ServerCore::close() {
+    if (closed_) return;
+    closed_ = true;
+    for (auto& h : retry_) h.cancel();
+    retry_.clear();
+    if (!loop_->is_closed())
+        for (auto& s : sockets_) loop_->remove_reader(s.fileno());
+    for (auto& s : sockets_) {
+        // A Unix socket file is ours to remove (asyncio does it on close too).
+        try {
+            SocketAddress a = s.getsockname();
+            if (a.family() == AF_UNIX) {
+                std::string p = a.path();
+                if (!p.empty() && p[0] != '\0') ::unlink(p.c_str());
+            }
+        } catch (...) {
+        }
+    }
+    sockets_.clear();
+    serving_ = false;
+    if (serving_forever_ && !serving_forever_.done()) serving_forever_.cancel();
+    serving_forever_ = Future<void>();
+    if (clients_.empty()) wakeup();
+}
+
+void ServerCore::close_clients() {
+    std::vector<Transport*> copy(clients_.begin(), clients_.end());
+    for (auto* t : copy) t->close();
+}
+
+void ServerCore::abort_clients() {
+    std::vector<Transport*> copy(clients_.begin(), clients_.end());
+    for (auto* t : copy) t->abort();
+}
+
+Coro<void> ServerCore::wait_closed() {
+    Ref<ServerCore> keep(this);
+    if (closed_ && clients_.empty()) co_return;
+    auto w = Future<void>::create(*loop_);
+    waiters_.push_back(w);
+    co_await w;
+}
+
+Coro<void> ServerCore::serve_forever() {
+    Ref<ServerCore> keep(this);
+    if (serving_forever_) throw std::runtime_error("the server is already being awaited on serve_forever()");
+    if (closed_) throw std::runtime_error("the server is closed");
+    start_serving();
+    serving_forever_ = Future<void>::create(*loop_);
+    Future<void> f = serving_forever_;
+    bool cancelled = false;
+    try {
+        co_await f;
+    } catch (const CancelledError&) {
+        cancelled = true;
+    }
+    serving_forever_ = Future<void>();
+    if (cancelled) {
+        close();
+        co_await wait_closed();
+        throw CancelledError();
+    }
+}
+
+namespace {
+
+Socket listening_socket(const SocketAddress& addr, int family, bool reuse_address, bool reuse_port, bool v6only) {
+    Socket s = Socket::create(family, SOCK_STREAM);
+    if (reuse_address) s.set_reuse_address(true);
+    if (reuse_port) s.set_reuse_port(true);
+    if (family == AF_INET6 && v6only) s.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    try {
+        s.bind(addr);
+    } catch (const std::system_error& e) {
+        throw std::system_error(e.code(), "error while attempting to bind on address " + addr.to_string());
+    }
+    return s;
+}
+
+}  // namespace
+
+Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string> hosts, std::uint16_t port,
+                                ServerOptions options) {
+    EventLoop& loop = get_running_loop();
+    if (hosts.empty()) hosts.emplace_back();
+    std::vector<Socket> socks;
+    std::vector<SocketAddress> seen;
+    for (auto& host : hosts) {
+        AddrInfoOptions o;
+        o.family = options.family;
+        o.type = SOCK_STREAM;
+        o.flags = AI_PASSIVE;
+        auto infos = co_await getaddrinfo(host, port, o);
+        for (auto& ai : infos) {
+            bool dup = false;
+            for (auto& s : seen) dup = dup || s == ai.address;
+            if (dup) continue;
+            seen.push_back(ai.address);
+            socks.push_back(listening_socket(ai.address, ai.family, options.reuse_address, options.reuse_port,
+                                             /*v6only=*/true));
+        }
+    }
+    if (socks.empty()) throw std::runtime_error("create_server: no address to listen on");
+    Server server(Ref<ServerCore>(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog)));
+    if (options.start_serving) co_await server.start_serving();
+    co_return server;
+}
+
+Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, ServerOptions options) {
+    EventLoop& loop = get_running_loop();
+    SocketAddress addr = SocketAddress::from_unix(path);
+    if (path[0] != '\0') {
+        // Remove a stale socket file (but never anything else).
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+    }
+    Socket s = Socket::create(AF_UNIX, SOCK_STREAM);
+    try {
+        s.bind(addr);
+    } catch (const std::system_error& e) {
+        throw std::system_error(e.code(), "error while attempting to bind on address " + addr.to_string());
+    }
+    std::vector<Socket> socks;
+    socks.push_back(std::move(s));
+    Server server(Ref<ServerCore>(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog)));
+    if (options.start_serving) co_await server.start_serving();
+    co_return server;
+}
+
+Server server_from_socket(ProtocolFactory factory, Socket sock, ServerOptions options) {
+    EventLoop& loop = get_running_loop();
+    std::vector<Socket> socks;
+    socks.push_back(std::move(sock));
+    Ref<ServerCore> core(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog));
+    if (options.start_serving) core->start_serving();
+    return Server(core);
+}
+
+}  // namespace tulip::detail
+
+namespace tulip {
+
+Coro<void> Server::start_serving() {
+    Ref<detail::ServerCore> core = core_;
+    core->start_serving();
+    co_await sleep(0);  // one iteration so the readers are in place (asyncio does the same)
+}
+
+std::vector<SocketAddress> Server::addresses() const {
+    std::vector<SocketAddress> out;
+    for (auto& s : core_->sockets()) out.push_back(s.getsockname());
+    return out;
+}
+
+}  // namespace tulip

@@ -1,0 +1,373 @@
+// Streams, ported from asyncio/streams.py (3.13: readuntil with several separators).
+#include <tulip/streams/open_connection.hpp>
+
+#include <algorithm>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/net/socket_transport.hpp>
+#include <tulip/task/sleep.hpp>
+#include <tulip/task/task.hpp>
+
+namespace tulip {
+
+namespace detail {
+
+StreamCore::StreamCore(std::size_t lim) : limit(lim) {
+    if (lim == 0) throw std::invalid_argument("Limit cannot be <= 0");
+}
+
+StreamCore::~StreamCore() = default;
+
+void StreamCore::consume(std::size_t n) {
+    offset += n;
+    if (offset == buffer.size()) {
+        buffer.clear();
+        offset = 0;
+    } else if (offset > 4096 && offset * 2 > buffer.size()) {
+        buffer.erase(0, offset);  // compact once the dead prefix dominates
+        offset = 0;
+    }
+    maybe_resume_transport();
+}
+
+void StreamCore::wakeup_waiter() {
+    if (Waiter* w = std::exchange(data_waiter, nullptr))
+        if (!w->done()) w->set_result();
+}
+
+void StreamCore::feed_data(std::string_view data) {
+    if (data.empty()) return;
+    buffer.append(data);
+    wakeup_waiter();
+    if (transport && !paused && available() > 2 * limit) {
+        transport->pause_reading();
+        paused = true;
+    }
+}
+
+void StreamCore::feed_eof() {
+    eof = true;
+    wakeup_waiter();
+}
+
+void StreamCore::set_exception(std::exception_ptr e) {
+    error = std::move(e);
+    wakeup_waiter();
+}
+
+void StreamCore::maybe_resume_transport() {
+    if (paused && available() <= limit) {
+        paused = false;
+        if (transport) transport->resume_reading();
+    }
+}
+
+namespace {
+struct DataAwaiter {
+    // Not an aggregate: see the GCC 12.2 note in sync/waiters.hpp.
+    explicit DataAwaiter(StreamCore& c) noexcept : core(c) {}
+    ~DataAwaiter() {
+        if (core.data_waiter == &w) core.data_waiter = nullptr;
+    }
+    StreamCore& core;
+    Waiter w;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+        core.data_waiter = &w;
+        w.park(h);
+    }
+    void await_resume() {
+        if (core.data_waiter == &w) core.data_waiter = nullptr;
+        w.raise_if_cancelled();
+    }
+};
+}  // namespace
+
+Coro<void> StreamCore::wait_for_data(const char* func_name) {
+    if (data_waiter)
+        throw std::runtime_error(std::string(func_name) +
+                                 "() called while another coroutine is already waiting for incoming data");
+    if (paused) {
+        paused = false;
+        if (transport) transport->resume_reading();
+    }
+    Ref<StreamCore> keep(this);
+    co_await DataAwaiter(*this);
+}
+
+namespace {
+struct DrainAwaiter {
+    explicit DrainAwaiter(StreamCore& c) noexcept : core(c) {}
+    StreamCore& core;
+    LinkedWaiter lw;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) {
+        lw.list = &core.drain_waiters;
+        core.drain_waiters.push_back(&lw.w);
+        lw.w.park(h);
+    }
+    void await_resume() {
+        core.drain_waiters.remove(&lw.w);
+        lw.w.raise_if_cancelled();
+    }
+};
+}  // namespace
+
+Coro<void> StreamCore::drain_helper() {
+    Ref<StreamCore> keep(this);
+    if (connection_lost) {
+        if (lost_error) std::rethrow_exception(lost_error);
+        throw ConnectionResetError(std::error_code(ECONNRESET, std::generic_category()), "Connection lost");
+    }
+    if (!write_paused) co_return;
+    co_await DrainAwaiter(*this);
+    if (connection_lost && lost_error) std::rethrow_exception(lost_error);
+}
+
+void StreamCore::on_connection_made(Transport& t) {
+    transport = Ref<Transport>(&t);
+    if (on_client) {
+        auto cb = std::move(on_client);
+        on_client = nullptr;
+        cb(StreamReader(Ref<StreamCore>(this)), StreamWriter(Ref<StreamCore>(this)));
+    }
+}
+
+void StreamCore::on_connection_lost(std::exception_ptr exc) {
+    if (exc)
+        set_exception(exc);
+    else
+        feed_eof();
+    if (closed && !closed.done()) {
+        if (exc) {
+            closed.set_exception(exc);
+            (void)closed.exception();  // nobody has to look: do not report it as unretrieved
+        } else {
+            closed.set_result();
+        }
+    }
+    connection_lost = true;
+    lost_error = exc;
+    drain_waiters.for_each([](Waiter* w) {
+        if (!w->done()) w->set_result();
+    });
+}
+
+void StreamProtocol::connection_lost(std::exception_ptr exc) {
+    Ref<StreamCore> core = std::move(core_);  // break the transport -> protocol -> core -> transport cycle
+    core->on_connection_lost(exc);
+}
+
+void StreamProtocol::resume_writing() {
+    core_->write_paused = false;
+    core_->drain_waiters.for_each([](Waiter* w) {
+        if (!w->done()) w->set_result();
+    });
+}
+
+}  // namespace detail
+
+// ---- StreamReader -------------------------------------------------------------
+
+Coro<std::string> StreamReader::read(long n) {
+    Ref<detail::StreamCore> c = core_;
+    if (c->error) std::rethrow_exception(c->error);
+    if (n == 0) co_return std::string();
+    if (n < 0) {
+        std::string all;
+        for (;;) {
+            std::string block = co_await read(static_cast<long>(c->limit));
+            if (block.empty()) break;
+            all += block;
+        }
+        co_return all;
+    }
+    if (c->available() == 0 && !c->eof) co_await c->wait_for_data("read");
+    if (c->error && c->available() == 0) std::rethrow_exception(c->error);
+    std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(n), c->available());
+    std::string data(c->view().substr(0, k));
+    c->consume(k);
+    co_return data;
+}
+
+Coro<std::string> StreamReader::readexactly(std::size_t n) {
+    Ref<detail::StreamCore> c = core_;
+    if (c->error) std::rethrow_exception(c->error);
+    if (n == 0) co_return std::string();
+    while (c->available() < n) {
+        if (c->eof) {
+            std::string partial(c->view());
+            c->consume(c->available());
+            throw IncompleteReadError(std::move(partial), n);
+        }
+        co_await c->wait_for_data("readexactly");
+        if (c->error) std::rethrow_exception(c->error);
+    }
+    std::string data(c->view().substr(0, n));
+    c->consume(n);
+    co_return data;
+}
+
+Coro<std::string> StreamReader::readuntil(std::string separator) {
+    std::vector<std::string> seps;
+    seps.push_back(std::move(separator));
+    co_return co_await readuntil(std::move(seps));
+}
+
+Coro<std::string> StreamReader::readuntil(std::vector<std::string> separators) {
+    Ref<detail::StreamCore> c = core_;
+    if (separators.empty()) throw std::invalid_argument("Separator should contain at least one element");
+    std::sort(separators.begin(), separators.end(), [](auto& a, auto& b) { return a.size() < b.size(); });
+    std::size_t min_len = separators.front().size(), max_len = separators.back().size();
+    if (min_len == 0) throw std::invalid_argument("Separator should be at least one-byte string");
+    if (c->error) std::rethrow_exception(c->error);
+    std::size_t offset = 0;  // where the search resumes: separators may span chunks
+    std::size_t match_start = 0, match_end = 0;
+    bool found = false;
+    for (;;) {
+        std::string_view buf = c->view();
+        if (buf.size() >= offset + min_len) {
+            for (auto& sep : separators) {
+                std::size_t i = buf.find(sep, offset);
+                if (i != std::string_view::npos) {
+                    std::size_t end = i + sep.size();
+                    if (!found || end < match_end) {
+                        match_end = end;
+                        match_start = i;
+                        found = true;
+                    }
+                }
+            }
+            if (found) break;
+            offset = buf.size() + 1 > max_len ? buf.size() + 1 - max_len : 0;
+            if (offset > c->limit)
+                throw LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
+        }
+        if (c->eof) {
+            std::string chunk(buf);
+            c->consume(buf.size());
+            throw IncompleteReadError(std::move(chunk), std::nullopt);
+        }
+        co_await c->wait_for_data("readuntil");
+        if (c->error && !c->eof) std::rethrow_exception(c->error);
+    }
+    if (match_start > c->limit) throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
+    std::string chunk(c->view().substr(0, match_end));
+    c->consume(match_end);
+    co_return chunk;
+}
+
+Coro<std::string> StreamReader::readline() {
+    Ref<detail::StreamCore> c = core_;
+    std::size_t consumed = 0;
+    std::string overrun_msg;
+    try {
+        co_return co_await readuntil("\n");
+    } catch (const IncompleteReadError& e) {
+        co_return e.partial;
+    } catch (const LimitOverrunError& e) {
+        consumed = e.consumed;
+        overrun_msg = e.what();
+    }
+    // A line over the limit is dropped (asyncio raises ValueError).
+    std::string_view buf = c->view();
+    if (buf.size() > consumed && buf[consumed] == '\n')
+        c->consume(consumed + 1);
+    else
+        c->consume(buf.size());
+    throw std::invalid_argument(overrun_msg);
+}
+
+// ---- StreamWriter -------------------------------------------------------------
+
+Coro<void> StreamWriter::drain() {
+    Ref<detail::StreamCore> c = core_;
+    if (c->error && !c->connection_lost) std::rethrow_exception(c->error);
+    if (c->transport->is_closing()) {
+        // Let connection_lost run so that write(); drain() in a loop sees the error.
+        co_await sleep(0);
+    }
+    co_await c->drain_helper();
+}
+
+Coro<void> StreamWriter::wait_closed() {
+    Ref<detail::StreamCore> c = core_;
+    if (c->connection_lost) co_return;
+    Future<void> closed = c->closed;
+    co_await closed;  // raises the connection's error, if it ended with one (as asyncio)
+}
+
+// ---- open_connection / start_server -------------------------------------------
+
+namespace {
+
+Ref<detail::StreamCore> new_core(std::size_t limit) {
+    Ref<detail::StreamCore> core(new detail::StreamCore(limit));
+    core->closed = Future<void>::create(get_running_loop());
+    return core;
+}
+
+Coro<StreamPair> streams_over(Socket sock, std::size_t limit) {
+    auto core = new_core(limit);
+    Ref<Transport> t = co_await detail::connect_transport(std::move(sock),
+                                                          std::make_unique<detail::StreamProtocol>(core));
+    (void)t;
+    co_return StreamPair(StreamReader(core), StreamWriter(core));
+}
+
+ProtocolFactory client_factory(ClientConnected cb, std::size_t limit) {
+    auto shared = std::make_shared<ClientConnected>(std::move(cb));
+    return [shared, limit]() -> std::unique_ptr<BaseProtocol> {
+        auto core = new_core(limit);
+        core->on_client = [shared](StreamReader r, StreamWriter w) {
+            EventLoop& loop = get_running_loop();
+            Task<void> task = loop.create_task((*shared)(r, w));
+            task.add_done_callback([w](Task<void>& t) mutable {
+                if (t.cancelled()) {
+                    w.close();
+                    return;
+                }
+                if (auto e = t.exception()) {
+                    t.get_loop().call_exception_handler({"Unhandled exception in client_connected_cb", e, "stream server", {}});
+                    w.close();
+                }
+            });
+        };
+        return std::make_unique<detail::StreamProtocol>(core);
+    };
+}
+
+}  // namespace
+
+Coro<StreamPair> open_connection(std::string host, std::uint16_t port, StreamOptions options) {
+    Socket s = co_await open_tcp_socket(std::move(host), port, options.connect);
+    co_return co_await streams_over(std::move(s), options.limit);
+}
+
+Coro<StreamPair> open_unix_connection(std::string path, StreamOptions options) {
+    Socket s = co_await open_unix_socket(std::move(path));
+    co_return co_await streams_over(std::move(s), options.limit);
+}
+
+Coro<StreamPair> open_connection(Socket sock, StreamOptions options) {
+    co_return co_await streams_over(std::move(sock), options.limit);
+}
+
+Coro<Server> start_server(ClientConnected cb, std::string host, std::uint16_t port, StreamOptions options) {
+    std::vector<std::string> hosts;
+    hosts.push_back(std::move(host));
+    co_return co_await start_server(std::move(cb), std::move(hosts), port, std::move(options));
+}
+
+Coro<Server> start_server(ClientConnected cb, std::vector<std::string> hosts, std::uint16_t port,
+                          StreamOptions options) {
+    co_return co_await detail::create_server_impl(client_factory(std::move(cb), options.limit), std::move(hosts), port,
+                                                  options.server);
+}
+
+Coro<Server> start_unix_server(ClientConnected cb, std::string path, StreamOptions options) {
+    co_return co_await detail::create_unix_server_impl(client_factory(std::move(cb), options.limit), std::move(path),
+                                                       options.server);
+}
+
+}  // namespace tulip
