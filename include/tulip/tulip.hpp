@@ -10,6 +10,7 @@
 //   net/    SocketAddress, Socket, sock_* operations, getaddrinfo, Protocol and
 //           Transport, create_connection, create_server/Server, UDP, Unix
 //   streams/ StreamReader, StreamWriter, open_connection, start_server
+//   process/ create_subprocess_exec/_shell, Process
 #pragma once
 
 #include <tulip/core/exceptions.hpp>
@@ -49,3 +50,4 @@
 #include <tulip/streams/open_connection.hpp>
 #include <tulip/streams/stream_reader.hpp>
 #include <tulip/streams/stream_writer.hpp>
+#include <tulip/process/subprocess.hpp>

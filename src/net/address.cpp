@@ -101,11 +101,20 @@ std::string SocketAddress::to_string() const {
     switch (ss_.ss_family) {
         case AF_INET:
             return host() + ":" + std::to_string(port());
-        case AF_INET6:
-            return "[" + host() + "]:" + std::to_string(port());
+        case AF_INET6: {
+            // Built with append: GCC 12 -O3 gives a false -Wrestrict on
+            // "[" + std::string (GCC bug 105329).
+            std::string s("[");
+            s.append(host()).append("]:").append(std::to_string(port()));
+            return s;
+        }
         case AF_UNIX: {
             std::string p = path();
-            if (!p.empty() && p[0] == '\0') return "@" + p.substr(1);
+            if (!p.empty() && p[0] == '\0') {
+                std::string s("@");
+                s.append(p, 1, std::string::npos);
+                return s;
+            }
             return p;
         }
         default:

@@ -64,16 +64,22 @@ Coro<std::vector<AddrInfo>> getaddrinfo(std::string host, std::uint16_t port, Ad
         }
     } catch (const std::invalid_argument&) {
     }
-    co_return co_await to_thread([host, port, options] { return getaddrinfo_blocking(host, port, options); });
+    // GCC 12.2: a lambda with a non-trivial capture (the std::string) used as a
+    // temporary inside a co_await expression is moved from a wrong address and
+    // destroyed twice; naming it first avoids the bug.
+    auto resolve = [host, port, options] { return getaddrinfo_blocking(host, port, options); };
+    co_return co_await to_thread(std::move(resolve));
 }
 
 Coro<std::pair<std::string, std::string>> getnameinfo(SocketAddress address, int flags) {
-    co_return co_await to_thread([address, flags] {
+    // GCC 12.2: name the lambda before co_await (see getaddrinfo above).
+    auto lookup = [address, flags] {
         char host[NI_MAXHOST], serv[NI_MAXSERV];
         int rc = ::getnameinfo(address.data(), address.size(), host, sizeof host, serv, sizeof serv, flags);
         if (rc != 0) throw std::system_error(rc, gai_category(), "getnameinfo(" + address.to_string() + ")");
         return std::pair<std::string, std::string>(host, serv);
-    });
+    };
+    co_return co_await to_thread(std::move(lookup));
 }
 
 }  // namespace tulip

@@ -307,13 +307,18 @@ Ref<detail::StreamCore> new_core(std::size_t limit) {
     return core;
 }
 
-Coro<StreamPair> streams_over(Socket sock, std::size_t limit) {
+}  // namespace
+
+Coro<StreamPair> detail::streams_over(Socket sock, std::size_t limit, bool read_only) {
     auto core = new_core(limit);
+    core->close_on_eof = read_only;
     Ref<Transport> t = co_await detail::connect_transport(std::move(sock),
                                                           std::make_unique<detail::StreamProtocol>(core));
     (void)t;
     co_return StreamPair(StreamReader(core), StreamWriter(core));
 }
+
+namespace {
 
 ProtocolFactory client_factory(ClientConnected cb, std::size_t limit) {
     auto shared = std::make_shared<ClientConnected>(std::move(cb));
@@ -341,16 +346,16 @@ ProtocolFactory client_factory(ClientConnected cb, std::size_t limit) {
 
 Coro<StreamPair> open_connection(std::string host, std::uint16_t port, StreamOptions options) {
     Socket s = co_await open_tcp_socket(std::move(host), port, options.connect);
-    co_return co_await streams_over(std::move(s), options.limit);
+    co_return co_await detail::streams_over(std::move(s), options.limit, false);
 }
 
 Coro<StreamPair> open_unix_connection(std::string path, StreamOptions options) {
     Socket s = co_await open_unix_socket(std::move(path));
-    co_return co_await streams_over(std::move(s), options.limit);
+    co_return co_await detail::streams_over(std::move(s), options.limit, false);
 }
 
 Coro<StreamPair> open_connection(Socket sock, StreamOptions options) {
-    co_return co_await streams_over(std::move(sock), options.limit);
+    co_return co_await detail::streams_over(std::move(sock), options.limit, false);
 }
 
 Coro<Server> start_server(ClientConnected cb, std::string host, std::uint16_t port, StreamOptions options) {

@@ -167,7 +167,15 @@ void run_task_step(ReadyNode* n) {
     t->started = true;
     TaskBase* outer = tls_current_task;
     tls_current_task = t;
-    t->resume_at.resume();
+    // The trampoline (see tls_next_hop in coro.hpp): each co_await on a Coro
+    // and each Coro's return leaves the coroutine to run next in `next`.
+    std::coroutine_handle<> next = t->resume_at;
+    std::coroutine_handle<>* outer_hop = tls_next_hop;
+    tls_next_hop = &next;
+    do {
+        std::exchange(next, {}).resume();
+    } while (next);
+    tls_next_hop = outer_hop;
     tls_current_task = outer;
     if (t->root.done()) t->finish(t);
 }

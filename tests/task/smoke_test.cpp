@@ -85,3 +85,14 @@ TEST_F(Smoke, Combinators) {
     };
     run(main());
 }
+
+TEST_F(Smoke, SleepAwaitersCanBeGathered) {
+    auto main = [&]() -> Coro<void> {
+        co_await gather(sleep(0.2), sleep(0.3));
+        EXPECT_DOUBLE_EQ(loop().time(), 0.3);
+        int v = co_await sleep(0.5, 7);
+        EXPECT_EQ(v, 7);
+        co_await wait_for(sleep(0.1), 1.0);
+    };
+    run(main());
+}

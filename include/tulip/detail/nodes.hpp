@@ -5,6 +5,7 @@
 // ready queue and the timer heap, so scheduling never allocates.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <new>
@@ -115,9 +116,20 @@ struct CallbackNode : TimerNode {
             ops->destroy(this);
         }
     }
-    void incref() noexcept { ++refs; }
+    // A call_soon_threadsafe node is shared between the posting thread (its
+    // Handle, usually a temporary dropped right after the post) and the loop
+    // thread (which runs and releases it): count its references atomically.
+    // Loop-thread nodes keep the plain counter.
+    void incref() noexcept {
+        if (threadsafe)
+            std::atomic_ref<std::uint32_t>(refs).fetch_add(1, std::memory_order_relaxed);
+        else
+            ++refs;
+    }
     void decref() noexcept {
-        if (--refs == 0) {
+        std::uint32_t left =
+            threadsafe ? std::atomic_ref<std::uint32_t>(refs).fetch_sub(1, std::memory_order_acq_rel) - 1 : --refs;
+        if (left == 0) {
             drop_callable();
             std::size_t n = ops->size;
             bool ts = threadsafe;

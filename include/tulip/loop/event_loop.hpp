@@ -49,6 +49,10 @@ template <class A>
 struct AwaitableTraits;
 }  // namespace detail
 
+namespace detail {
+EventLoop* running_loop() noexcept;  // the loop running in this thread, or nullptr
+}
+
 // Seconds as asyncio counts them; any std::chrono duration converts to it.
 using Seconds = std::chrono::duration<double>;
 
@@ -98,6 +102,8 @@ public:
     // The only method that other threads may call. Wakes the loop.
     template <class F>
     Handle call_soon_threadsafe(F&& f) {
+        // On the loop's own thread it is call_soon (asyncio appends to the same queue).
+        if (detail::running_loop() == this) return call_soon(std::forward<F>(f));
         auto* n = detail::CallbackNode::make(this, std::forward<F>(f), /*threadsafe=*/true);
         Handle h(n);
         post_threadsafe(n);

@@ -133,20 +133,21 @@ public:
         if (s_->cancelled) throw CancelledError();
         return s_->error;
     }
-    // Asks for cancellation; true if the future was not done yet.
+    // Cancels a future that is not done yet (false otherwise): it is cancelled
+    // from now on, as concurrent.futures.Future.cancel(), and the producer is
+    // asked to stop through the cancel hook; a result it delivers later is
+    // dropped. (Waiting for the producer instead would let cancel() return
+    // true for a future that then completes with a result.)
     bool cancel() {
         std::function<void()> hook;
         {
             std::lock_guard g(s_->mu);
             if (s_->done) return false;
             hook = s_->on_cancel;
-            if (!hook) {
-                s_->cancelled = s_->done = true;
-                s_->cv.notify_all();
-                return true;
-            }
+            s_->cancelled = s_->done = true;
+            s_->cv.notify_all();
         }
-        hook();
+        if (hook) hook();
         return true;
     }
 
@@ -199,6 +200,9 @@ auto ThreadPoolExecutor::submit(F&& f, Args&&... args) {
     using R = std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>;
     ConcurrentFuture<R> fut;
     submit_job([fut, fn = std::forward<F>(f), ... a = std::forward<Args>(args)]() mutable {
+        // A job cancelled while still queued never runs (concurrent.futures'
+        // set_running_or_notify_cancel).
+        if (fut.cancelled()) return;
         try {
             if constexpr (std::is_void_v<R>) {
                 std::invoke(std::move(fn), std::move(a)...);

@@ -39,6 +39,11 @@ Coro<StreamPair> open_unix_connection(std::string path, StreamOptions options = 
 // Streams over an already connected socket (asyncio: sock=).
 Coro<StreamPair> open_connection(Socket sock, StreamOptions options = {});
 
+namespace detail {
+// Streams over a connected socket; with read_only the transport closes at EOF.
+Coro<StreamPair> streams_over(Socket sock, std::size_t limit, bool read_only);
+}  // namespace detail
+
 Coro<Server> start_server(ClientConnected client_connected_cb, std::string host, std::uint16_t port,
                           StreamOptions options = {});
 Coro<Server> start_server(ClientConnected client_connected_cb, std::vector<std::string> hosts, std::uint16_t port,

@@ -62,6 +62,9 @@ public:
     // ---- protocol events ------------------------------------------------------
     void on_connection_made(Transport& t);
     void on_connection_lost(std::exception_ptr exc);
+    // A read-only stream (a child's stdout/stderr): the transport closes at
+    // EOF instead of staying half-open for writes.
+    bool close_on_eof = false;
     // For start_server: called from connection_made with the new streams.
     std::function<void(StreamReader, StreamWriter)> on_client;
 };
@@ -74,7 +77,9 @@ public:
     void data_received(std::string_view data) override { core_->feed_data(data); }
     bool eof_received() override {
         core_->feed_eof();
-        return true;  // keep our side open: the writer may still write (half-close)
+        // Keep our side open so the writer may still write (half-close),
+        // unless nobody will ever write.
+        return !core_->close_on_eof;
     }
     void connection_lost(std::exception_ptr exc) override;
     void pause_writing() override { core_->write_paused = true; }

@@ -2,9 +2,10 @@
 // coroutine object).
 //
 // A Coro is lazy: nothing runs until it is awaited or wrapped in a Task.
-// `co_await coro` runs it directly, as `await coro()` does, by symmetric
-// transfer — no trip through the loop, and deep await chains use constant
-// stack. Exceptions propagate to the awaiter. Frames come from a recycling
+// `co_await coro` runs it directly, as `await coro()` does — no trip through
+// the loop — and deep await chains use constant stack (a trampoline in the
+// task step, see tls_next_hop; symmetric transfer outside a task).
+// Exceptions propagate to the awaiter. Frames come from a recycling
 // allocator. A Coro is awaited at most once and owns its frame.
 #pragma once
 
@@ -28,6 +29,27 @@ namespace detail {
 bool coro_debug_enabled() noexcept;
 void report_never_awaited(std::string* traceback) noexcept;
 
+// The trampoline of the task step that is running on this thread (null when
+// no step runs). GCC 12 does not turn symmetric transfer into a tail call at
+// -O0 or under ASan, so returning the next handle from await_suspend nests a
+// native frame per co_await and a 100,000-deep chain overflows the stack.
+// Inside a task step, Coro's awaiters therefore leave the next coroutine here
+// and return to run_task_step, which resumes it: the same "no trip through
+// the loop" as symmetric transfer, in constant stack on every compiler.
+// Outside a task step they fall back to symmetric transfer. Consequence for
+// custom awaiters: inside a task step, hand a coroutine over by returning its
+// handle from await_suspend, never by calling .resume() on it (the trampoline
+// would take the rest of that coroutine's run away from the nested call).
+inline thread_local std::coroutine_handle<>* tls_next_hop = nullptr;
+
+inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
+    if (std::coroutine_handle<>* hop = tls_next_hop) {
+        *hop = next;
+        return std::noop_coroutine();
+    }
+    return next;
+}
+
 struct CoroPromiseBase {
     std::coroutine_handle<> continuation;  // who awaits us; null for a task's root
     std::exception_ptr exc;
@@ -49,7 +71,7 @@ struct CoroPromiseBase {
         bool await_ready() const noexcept { return false; }
         template <class P>
         std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
-            if (auto c = h.promise().continuation) return c;
+            if (auto c = h.promise().continuation) return transfer_to(c);
             return std::noop_coroutine();
         }
         void await_resume() const noexcept {}
@@ -125,7 +147,7 @@ public:
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
             h.promise().continuation = parent;
             h.promise().started = true;
-            return h;  // symmetric transfer: run the child now
+            return detail::transfer_to(h);  // run the child now, without the loop
         }
         T await_resume() { return h.promise().take(); }
     };

@@ -168,6 +168,8 @@ inline TaskBase& current_task_for_await(const char* what) {
 // Parks the current task on f; f's completion schedules the task's step.
 inline void suspend_task_on(TaskBase& t, FutureStateBase& f, std::coroutine_handle<> h) {
     if (f.loop != t.fut->loop) throw std::runtime_error("Task got a Future attached to a different loop");
+    // Without this check the task would wait for its own end forever (asyncio raises too).
+    if (&f == t.fut) throw std::runtime_error("Task cannot await on itself");
     t.resume_at = h;
     t.waiter = &f;
     f.add_waiter(&t);
@@ -248,9 +250,15 @@ public:
     // The stored exception (null if none); CancelledError if cancelled,
     // InvalidStateError if not done.
     std::exception_ptr exception() const { return s_->exception(); }
-    void set_exception(std::exception_ptr e) const { s_->set_exception(std::move(e)); }
+    // A Task's outcome comes from its coroutine: on a Task these raise
+    // std::runtime_error, as asyncio's Task.set_exception()/set_result() do.
+    void set_exception(std::exception_ptr e) const {
+        refuse_on_task("set_exception");
+        s_->set_exception(std::move(e));
+    }
     template <class E, class = std::enable_if_t<!std::is_same_v<std::decay_t<E>, std::exception_ptr>>>
     void set_exception(E&& e) const {
+        refuse_on_task("set_exception");
         s_->set_exception(std::make_exception_ptr(std::forward<E>(e)));
     }
     EventLoop& get_loop() const noexcept { return *s_->loop; }
@@ -271,6 +279,10 @@ public:
 protected:
     template <class Fn, class Self>
     DoneCallback add_done_callback_impl(Fn&& fn) const;
+    void refuse_on_task(const char* what) const {
+        if (s_->as_task()) [[unlikely]]
+            throw std::runtime_error(std::string("Task does not support ") + what + "()");
+    }
     detail::FutureStateBase* s_ = nullptr;
 };
 
@@ -318,6 +330,7 @@ public:
     decltype(auto) result() const { return typed()->result(); }
     template <class... A>
     void set_result(A&&... a) const {
+        this->refuse_on_task("set_result");
         typed()->set_result(std::forward<A>(a)...);
     }
 

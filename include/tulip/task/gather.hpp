@@ -118,27 +118,25 @@ struct GatheringState final : FutureState<R> {
         }
     }
 
-    // Registers the children once each (duplicates share one future).
+    // Registers the children once each (duplicates share one future). A child
+    // that is already done is no exception: as in asyncio, its callback is
+    // scheduled with call_soon, so the gather never completes inline.
     void start() {
         std::vector<FutureStateBase*> unique;
-        std::vector<FutureStateBase*> already_done;
         for (auto& c : children) {
             FutureStateBase* s = c.state();
             if (std::find(unique.begin(), unique.end(), s) != unique.end()) continue;
             unique.push_back(s);
             ++nfuts;
-            if (s->done()) {
-                already_done.push_back(s);
-            } else {
-                this->incref();  // each pending callback keeps the gather alive
-                auto* self = this;
-                FutureBase(s).add_done_callback([self](FutureBase& f) {
-                    self->child_done(f.state());
-                    self->decref();
-                });
-            }
         }
-        for (auto* s : already_done) child_done(s);
+        for (auto* s : unique) {
+            this->incref();  // each pending callback keeps the gather alive
+            auto* self = this;
+            FutureBase(s).add_done_callback([self](FutureBase& f) {
+                self->child_done(f.state());
+                self->decref();
+            });
+        }
     }
 };
 
@@ -153,6 +151,11 @@ auto gather_child(EventLoop& loop, const Task<T>& t) {
 template <class T>
 auto gather_child(EventLoop& loop, const Future<T>& f) {
     return ensure_future(loop, f);
+}
+// Any other awaitable (e.g. sleep(1)) runs in a task of its own.
+template <PlainAwaitable A>
+auto gather_child(EventLoop& loop, A&& a) {
+    return Future<awaitable_result_t<A>>(ensure_future(loop, std::forward<A>(a)));
 }
 
 template <bool ReturnExc, class... A>

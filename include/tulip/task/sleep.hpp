@@ -28,6 +28,8 @@ namespace detail {
 class SleepAwaiter final : Cancellable {
 public:
     explicit SleepAwaiter(std::int64_t delay_ns) noexcept : delay_ns_(delay_ns) {}
+    // Movable only before it is awaited (so gather(sleep(1), ...) can wrap it).
+    SleepAwaiter(SleepAwaiter&& o) noexcept : delay_ns_(o.delay_ns_) {}
     SleepAwaiter(const SleepAwaiter&) = delete;
     ~SleepAwaiter() {
         if (state_ == State::armed && timer_.heap_index != TimerNode::kNotInHeap) loop_->remove_timer(&timer_);
@@ -113,6 +115,10 @@ template <class T>
 Coro<T> sleep(Seconds delay, T result) {
     co_await sleep(delay);
     co_return result;
+}
+template <class T>
+Coro<T> sleep(double delay_seconds, T result) {
+    return sleep(Seconds(delay_seconds), std::move(result));
 }
 
 }  // namespace tulip

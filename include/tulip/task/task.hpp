@@ -177,8 +177,19 @@ inline std::vector<AnyTask> all_tasks() { return all_tasks(get_running_loop()); 
 
 namespace detail {
 
+// Any other awaitable (an awaiter such as sleep()'s, or a type with
+// operator co_await): the type its await_resume() returns.
 template <class A>
-struct AwaitableResult;
+auto awaiter_of(A&& a) {
+    if constexpr (requires { std::forward<A>(a).operator co_await(); })
+        return std::forward<A>(a).operator co_await();
+    else
+        return std::forward<A>(a);
+}
+template <class A>
+struct AwaitableResult {
+    using type = decltype(std::declval<std::decay_t<decltype(awaiter_of(std::declval<A>()))>&>().await_resume());
+};
 template <class T>
 struct AwaitableResult<Coro<T>> {
     using type = T;
@@ -210,6 +221,23 @@ Future<T> ensure_future(EventLoop& loop, const Future<T>& f) {
     return f;
 }
 
+// Runs any other awaitable as a Task (asyncio: ensure_future of an awaitable).
+template <class A>
+Coro<awaitable_result_t<A>> await_in_coro(A a) {
+    co_return co_await std::move(a);
+}
+template <class A>
+inline constexpr bool is_coro_v = false;
+template <class T>
+inline constexpr bool is_coro_v<Coro<T>> = true;
+template <class A>
+concept PlainAwaitable = !std::is_base_of_v<FutureBase, std::remove_cvref_t<A>> && !is_coro_v<std::remove_cvref_t<A>>;
+
+template <PlainAwaitable A>
+Task<awaitable_result_t<A>> ensure_future(EventLoop& loop, A&& a) {
+    return loop.create_task(await_in_coro<std::remove_cvref_t<A>>(std::forward<A>(a)));
+}
+
 template <class T>
 T take_result(const Future<T>& f) {
     if constexpr (std::is_void_v<T>) {
@@ -227,12 +255,18 @@ template <class A>
 decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
     using T = detail::awaitable_result_t<A>;
     check_closed();
+    // As asyncio's _check_running: refuse before wrapping a coroutine in a Task,
+    // or the failed call would leave that Task scheduled behind.
+    if (running_) throw std::runtime_error("This event loop is already running");
+    if (detail::running_loop()) throw std::runtime_error("Cannot run the event loop while another loop is running");
     Future<T> fut = detail::ensure_future(*this, std::forward<A>(awaitable));
     auto cb = fut.add_done_callback([this] { stop(); });
     try {
         run_forever();
     } catch (...) {
         if (fut.done() && !fut.cancelled()) (void)fut.exception();  // do not log it twice
+        // asyncio removes it in a `finally`: a stale callback would stop the loop later.
+        fut.remove_done_callback(cb);
         throw;
     }
     fut.remove_done_callback(cb);
@@ -269,9 +303,10 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
                     if (target.done()) return;  // cancelled meanwhile: the result is dropped
                     if (err)
                         target.set_exception(err);
-                    else if constexpr (std::is_void_v<R>)
+                    else if constexpr (std::is_void_v<R>) {
+                        (void)value;  // unused for void; clang 16 warns (-Wunused-lambda-capture)
                         target.set_result();
-                    else
+                    } else
                         target.set_result(std::move(*value));
                 });
             } catch (...) {

@@ -1,0 +1,100 @@
+// tulip/process/subprocess.hpp — create_subprocess_exec / create_subprocess_shell
+// and Process (asyncio.subprocess).
+//
+//     auto p = co_await tulip::create_subprocess_exec("ls", {"-l"}, {.stdout_ = tulip::PIPE});
+//     auto [out, err] = co_await p.communicate();
+//     int rc = co_await p.wait();
+//
+// stdin/stdout/stderr are each inherited (default), PIPE (a StreamWriter /
+// StreamReader on our side), DEVNULL, STDOUT (stderr only: merged into
+// stdout) or a given fd. The pipes are socketpairs (so the stream transports
+// can half-close them); a child that insists on a FIFO is the rare exception.
+// Children are reaped through a pidfd watched by the loop (Linux 5.3+), or,
+// where the kernel has none, by a helper thread blocked in waitpid().
+//
+// Errors: a program that cannot be started (missing, not executable)
+// throws std::system_error at once, naming it. send_signal/terminate/kill
+// after the process exited throw std::runtime_error (ProcessLookupError).
+// Cancellation: cancelling wait()/communicate() does not kill the child.
+// Thread safety: loop thread only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <tulip/core/ref.hpp>
+#include <tulip/streams/stream_reader.hpp>
+#include <tulip/streams/stream_writer.hpp>
+#include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
+
+namespace tulip {
+
+// Where a child's standard stream goes (asyncio's PIPE, DEVNULL, STDOUT, None, or an fd).
+struct Stdio {
+    enum class Kind { inherit, pipe, devnull, to_stdout, fd };
+    Kind kind = Kind::inherit;
+    int fd = -1;
+    static Stdio from_fd(int fd) { return Stdio{Kind::fd, fd}; }
+};
+inline constexpr Stdio PIPE{Stdio::Kind::pipe, -1};
+inline constexpr Stdio DEVNULL{Stdio::Kind::devnull, -1};
+inline constexpr Stdio STDOUT{Stdio::Kind::to_stdout, -1};
+inline constexpr Stdio INHERIT{Stdio::Kind::inherit, -1};
+
+struct SubprocessOptions {
+    Stdio stdin_ = INHERIT;
+    Stdio stdout_ = INHERIT;
+    Stdio stderr_ = INHERIT;
+    // The whole environment of the child (nullopt: inherit ours).
+    std::optional<std::map<std::string, std::string>> env;
+    std::optional<std::string> cwd;
+    bool start_new_session = false;
+    std::size_t limit = 64 * 1024;  // the StreamReaders' limit
+};
+
+namespace detail {
+class ProcessState;
+}
+
+class Process {
+public:
+    Process();
+    explicit Process(Ref<detail::ProcessState> s);
+    Process(const Process&);
+    Process(Process&&) noexcept;
+    Process& operator=(const Process&);
+    Process& operator=(Process&&) noexcept;
+    ~Process();
+
+    int pid() const noexcept;
+    // The exit status once known: the exit code, or -N if killed by signal N (as asyncio).
+    std::optional<int> returncode() const noexcept;
+    // Waits for the process to exit; returns returncode.
+    Coro<int> wait();
+    // Sends input (then closes stdin), reads stdout and stderr to EOF, waits
+    // for exit. Returns {stdout, stderr} ("" for streams that are not PIPE).
+    Coro<std::pair<std::string, std::string>> communicate(std::optional<std::string> input = std::nullopt);
+    void send_signal(int sig);
+    void terminate();  // SIGTERM
+    void kill();       // SIGKILL
+
+    StreamWriter stdin_;   // empty unless stdin_ was PIPE
+    StreamReader stdout_;  // empty unless stdout_ was PIPE
+    StreamReader stderr_;  // empty unless stderr_ was PIPE
+
+private:
+    Ref<detail::ProcessState> s_;
+};
+
+Coro<Process> create_subprocess_exec(std::string program, std::vector<std::string> args = {},
+                                     SubprocessOptions options = {});
+// Runs cmd with /bin/sh -c.
+Coro<Process> create_subprocess_shell(std::string cmd, SubprocessOptions options = {});
+
+}  // namespace tulip

@@ -1,0 +1,290 @@
+// Subprocesses: posix_spawn (vfork-speed, and it reports exec failures as an
+// error code), socketpairs for PIPE, and a pidfd for exit notification.
+#include <tulip/process/subprocess.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/net/socket.hpp>
+#include <tulip/streams/open_connection.hpp>
+#include <tulip/task/gather.hpp>
+#include <tulip/task/task.hpp>
+
+extern char** environ;
+
+namespace tulip {
+
+namespace detail {
+
+class ProcessState final : public RefCounted {
+public:
+    ProcessState(EventLoop& l, pid_t p, int pidfd) : loop(&l), pid(p), pidfd_(pidfd) {}
+    ~ProcessState() override {
+        if (pidfd_ >= 0) {
+            if (!loop->is_closed()) loop->remove_reader(pidfd_);
+            ::close(pidfd_);
+        }
+    }
+
+    void watch() {
+        if (pidfd_ >= 0) {
+            Ref<ProcessState> self(this);  // kept until the child is reaped
+            loop->add_reader(pidfd_, [self] { self->on_pidfd(); });
+            return;
+        }
+        // No pidfd: a helper thread waits for this one child.
+        loop->external_pending.fetch_add(1);
+        incref();
+        EventLoop* l = loop;
+        pid_t p = pid;
+        std::thread([l, p, this] {
+            int status = 0;
+            pid_t r;
+            do {
+                r = ::waitpid(p, &status, 0);
+            } while (r < 0 && errno == EINTR);
+            try {
+                l->call_soon_threadsafe([this, status, l] {
+                    l->external_pending.fetch_sub(1);
+                    set_status(status);
+                    decref();
+                });
+            } catch (...) {
+            }
+        }).detach();
+    }
+
+    void on_pidfd() {
+        int status = 0;
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == 0) return;  // not yet (spurious)
+        loop->remove_reader(pidfd_);  // drops the callback's reference last
+        ::close(pidfd_);
+        pidfd_ = -1;
+        if (r < 0) {
+            set_code(255);  // reaped elsewhere: the status is lost (asyncio logs and uses 255)
+            return;
+        }
+        set_status(status);
+    }
+
+    void set_status(int status) {
+        if (WIFSIGNALED(status))
+            set_code(-WTERMSIG(status));
+        else
+            set_code(WEXITSTATUS(status));
+    }
+    void set_code(int code) {
+        if (returncode) return;
+        returncode = code;
+        auto ws = std::move(waiters);
+        waiters.clear();
+        for (auto& w : ws)
+            if (!w.done()) w.set_result(code);
+    }
+
+    void send_signal(int sig) {
+        if (returncode) throw std::runtime_error("ProcessLookupError: the process has exited");
+        int r = pidfd_ >= 0 ? static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd_, sig, nullptr, 0))
+                            : ::kill(pid, sig);
+        if (r < 0) throw_os_error(errno, "send_signal to pid " + std::to_string(pid));
+    }
+
+    EventLoop* loop;
+    pid_t pid;
+    std::optional<int> returncode;
+    std::vector<Future<int>> waiters;
+
+private:
+    int pidfd_;
+};
+
+}  // namespace detail
+
+Process::Process() = default;
+Process::Process(Ref<detail::ProcessState> s) : s_(std::move(s)) {}
+Process::Process(const Process&) = default;
+Process::Process(Process&&) noexcept = default;
+Process& Process::operator=(const Process&) = default;
+Process& Process::operator=(Process&&) noexcept = default;
+Process::~Process() = default;
+int Process::pid() const noexcept { return s_->pid; }
+std::optional<int> Process::returncode() const noexcept { return s_->returncode; }
+void Process::send_signal(int sig) { s_->send_signal(sig); }
+void Process::terminate() { s_->send_signal(SIGTERM); }
+void Process::kill() { s_->send_signal(SIGKILL); }
+
+Coro<int> Process::wait() {
+    Ref<detail::ProcessState> s = s_;
+    if (s->returncode) co_return *s->returncode;
+    auto f = Future<int>::create(*s->loop);
+    s->waiters.push_back(f);
+    co_return co_await f;
+}
+
+namespace {
+Coro<void> feed_stdin(StreamWriter w, std::string input) {
+    if (!input.empty()) {
+        w.write(input);
+        try {
+            co_await w.drain();
+        } catch (const std::system_error&) {
+            // The child closed its stdin early (BrokenPipe/ConnectionReset): asyncio ignores it too.
+        }
+    }
+    w.close();
+}
+Coro<std::string> read_all(StreamReader r) {
+    if (!r) co_return std::string();
+    co_return co_await r.read();
+}
+}  // namespace
+
+Coro<std::pair<std::string, std::string>> Process::communicate(std::optional<std::string> input) {
+    Ref<detail::ProcessState> s = s_;
+    Task<void> writer;
+    if (stdin_) {
+        writer = create_task(feed_stdin(stdin_, input.value_or(std::string())));
+    } else if (input) {
+        throw std::invalid_argument("communicate(input): stdin was not created with PIPE");
+    }
+    // Both pipes are read concurrently: a child filling stderr while we wait on
+    // stdout cannot deadlock us.
+    auto [out, err] = co_await gather(read_all(stdout_), read_all(stderr_));
+    if (writer) co_await writer;
+    co_await wait();
+    co_return std::pair<std::string, std::string>(std::move(out), std::move(err));
+}
+
+namespace {
+
+struct SpawnPlan {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    SpawnPlan() {
+        ::posix_spawn_file_actions_init(&actions);
+        ::posix_spawnattr_init(&attr);
+    }
+    ~SpawnPlan() {
+        ::posix_spawn_file_actions_destroy(&actions);
+        ::posix_spawnattr_destroy(&attr);
+    }
+};
+
+Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
+    EventLoop& loop = get_running_loop();
+    if (argv.empty() || argv[0].empty()) throw std::invalid_argument("create_subprocess: empty program name");
+    if (o.stdin_.kind == Stdio::Kind::to_stdout || o.stdout_.kind == Stdio::Kind::to_stdout)
+        throw std::invalid_argument("STDOUT can only be used for stderr");
+
+    SpawnPlan plan;
+    std::vector<Socket> parent_ends(3);
+    std::vector<Socket> child_ends(3);
+    int devnull = -1;
+    const Stdio* which[3] = {&o.stdin_, &o.stdout_, &o.stderr_};
+    for (int i = 0; i < 3; ++i) {
+        const Stdio& s = *which[i];
+        switch (s.kind) {
+            case Stdio::Kind::inherit:
+                break;
+            case Stdio::Kind::pipe: {
+                auto [a, b] = Socket::pair();
+                // Keep only one direction open on each end.
+                parent_ends[static_cast<std::size_t>(i)] = std::move(a);
+                child_ends[static_cast<std::size_t>(i)] = std::move(b);
+                int cfd = child_ends[static_cast<std::size_t>(i)].fileno();
+                // The child's end must be blocking: most programs expect that.
+                int fl = ::fcntl(cfd, F_GETFL);
+                ::fcntl(cfd, F_SETFL, fl & ~O_NONBLOCK);
+                ::posix_spawn_file_actions_adddup2(&plan.actions, cfd, i);
+                break;
+            }
+            case Stdio::Kind::devnull:
+                ::posix_spawn_file_actions_addopen(&plan.actions, i, "/dev/null", i == 0 ? O_RDONLY : O_WRONLY, 0);
+                break;
+            case Stdio::Kind::to_stdout:
+                ::posix_spawn_file_actions_adddup2(&plan.actions, 1, 2);
+                break;
+            case Stdio::Kind::fd:
+                if (s.fd < 0) throw std::invalid_argument("Stdio::from_fd: invalid fd " + std::to_string(s.fd));
+                ::posix_spawn_file_actions_adddup2(&plan.actions, s.fd, i);
+                break;
+        }
+    }
+    (void)devnull;
+    if (o.cwd) ::posix_spawn_file_actions_addchdir_np(&plan.actions, o.cwd->c_str());
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (o.start_new_session) flags |= POSIX_SPAWN_SETSID;
+    sigset_t empty, all;
+    ::sigemptyset(&empty);
+    ::sigfillset(&all);
+    ::posix_spawnattr_setsigmask(&plan.attr, &empty);
+    ::posix_spawnattr_setsigdefault(&plan.attr, &all);  // handlers (ours: SIGINT...) reset in the child
+    ::posix_spawnattr_setflags(&plan.attr, flags);
+
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    std::vector<std::string> envs;
+    std::vector<char*> cenv;
+    char** envp = environ;
+    if (o.env) {
+        for (auto& [k, v] : *o.env) envs.push_back(k + "=" + v);
+        for (auto& e : envs) cenv.push_back(e.data());
+        cenv.push_back(nullptr);
+        envp = cenv.data();
+    }
+    pid_t pid = -1;
+    int rc = ::posix_spawnp(&pid, argv[0].c_str(), &plan.actions, &plan.attr, cargv.data(), envp);
+    if (rc != 0) throw_os_error(rc, "cannot run '" + argv[0] + "'");
+    for (auto& c : child_ends) c.close();
+
+    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd >= 0) ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+    Ref<detail::ProcessState> st(new detail::ProcessState(loop, pid, pidfd));
+    st->watch();
+    Process p(st);
+    if (parent_ends[0]) {
+        parent_ends[0].shutdown(SHUT_RD);
+        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[0]), o.limit, false);
+        p.stdin_ = w;
+    }
+    if (parent_ends[1]) {
+        parent_ends[1].shutdown(SHUT_WR);
+        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[1]), o.limit, true);
+        p.stdout_ = r;
+    }
+    if (parent_ends[2]) {
+        parent_ends[2].shutdown(SHUT_WR);
+        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[2]), o.limit, true);
+        p.stderr_ = r;
+    }
+    co_return p;
+}
+
+}  // namespace
+
+Coro<Process> create_subprocess_exec(std::string program, std::vector<std::string> args, SubprocessOptions options) {
+    std::vector<std::string> argv;
+    argv.reserve(args.size() + 1);
+    argv.push_back(std::move(program));
+    for (auto& a : args) argv.push_back(std::move(a));
+    co_return co_await spawn(std::move(argv), std::move(options));
+}
+
+Coro<Process> create_subprocess_shell(std::string cmd, SubprocessOptions options) {
+    std::vector<std::string> argv{"/bin/sh", "-c", std::move(cmd)};
+    co_return co_await spawn(std::move(argv), std::move(options));
+}
+
+}  // namespace tulip
