@@ -16,4 +16,19 @@ int run_in_executor();    // a blocking read on a worker thread; the loop keeps 
 int cooperative_yield();  // a long computation that yields with sleep(0)
 int how_it_works();       // a toy loop, Future and Task written from scratch
 
+// Networking (127.0.0.1 only; server and clients are tasks in one process).
+int selectors_echo();           // an echo server of add_reader callbacks on raw sockets
+int nonblocking_walkthrough();  // polling a non-blocking socket vs awaiting sock_recv
+int streams_echo();             // start_server + open_connection, readline/write/drain
+int chat_server();              // a Protocol-based broadcast server, three clients
+int udp_echo();                 // create_datagram_endpoint on both sides
+
+// Synchronisation and processes.
+int log_queue();          // put_nowait from plain functions; a coroutine ships to a log server
+int producer_consumer();  // a bounded Queue, task_done/join
+int semaphore_pool();     // a Semaphore caps concurrency at 3
+int comprehension();      // PEP 530 async comprehensions with AsyncGenerator/collect
+int shell_commands();     // create_subprocess_shell + gather
+int graceful_shutdown();  // Ctrl-C (self-sent SIGINT) cancels main; cleanup; KeyboardInterrupt
+
 }  // namespace examples

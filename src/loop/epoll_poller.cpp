@@ -105,6 +105,7 @@ void EpollPoller::clear() {
         e = FdEntry{};
     }
     user_fds_ = 0;
+    internal_fds_ = 0;
 }
 
 }  // namespace tulip::detail

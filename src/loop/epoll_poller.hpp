@@ -34,7 +34,9 @@ public:
     // ready fds onto `ready` (each push takes a reference). Returns whether the
     // wake fd fired.
     bool poll(int timeout_ms, NodeQueue& ready);
-    std::size_t user_fd_count() const noexcept { return user_fds_; }
+    // Watched fds whose readiness matters between iterations (not the loop's own).
+    std::size_t user_fd_count() const noexcept { return user_fds_ - internal_fds_; }
+    void adjust_internal_fds(int delta) noexcept { internal_fds_ += static_cast<std::size_t>(delta); }
     // Drops every reader and writer (loop close).
     void clear();
 
@@ -42,6 +44,7 @@ private:
     int epfd_ = -1;
     int wake_fd_ = -1;
     std::size_t user_fds_ = 0;
+    std::size_t internal_fds_ = 0;  // e.g. the signal pipe: see EventLoop::poll_signals
     std::vector<FdEntry> fds_;
     std::vector<epoll_event> events_;
 };

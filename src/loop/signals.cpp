@@ -16,10 +16,15 @@
 #include <cstring>
 #include <system_error>
 
+#include "epoll_poller.hpp"
+
 namespace tulip {
 
 namespace {
 std::atomic<int> g_signal_fd{-1};
+// Set by the handler too, so a loop that never blocks (always has ready
+// callbacks, so never polls) still sees signals at its next iteration.
+std::atomic<bool> g_signal_pending{false};
 std::atomic<const EventLoop*> g_signal_owner{nullptr};
 
 extern "C" void tulip_on_signal(int sig) {
@@ -28,6 +33,7 @@ extern "C" void tulip_on_signal(int sig) {
     if (fd >= 0) {
         unsigned char b = static_cast<unsigned char>(sig);
         [[maybe_unused]] auto r = ::write(fd, &b, 1);  // full pipe: the loop is behind anyway
+        g_signal_pending.store(true, std::memory_order_release);
     }
     errno = saved;
 }
@@ -58,6 +64,7 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
         signal_write_fd_ = p[1];
         g_signal_fd.store(signal_write_fd_);
         add_reader(signal_read_fd_, [this] { dispatch_signals(); });
+        poller_->adjust_internal_fds(+1);  // polled only when the loop would block anyway
     }
     struct sigaction sa {};
     sa.sa_handler = &tulip_on_signal;
@@ -94,6 +101,11 @@ bool EventLoop::remove_signal_handler(int sig) {
     return true;
 }
 
+void EventLoop::poll_signals() {
+    if (g_signal_pending.load(std::memory_order_relaxed) && g_signal_pending.exchange(false, std::memory_order_acquire))
+        dispatch_signals();
+}
+
 void EventLoop::dispatch_signals() {
     unsigned char buf[64];
     for (;;) {
@@ -125,7 +137,10 @@ void EventLoop::remove_all_signal_handlers() noexcept {
     }
     if (signal_read_fd_ >= 0) {
         g_signal_fd.store(-1);
-        if (!closed_) remove_reader(signal_read_fd_);
+        if (!closed_) {
+            remove_reader(signal_read_fd_);
+            poller_->adjust_internal_fds(-1);
+        }
         ::close(signal_read_fd_);
         ::close(signal_write_fd_);
         signal_read_fd_ = signal_write_fd_ = -1;

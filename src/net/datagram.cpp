@@ -129,6 +129,9 @@ private:
             if (n < 0) {
                 if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
                 report(make_os_error(errno, "sendto"));
+                // error_received may have aborted us: the queue (and `p`) is
+                // gone and connection_lost is scheduled; touch nothing more.
+                if (conn_lost_) return;
             }
             buffered_ -= p.data.size();
             queue_.pop_front();

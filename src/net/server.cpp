@@ -88,6 +88,9 @@ void ServerCore::accept_ready(int index) {
             loop_->call_exception_handler(
                 {"Error creating a transport for an accepted connection", std::current_exception(), "server", {}});
         }
+        // The factory runs inline (asyncio runs it in a later task) and may
+        // have closed the server: `ls` is then a destroyed socket.
+        if (closed_) return;
     }
 }
 
@@ -141,17 +144,17 @@ Coro<void> ServerCore::serve_forever() {
     start_serving();
     serving_forever_ = Future<void>::create(*loop_);
     Future<void> f = serving_forever_;
-    bool cancelled = false;
+    std::exception_ptr cancelled;
     try {
         co_await f;
     } catch (const CancelledError&) {
-        cancelled = true;
+        cancelled = std::current_exception();
     }
     serving_forever_ = Future<void>();
     if (cancelled) {
         close();
         co_await wait_closed();
-        throw CancelledError();
+        std::rethrow_exception(cancelled);  // the original, with its message (as asyncio)
     }
 }
 

@@ -43,6 +43,12 @@ public:
         if (!stream_proto_ && !buffered_proto_)
             throw std::invalid_argument("a stream transport needs a Protocol or a BufferedProtocol");
         fd_ = sock_.fileno();
+        // asyncio's _SelectorSocketTransport disables Nagle on every TCP
+        // transport, including ones made from a caller's socket (sock=).
+        try {
+            sock_.set_nodelay(true);
+        } catch (...) {
+        }
         try {
             peer_ = sock_.getpeername();
         } catch (...) {
@@ -281,7 +287,12 @@ private:
             wbuf_.erase(0, woff_);  // compact: keep the buffer from growing without bound
             woff_ = 0;
         }
-        maybe_resume_protocol();  // may write more
+        maybe_resume_protocol();  // may write more, or close/abort the transport
+        // A protocol that closed (with the buffer empty) or aborted us from
+        // resume_writing has already had connection_lost scheduled; calling
+        // it here too would drop the loop's reference while that callback
+        // still points at us (use after free).
+        if (conn_lost_) return;
         if (get_write_buffer_size() == 0) {
             loop_->remove_writer(fd_);
             if (closing_) {

@@ -292,7 +292,10 @@ Coro<void> StreamWriter::drain() {
 
 Coro<void> StreamWriter::wait_closed() {
     Ref<detail::StreamCore> c = core_;
-    if (c->connection_lost) co_return;
+    // Await the future even when the connection is already gone: asyncio's
+    // wait_closed() raises the connection's error whenever it is called, not
+    // only when it was waiting at the time (returning early hid a reset).
+    if (!c->closed) co_return;
     Future<void> closed = c->closed;
     co_await closed;  // raises the connection's error, if it ended with one (as asyncio)
 }

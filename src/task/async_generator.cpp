@@ -26,6 +26,10 @@ void AsyncGenNode::unregister() noexcept {
 
 Coro<void> aclose_node(AsyncGenNode& n) {
     if (!n.started || n.finished) co_return;
+    // A consumer is inside next() and the frame is suspended in some await,
+    // not at a co_yield: resuming it would resume that await early (asyncio
+    // raises RuntimeError here too).
+    if (n.consumer) throw std::runtime_error("aclose(): asynchronous generator is already running");
     n.closing = true;
     co_await ResumeNodeAwaiter{n};
     if (!n.finished) throw std::runtime_error("async generator ignored GeneratorExit");
@@ -44,7 +48,18 @@ Coro<void> finalize_dropped(std::coroutine_handle<> frame, AsyncGenNode* node) {
         std::coroutine_handle<> f;
         ~Destroy() { f.destroy(); }
     } destroy{frame};
-    co_await aclose_node(*node);
+    // Report a failed cleanup as asyncio's finalizer does (its aclose() task
+    // would otherwise surface only as "Task exception was never retrieved").
+    try {
+        co_await aclose_node(*node);
+    } catch (const CancelledError&) {
+        throw;
+    } catch (...) {
+        ExceptionContext ctx;
+        ctx.message = "an error occurred during closing of asynchronous generator";
+        ctx.exception = std::current_exception();
+        get_running_loop().call_exception_handler(ctx);
+    }
 }
 
 }  // namespace tulip::detail

@@ -62,7 +62,7 @@ void FutureStateBase::set_exception(std::exception_ptr e) {
     mark_finished();
 }
 
-void FutureStateBase::check_result_ready() const {
+void FutureStateBase::check_result_ready_slow() const {
     if (state == State::cancelled) throw_cancelled();
     if (state != State::finished) throw InvalidStateError("Result is not ready.");
 }

@@ -60,3 +60,170 @@ TEST(RunnerSigint, FirstCtrlCCancelsTheMainTaskAndRunRaisesKeyboardInterrupt) {
     ::sigaction(SIGINT, nullptr, &sa);
     EXPECT_EQ(sa.sa_handler, SIG_DFL);  // restored
 }
+
+// ---- more of asyncio's test_unix_events signal cases ------------------------------------
+
+namespace {
+
+bool disposition_is_default(int sig) {
+    struct sigaction sa {};
+    ::sigaction(sig, nullptr, &sa);
+    return sa.sa_handler == SIG_DFL;
+}
+
+}  // namespace
+
+class MoreSignals : public test::RealTimeLoopTest {
+protected:
+    // Runs the loop until pred() holds; a timer keeps a lost signal from hanging the test.
+    template <class P>
+    void run_until_true(P pred) {
+        auto guard = loop().call_later(test::kLoopbackTimeout, [] {});
+        run_until(pred, 1000);
+        guard.cancel();
+    }
+};
+
+TEST_F(MoreSignals, ASecondHandlerForTheSameSignalReplacesTheFirst) {
+    int first = 0, second = 0;
+    loop().add_signal_handler(SIGUSR1, [&] { ++first; });
+    loop().add_signal_handler(SIGUSR1, [&] { ++second; });
+    ::raise(SIGUSR1);
+    run_until_true([&] { return second == 1; });
+    EXPECT_EQ(first, 0);
+    EXPECT_TRUE(loop().remove_signal_handler(SIGUSR1));
+}
+
+TEST_F(MoreSignals, EachSignalReachesItsOwnHandler) {
+    std::vector<int> seen;
+    loop().add_signal_handler(SIGUSR1, [&] { seen.push_back(SIGUSR1); });
+    loop().add_signal_handler(SIGUSR2, [&] { seen.push_back(SIGUSR2); });
+    ::raise(SIGUSR2);
+    run_until_true([&] { return seen.size() == 1; });
+    ::raise(SIGUSR1);
+    run_until_true([&] { return seen.size() == 2; });
+    EXPECT_EQ(seen, (std::vector<int>{SIGUSR2, SIGUSR1}));
+    loop().remove_signal_handler(SIGUSR1);
+    loop().remove_signal_handler(SIGUSR2);
+}
+
+TEST_F(MoreSignals, TheHandlerRunsEveryTimeTheSignalArrives) {
+    int calls = 0;
+    loop().add_signal_handler(SIGUSR1, [&] {
+        if (++calls < 5) ::raise(SIGUSR1);  // the next one arrives while we are on the loop
+    });
+    ::raise(SIGUSR1);
+    run_until_true([&] { return calls == 5; });
+    for (int i = 0; i < 5; ++i) run_briefly();
+    EXPECT_EQ(calls, 5);
+    loop().remove_signal_handler(SIGUSR1);
+}
+
+TEST_F(MoreSignals, AHandlerMayRemoveItselfWhileItRuns) {
+    int calls = 0;
+    bool removed = false;
+    loop().add_signal_handler(SIGUSR1, [&] {
+        ++calls;
+        removed = loop().remove_signal_handler(SIGUSR1);
+    });
+    ::raise(SIGUSR1);
+    run_until_true([&] { return calls == 1; });
+    EXPECT_TRUE(removed);
+    EXPECT_TRUE(disposition_is_default(SIGUSR1));
+    EXPECT_FALSE(loop().remove_signal_handler(SIGUSR1));
+}
+
+TEST_F(MoreSignals, InstallingAndRemovingAHandlerSetsAndRestoresTheDisposition) {
+    ASSERT_TRUE(disposition_is_default(SIGUSR2));
+    loop().add_signal_handler(SIGUSR2, [] {});
+    EXPECT_FALSE(disposition_is_default(SIGUSR2));
+    EXPECT_TRUE(loop().remove_signal_handler(SIGUSR2));
+    EXPECT_TRUE(disposition_is_default(SIGUSR2));
+}
+
+TEST_F(MoreSignals, RemoveSignalHandlerRejectsAnInvalidSignalAndReportsAMissingOne) {
+    EXPECT_THROW(loop().remove_signal_handler(0), std::invalid_argument);
+    EXPECT_THROW(loop().remove_signal_handler(100000), std::invalid_argument);
+    EXPECT_FALSE(loop().remove_signal_handler(SIGUSR1));
+}
+
+TEST_F(MoreSignals, AHandlerThatThrowsIsReportedAndTheLoopGoesOn) {
+    expect_handler_calls = true;
+    int calls = 0;
+    loop().add_signal_handler(SIGUSR1, [&] {
+        ++calls;
+        throw std::runtime_error("handler failed");
+    });
+    ::raise(SIGUSR1);
+    run_until_true([&] { return calls == 1; });
+    ::raise(SIGUSR1);  // still installed and still working
+    run_until_true([&] { return calls == 2; });
+    EXPECT_EQ(handler_calls.size(), 2u);
+    if (!handler_calls.empty()) {
+        EXPECT_NE(describe_exception(handler_calls[0].exception).find("handler failed"), std::string::npos);
+    }
+    loop().remove_signal_handler(SIGUSR1);
+}
+
+TEST_F(MoreSignals, OnlyOneLoopAtATimeOwnsTheSignals) {
+    loop().add_signal_handler(SIGUSR1, [] {});
+    {
+        EventLoop other;
+        EXPECT_THROW(other.add_signal_handler(SIGUSR2, [] {}), std::runtime_error);
+        loop().remove_signal_handler(SIGUSR1);  // the last one: ownership is released
+        int calls = 0;
+        other.add_signal_handler(SIGUSR2, [&] {
+            ++calls;
+            other.stop();
+        });
+        auto guard = other.call_later(test::kLoopbackTimeout, [&] { other.stop(); });
+        other.call_soon([] { ::raise(SIGUSR2); });
+        other.run_forever();
+        guard.cancel();
+        EXPECT_EQ(calls, 1);
+        other.close();  // closing removes its handlers
+    }
+    EXPECT_TRUE(disposition_is_default(SIGUSR2));
+    loop().add_signal_handler(SIGUSR2, [] {});  // ours again
+    loop().remove_signal_handler(SIGUSR2);
+}
+
+TEST_F(MoreSignals, AClosedLoopRefusesNewHandlers) {
+    EventLoop other;
+    other.close();
+    EXPECT_THROW(other.add_signal_handler(SIGUSR1, [] {}), std::runtime_error);
+    EXPECT_TRUE(disposition_is_default(SIGUSR1));
+}
+
+Coro<int> wait_for_signal(Event& ev, int& order) {
+    co_await ev.wait();
+    co_return ++order;
+}
+
+TEST_F(MoreSignals, ASignalSentFromAThreadCanWakeACoroutine) {
+    Event ev;
+    int order = 0;
+    loop().add_signal_handler(SIGUSR2, [&] { ev.set(); });
+    auto t = loop().create_task(wait_for_signal(ev, order));
+    run_briefly();
+    EXPECT_FALSE(t.done());
+    std::thread sender([] { ::kill(::getpid(), SIGUSR2); });
+    EXPECT_EQ(run(wait_for(t, test::kLoopbackTimeout)), 1);
+    sender.join();
+    loop().remove_signal_handler(SIGUSR2);
+}
+
+Coro<int> child_killed_by_usr1() {
+    // The child raises SIGUSR1 at itself: with our handler inherited it would
+    // survive; with the default disposition it dies of it.
+    auto p = co_await create_subprocess_shell("kill -USR1 $$; echo survived");
+    co_return co_await p.wait();
+}
+
+TEST_F(MoreSignals, ChildProcessesDoNotInheritTheLoopsHandlers) {
+    int calls = 0;
+    loop().add_signal_handler(SIGUSR1, [&] { ++calls; });
+    EXPECT_EQ(run(wait_for(child_killed_by_usr1(), test::kLoopbackTimeout)), -SIGUSR1);
+    EXPECT_EQ(calls, 0);
+    loop().remove_signal_handler(SIGUSR1);
+}

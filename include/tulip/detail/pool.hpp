@@ -18,23 +18,20 @@
 
 namespace tulip::detail {
 
+// Blocks of up to 1 KiB come from 256 KiB slabs carved front to back, and go
+// back to a per-size-class free list; larger ones use operator new. Slabs are
+// never returned: a thread's pool keeps its high-water mark (and a block
+// freed on another thread simply joins that thread's lists). Slabs are kept
+// on a global list so leak checkers see them as reachable.
 class FramePool {
 public:
-    static constexpr std::size_t kGranule = 32;   // size-class width in bytes
-    static constexpr std::size_t kClasses = 32;   // classes cover up to 1 KiB
-    static constexpr std::uint32_t kMaxCached = 1u << 16;  // blocks kept per class
+    static constexpr std::size_t kGranule = 32;           // size-class width in bytes
+    static constexpr std::size_t kClasses = 32;           // classes cover up to 1 KiB
+    static constexpr std::size_t kSlabBytes = 256 * 1024;  // carved into blocks
 
     FramePool() = default;
     FramePool(const FramePool&) = delete;
     FramePool& operator=(const FramePool&) = delete;
-    ~FramePool() {
-        for (auto& h : heads_)
-            while (h) {
-                Block* b = h;
-                h = h->next;
-                ::operator delete(b);
-            }
-    }
 
     void* allocate(std::size_t n) {
 #ifndef TULIP_NO_POOL
@@ -42,10 +39,13 @@ public:
         if (c < kClasses) {
             if (Block* b = heads_[c]) {
                 heads_[c] = b->next;
-                --counts_[c];
                 return b;
             }
-            return ::operator new((c + 1) * kGranule);
+            std::size_t bytes = (c + 1) * kGranule;
+            if (static_cast<std::size_t>(slab_end_ - slab_ptr_) < bytes) new_slab();
+            void* p = slab_ptr_;
+            slab_ptr_ += bytes;
+            return p;
         }
 #endif
         return ::operator new(n);
@@ -54,11 +54,10 @@ public:
     void deallocate(void* p, std::size_t n) noexcept {
 #ifndef TULIP_NO_POOL
         std::size_t c = n ? (n - 1) / kGranule : 0;
-        if (c < kClasses && counts_[c] < kMaxCached) {
+        if (c < kClasses) {
             auto* b = static_cast<Block*>(p);
             b->next = heads_[c];
             heads_[c] = b;
-            ++counts_[c];
             return;
         }
 #else
@@ -71,8 +70,10 @@ private:
     struct Block {
         Block* next;
     };
+    void new_slab();  // src/core/pool.cpp
     Block* heads_[kClasses] = {};
-    std::uint32_t counts_[kClasses] = {};
+    char* slab_ptr_ = nullptr;
+    char* slab_end_ = nullptr;
 };
 
 inline FramePool& frame_pool() noexcept {

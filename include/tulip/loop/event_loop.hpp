@@ -171,7 +171,9 @@ public:
     template <class T = void>
     Future<T> create_future();
     template <class T>
-    Task<T> create_task(Coro<T> coro, std::string name = {});
+    Task<T> create_task(Coro<T> coro);
+    template <class T>
+    Task<T> create_task(Coro<T> coro, std::string name);
 
     // ---- executors (defined in task/) -------------------------------------------
     // Runs f() on executor (nullptr: the default ThreadPoolExecutor) and returns
@@ -233,6 +235,7 @@ private:
     void post_threadsafe(detail::CallbackNode* n);
     void install_signal(int sig, detail::CallbackNode* n);
     void dispatch_signals();
+    void poll_signals();
     void remove_all_signal_handlers() noexcept;
     int signal_read_fd_ = -1;
     int signal_write_fd_ = -1;

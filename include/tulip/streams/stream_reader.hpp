@@ -9,7 +9,8 @@
 // Cancellation: every read is cancel-safe — a cancelled read consumes
 // nothing; the bytes stay in the buffer for the next read.
 // Errors: the connection's error (ConnectionResetError, ...) is raised by
-// every read once the buffer is drained of what came before it.
+// every read from then on, even while bytes received before it are still
+// buffered (as asyncio: set_exception() wins over the buffer).
 // Thread safety: loop thread only.
 #pragma once
 

@@ -5,7 +5,7 @@
 // wakes when it falls to the low-water mark (16 KiB), and raises the
 // connection's error (ConnectionResetError("Connection lost") if none).
 // close() closes after the buffered data is sent; wait_closed() waits until
-// the connection is gone.
+// the connection is gone, and raises the error it ended with (if any).
 // Cancellation: a cancelled drain() leaves the data queued.
 // Thread safety: loop thread only.
 #pragma once

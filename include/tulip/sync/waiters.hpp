@@ -131,6 +131,13 @@ struct LinkedWaiter {
     WaiterList* list = nullptr;
     LinkedWaiter() = default;
     LinkedWaiter(const LinkedWaiter&) = delete;
+    // An awaiter may be moved before its first co_await, as in
+    // wait_for(ev.wait(), t) or gather(ev.wait(), lock.acquire()) (asyncio's
+    // `wait_for(event.wait(), t)`); without this those do not compile. The
+    // move yields a fresh, unlinked waiter. A parked waiter is never moved
+    // (its awaiter sits in the suspended frame); if one were, the source
+    // would keep its link and drop it on destruction.
+    LinkedWaiter(LinkedWaiter&&) noexcept {}
     ~LinkedWaiter() {
         if (list) list->remove(&w);
     }

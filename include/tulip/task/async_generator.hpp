@@ -231,4 +231,62 @@ Coro<std::vector<T>> collect(AsyncGenerator<T> gen) {
     co_return out;
 }
 
+// The pieces of an async comprehension. pred and fn may be plain callables or
+// return something to await (a Coro, Task, Future): Python's
+//     [await f() async for f in funcs() if await ok(f)]
+// reads
+//     co_await collect(transform(filter(funcs(), ok), [](auto f) { return f(); }))
+// Both are lazy, and aclose() on them closes the generator underneath.
+namespace detail {
+template <class R>
+concept MustAwait = is_coro_v<std::remove_cvref_t<R>> || std::is_base_of_v<FutureBase, std::remove_cvref_t<R>> ||
+                    requires(std::remove_cvref_t<R>& r) { r.await_ready(); };
+template <class R, bool = MustAwait<R>>
+struct Transformed {
+    using type = std::remove_cvref_t<R>;
+};
+template <class R>
+struct Transformed<R, true> {
+    using type = std::remove_cvref_t<awaitable_result_t<R>>;
+};
+template <class F, class T>
+using transformed_t = typename Transformed<std::invoke_result_t<F&, T>>::type;
+}  // namespace detail
+
+// The values of gen for which pred(value) holds.
+template <class T, class Pred>
+AsyncGenerator<T> filter(AsyncGenerator<T> gen, Pred pred) {
+    bool closing = false;
+    try {
+        while (auto v = co_await gen.next()) {
+            bool keep;
+            if constexpr (detail::MustAwait<std::invoke_result_t<Pred&, const T&>>)
+                keep = co_await pred(std::as_const(*v));
+            else
+                keep = pred(std::as_const(*v));
+            if (keep) co_yield std::move(*v);
+        }
+    } catch (const GeneratorExit&) {
+        closing = true;
+    }
+    if (closing) co_await gen.aclose();
+}
+
+// fn(value) for each value of gen.
+template <class T, class F>
+AsyncGenerator<detail::transformed_t<F, T>> transform(AsyncGenerator<T> gen, F fn) {
+    bool closing = false;
+    try {
+        while (auto v = co_await gen.next()) {
+            if constexpr (detail::MustAwait<std::invoke_result_t<F&, T>>)
+                co_yield co_await fn(std::move(*v));
+            else
+                co_yield fn(std::move(*v));
+        }
+    } catch (const GeneratorExit&) {
+        closing = true;
+    }
+    if (closing) co_await gen.aclose();
+}
+
 }  // namespace tulip

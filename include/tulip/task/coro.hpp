@@ -42,11 +42,22 @@ void report_never_awaited(std::string* traceback) noexcept;
 // would take the rest of that coroutine's run away from the nested call).
 inline thread_local std::coroutine_handle<>* tls_next_hop = nullptr;
 
+// Optimised GCC builds (and clang always) do compile symmetric transfer as a
+// tail call, and the trampoline costs ~22 instructions per await: it is used
+// only where it is needed — GCC without optimisation, or under ASan.
+#if defined(__clang__) || (defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__))
+#define TULIP_CORO_TRAMPOLINE 0
+#else
+#define TULIP_CORO_TRAMPOLINE 1
+#endif
+
 inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
+#if TULIP_CORO_TRAMPOLINE
     if (std::coroutine_handle<>* hop = tls_next_hop) {
         *hop = next;
         return std::noop_coroutine();
     }
+#endif
     return next;
 }
 

@@ -59,7 +59,11 @@ struct FutureStateBase : Cancellable {
     bool cancel_future(const std::string& msg);
     void set_exception(std::exception_ptr e);
     // For result()/exception(): throws CancelledError or InvalidStateError as asyncio.
-    void check_result_ready() const;
+    void check_result_ready() const {
+        if (state != State::finished) [[unlikely]]
+            check_result_ready_slow();
+    }
+    void check_result_ready_slow() const;
     void rethrow_if_failed() {
         check_result_ready();
         if (exc) {

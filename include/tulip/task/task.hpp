@@ -144,6 +144,13 @@ public:
 
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
+    Task<T> t = create_task(std::move(coro));
+    t.set_name(std::move(name));
+    return t;
+}
+
+template <class T>
+Task<T> EventLoop::create_task(Coro<T> coro) {
     check_closed();
     if (!coro) throw std::invalid_argument("create_task() needs a coroutine, got an empty Coro");
     auto* st = new detail::TaskState<T>(this, typename detail::TaskState<T>::handle_type{});
@@ -156,7 +163,6 @@ Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
     h.promise().started = true;
     st->root = h;
     st->resume_at = h;
-    st->name = std::move(name);
     detail::register_task(*this, *st);
     schedule(st);  // the first step runs soon, as asyncio's call_soon(self.__step)
     return Task<T>(st, /*adopt=*/true);
@@ -164,7 +170,11 @@ Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
 
 // Wraps coro in a Task on the running loop (asyncio.create_task).
 template <class T>
-Task<T> create_task(Coro<T> coro, std::string name = {}) {
+Task<T> create_task(Coro<T> coro) {
+    return get_running_loop().create_task(std::move(coro));
+}
+template <class T>
+Task<T> create_task(Coro<T> coro, std::string name) {
     return get_running_loop().create_task(std::move(coro), std::move(name));
 }
 

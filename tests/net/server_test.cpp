@@ -1,0 +1,593 @@
+// Tests of Server and create_server on real loopback sockets, ported from
+// CPython's test_server.py (start_serving=False then serve_forever,
+// wait_closed waiting for clients, close_clients, abort_clients),
+// test_base_events.py's create_server cases (several hosts, port 0,
+// reuse_port, an existing socket) and selector_events' accept loop (EMFILE:
+// back off instead of spinning).
+#include <tulip/net/server.hpp>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <any>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../../src/core/sys.hpp"
+#include "support/loop_test.hpp"
+
+using namespace tulip;
+
+namespace {
+
+class ServerTest : public test::RealTimeLoopTest {
+protected:
+    // Runs a coroutine on the loop, bounded by the loopback timeout. If it
+    // throws, the loop is shut down here, while the test's locals (which
+    // protocols point to) still exist, rather than in TearDown after them;
+    // the loop cannot be used afterwards.
+    template <class A>
+    decltype(auto) run_io(A&& a) {
+        try {
+            return run(wait_for(std::forward<A>(a), test::kLoopbackTimeout));
+        } catch (...) {
+            cancel_all_tasks(*loop_);
+            loop_->run_until_complete(loop_->shutdown_default_executor());
+            loop_->close();
+            throw;
+        }
+    }
+};
+
+// What the server's connections saw, shared by all of them.
+struct Shared {
+    int made = 0;
+    int lost = 0;
+    std::string data;
+    std::vector<Transport*> live;  // server-side transports between made and lost
+    bool echo = false;
+};
+
+struct ServerProto : Protocol {
+    explicit ServerProto(Shared* s) : s(s) {}
+    void connection_made(Transport& tr) override {
+        t = &tr;
+        ++s->made;
+        s->live.push_back(&tr);
+    }
+    void data_received(std::string_view d) override {
+        s->data.append(d);
+        if (s->echo) t->write(d);
+    }
+    void connection_lost(std::exception_ptr) override {
+        ++s->lost;
+        std::erase(s->live, t);
+    }
+    Shared* s;
+    Transport* t = nullptr;
+};
+
+auto factory_for(Shared& s) {
+    return [&s] { return std::make_unique<ServerProto>(&s); };
+}
+
+template <class P>
+Coro<void> eventually(P pred) {
+    while (!pred()) co_await sleep(0.001);
+}
+
+bool ipv6_available() {
+    try {
+        Socket s = Socket::create(AF_INET6);
+        s.bind(SocketAddress::from_ip("::1", 0));
+        return true;
+    } catch (const std::system_error&) {
+        return false;
+    }
+}
+
+// Connects a plain client socket to addr.
+Coro<Socket> client(SocketAddress addr) {
+    Socket c = Socket::create(addr.family());
+    co_await sock_connect(c, addr);
+    co_return c;
+}
+
+// True if connecting to addr is refused.
+Coro<bool> refused(SocketAddress addr) {
+    try {
+        Socket c = co_await client(addr);
+    } catch (const ConnectionRefusedError&) {
+        co_return true;
+    }
+    co_return false;
+}
+
+Coro<std::string> recv_until_eof(Socket& s) {
+    std::string out;
+    for (;;) {
+        std::string chunk = co_await sock_recv(s, 1 << 16);
+        if (chunk.empty()) co_return out;
+        out += chunk;
+    }
+}
+
+Coro<void> close_and_wait(Server& server) {
+    server.close();
+    co_await server.wait_closed();
+}
+
+TEST_F(ServerTest, PortZeroPicksAFreePortAndTheServerServes) {
+    Shared s;
+    s.echo = true;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        EXPECT_TRUE(server.is_serving());
+        EXPECT_EQ(server.sockets().size(), 1u);
+        SocketAddress addr = server.addresses().at(0);
+        EXPECT_EQ(addr.host(), "127.0.0.1");
+        EXPECT_NE(addr.port(), 0);
+        EXPECT_EQ(&server.get_loop(), &get_running_loop());
+        Socket c = co_await client(addr);
+        co_await sock_sendall(c, "echo me");
+        std::string got;
+        while (got.size() < 7) got += co_await sock_recv(c, 100);
+        EXPECT_EQ(got, "echo me");
+        c.close();
+        co_await eventually([&] { return s.lost == 1; });
+        co_await close_and_wait(server);
+    })());
+}
+
+TEST_F(ServerTest, EachConnectionGetsAFreshProtocol) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        Socket a = co_await client(server.addresses().at(0));
+        Socket b = co_await client(server.addresses().at(0));
+        co_await eventually([&] { return s.made == 2; });
+        EXPECT_NE(s.live.at(0), s.live.at(1));
+        a.close();
+        b.close();
+        co_await eventually([&] { return s.lost == 2; });
+        co_await close_and_wait(server);
+    })());
+}
+
+TEST_F(ServerTest, SeveralHostsGetOneListeningSocketEach) {
+    if (!ipv6_available()) GTEST_SKIP() << "IPv6 is not available on ::1";
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        std::vector<std::string> hosts{"127.0.0.1", "::1"};
+        Server server = co_await create_server(factory_for(s), hosts, 0);
+        auto addrs = server.addresses();
+        EXPECT_EQ(addrs.size(), 2u);
+        int v4 = 0, v6 = 0;
+        for (auto& a : addrs) {
+            v4 += a.family() == AF_INET;
+            v6 += a.family() == AF_INET6;
+            Socket c = co_await client(a);
+        }
+        EXPECT_EQ(v4, 1);
+        EXPECT_EQ(v6, 1);
+        co_await eventually([&] { return s.lost == 2; });
+        EXPECT_EQ(s.made, 2);
+        co_await close_and_wait(server);
+    })());
+}
+
+TEST_F(ServerTest, DuplicateHostsShareOneListeningSocket) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        std::vector<std::string> hosts{"127.0.0.1", "127.0.0.1"};
+        Server server = co_await create_server(factory_for(s), hosts, 0);
+        EXPECT_EQ(server.sockets().size(), 1u);
+        co_await close_and_wait(server);
+    })());
+}
+
+TEST_F(ServerTest, EmptyHostListensOnEveryInterface) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "", 0);
+        bool any_v4 = false;
+        for (auto& a : server.addresses()) {
+            EXPECT_TRUE(a.host() == "0.0.0.0" || a.host() == "::") << a.to_string();
+            if (a.family() == AF_INET) {
+                any_v4 = true;
+                Socket c = co_await client(SocketAddress::from_ip("127.0.0.1", a.port()));
+            }
+        }
+        EXPECT_TRUE(any_v4);
+        co_await eventually([&] { return s.lost == 1; });
+        co_await close_and_wait(server);
+    })());
+}
+
+TEST_F(ServerTest, ReusePortLetsTwoServersShareAPort) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        ServerOptions o;
+        o.reuse_port = true;
+        Server first = co_await create_server(factory_for(s), "127.0.0.1", 0, o);
+        std::uint16_t port = first.addresses().at(0).port();
+        Server second = co_await create_server(factory_for(s), "127.0.0.1", port, o);
+        EXPECT_EQ(second.addresses().at(0).port(), port);
+        EXPECT_NE(first.sockets().at(0).getsockopt(SOL_SOCKET, SO_REUSEPORT), 0);
+        co_await close_and_wait(first);
+        co_await close_and_wait(second);
+    })());
+}
+
+TEST_F(ServerTest, APortInUseRaisesNamingTheAddress) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server first = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        SocketAddress addr = first.addresses().at(0);
+        try {
+            Server second = co_await create_server(factory_for(s), "127.0.0.1", addr.port());
+            ADD_FAILURE() << "two servers on one port without reuse_port";
+            co_await close_and_wait(second);
+        } catch (const std::system_error& e) {
+            EXPECT_EQ(e.code().value(), EADDRINUSE);
+            EXPECT_NE(std::string(e.what()).find(addr.to_string()), std::string::npos) << e.what();
+        }
+        co_await close_and_wait(first);
+    })());
+}
+
+TEST_F(ServerTest, StartServingFalseListensOnlyAfterStartServing) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        ServerOptions o;
+        o.start_serving = false;
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0, o);
+        EXPECT_FALSE(server.is_serving());
+        SocketAddress addr = server.addresses().at(0);
+        EXPECT_TRUE(co_await refused(addr)) << "a server that does not serve yet accepted a connection";
+        co_await server.start_serving();
+        EXPECT_TRUE(server.is_serving());
+        co_await server.start_serving();  // twice is harmless
+        Socket c = co_await client(addr);
+        co_await eventually([&] { return s.made == 1; });
+        c.close();
+        co_await eventually([&] { return s.lost == 1; });
+        co_await close_and_wait(server);
+    })());
+}
+
+TEST_F(ServerTest, CloseStopsListeningButLeavesConnectionsOpen) {
+    Shared s;
+    s.echo = true;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        SocketAddress addr = server.addresses().at(0);
+        Socket c = co_await client(addr);
+        co_await eventually([&] { return s.made == 1; });
+        server.close();
+        server.close();  // idempotent
+        EXPECT_FALSE(server.is_serving());
+        EXPECT_TRUE(server.sockets().empty());
+        EXPECT_TRUE(server.addresses().empty());
+        EXPECT_TRUE(co_await refused(addr));
+        // The accepted connection still works (asyncio: close() does not close clients).
+        co_await sock_sendall(c, "still open");
+        std::string got;
+        while (got.size() < 10) got += co_await sock_recv(c, 100);
+        EXPECT_EQ(got, "still open");
+        c.close();
+        co_await server.wait_closed();
+        EXPECT_EQ(s.lost, 1);
+    })());
+}
+
+TEST_F(ServerTest, WaitClosedWaitsForCloseAndForEveryClient) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        // Not closed, no clients: blocks.
+        auto w1 = create_task(server.wait_closed());
+        co_await sleep(0);
+        EXPECT_FALSE(w1.done());
+        // Not closed, a client: blocks.
+        Socket c = co_await client(server.addresses().at(0));
+        co_await eventually([&] { return s.made == 1; });
+        auto w2 = create_task(server.wait_closed());
+        co_await sleep(0);
+        EXPECT_FALSE(w1.done());
+        EXPECT_FALSE(w2.done());
+        // Closed, a client still connected: blocks.
+        server.close();
+        co_await sleep(0);
+        auto w3 = create_task(server.wait_closed());
+        co_await sleep(0.01);
+        EXPECT_FALSE(w1.done());
+        EXPECT_FALSE(w2.done());
+        EXPECT_FALSE(w3.done());
+        // The client goes: everyone wakes up.
+        c.close();
+        co_await w1;
+        co_await w2;
+        co_await w3;
+        co_await server.wait_closed();  // returns at once now
+        EXPECT_EQ(s.lost, 1);
+    })());
+}
+
+TEST_F(ServerTest, WaitClosedCopesWithCloseAndTheLastClientLeavingTogether) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        auto w = create_task(server.wait_closed());
+        co_await sleep(0);
+        Socket c = co_await client(server.addresses().at(0));
+        co_await eventually([&] { return s.made == 1; });
+        Transport* t = s.live.at(0);
+        get_running_loop().call_soon([&server] { server.close(); });
+        get_running_loop().call_soon([t] { t->close(); });
+        co_await server.wait_closed();
+        co_await w;
+        EXPECT_EQ(s.lost, 1);
+    })());
+}
+
+TEST_F(ServerTest, CloseClientsClosesEveryAcceptedConnection) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        Socket a = co_await client(server.addresses().at(0));
+        Socket b = co_await client(server.addresses().at(0));
+        co_await eventually([&] { return s.made == 2; });
+        auto w = create_task(server.wait_closed());
+        co_await sleep(0);
+        EXPECT_FALSE(w.done());
+        server.close();
+        server.close_clients();
+        co_await w;
+        EXPECT_EQ(s.lost, 2);
+        EXPECT_EQ(co_await recv_until_eof(a), "");
+        EXPECT_EQ(co_await recv_until_eof(b), "");
+    })());
+}
+
+TEST_F(ServerTest, AbortClientsDropsWhatTheyStillHadToSend) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        // Small fixed kernel buffers on both ends bound what the kernel can
+        // hold for a client that does not read (~140 KiB).
+        Socket c = Socket::create(AF_INET);
+        c.setsockopt(SOL_SOCKET, SO_RCVBUF, 64 * 1024);
+        co_await sock_connect(c, server.addresses().at(0));
+        co_await eventually([&] { return s.made == 1; });
+        Transport* t = s.live.at(0);
+        int fd = std::any_cast<int>(t->get_extra_info("socket"));
+        int small = 4096;
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+        // Buffer far more than that in the transport.
+        const std::string chunk(64 * 1024, 'a');
+        for (int i = 0; i < 1000 && t->get_write_buffer_size() < 512 * 1024; ++i) t->write(chunk);
+        EXPECT_GE(t->get_write_buffer_size(), 512u * 1024);
+        auto w = create_task(server.wait_closed());
+        co_await sleep(0);
+        EXPECT_FALSE(w.done());
+        server.close();
+        server.close_clients();  // would wait for the buffer to drain...
+        co_await sleep(0.01);
+        EXPECT_FALSE(w.done()) << "close_clients must flush, and the client is not reading";
+        server.abort_clients();  // ... abort does not
+        co_await w;
+        EXPECT_EQ(s.lost, 1);
+    })());
+}
+
+TEST_F(ServerTest, CancellingServeForeverClosesTheServer) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        ServerOptions o;
+        o.start_serving = false;
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0, o);
+        SocketAddress addr = server.addresses().at(0);
+        auto main = create_task(server.serve_forever());
+        co_await sleep(0);
+        EXPECT_TRUE(server.is_serving()) << "serve_forever starts serving";
+        Socket c = co_await client(addr);
+        co_await eventually([&] { return s.made == 1; });
+        c.close();  // serve_forever's wait_closed waits for this client
+        main.cancel();
+        try {
+            co_await main;
+            ADD_FAILURE() << "serve_forever returned";
+        } catch (const CancelledError&) {
+        }
+        EXPECT_TRUE(main.cancelled());
+        EXPECT_FALSE(server.is_serving());
+        EXPECT_TRUE(server.sockets().empty());
+        EXPECT_EQ(s.lost, 1);
+        try {
+            co_await server.serve_forever();
+            ADD_FAILURE() << "serve_forever on a closed server";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find("closed"), std::string::npos) << e.what();
+        }
+    })());
+}
+
+TEST_F(ServerTest, ServeForeverTwiceAtOnceIsAnError) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        auto first = create_task(server.serve_forever());
+        co_await sleep(0);
+        EXPECT_THROW(co_await server.serve_forever(), std::runtime_error);
+        first.cancel();
+        try {
+            co_await first;
+        } catch (const CancelledError&) {
+        }
+        EXPECT_TRUE(server.sockets().empty());
+    })());
+}
+
+TEST_F(ServerTest, ServerOnAnExistingBoundSocket) {
+    Shared s;
+    s.echo = true;
+    run_io(([&]() -> Coro<void> {
+        Socket sock = Socket::create(AF_INET);
+        sock.bind(SocketAddress::from_ip("127.0.0.1", 0));
+        SocketAddress addr = sock.getsockname();
+        Server server = create_server(factory_for(s), std::move(sock));
+        EXPECT_TRUE(server.is_serving());
+        EXPECT_EQ(server.addresses().at(0), addr);
+        Socket c = co_await client(addr);
+        co_await sock_sendall(c, "x");
+        EXPECT_EQ(co_await sock_recv(c, 1), "x");
+        c.close();
+        co_await eventually([&] { return s.lost == 1; });
+        co_await close_and_wait(server);
+    })());
+}
+
+TEST_F(ServerTest, AProtocolFactoryThatThrowsIsReportedAndTheServerGoesOn) {
+    expect_handler_calls = true;
+    Shared s;
+    int calls = 0;
+    run_io(([&]() -> Coro<void> {
+        auto factory = [&]() -> std::unique_ptr<ServerProto> {
+            if (++calls == 1) throw std::runtime_error("no protocol today");
+            return std::make_unique<ServerProto>(&s);
+        };
+        Server server = co_await create_server(factory, "127.0.0.1", 0);
+        Socket first = co_await client(server.addresses().at(0));
+        EXPECT_EQ(co_await recv_until_eof(first), "") << "the refused connection is closed";
+        Socket second = co_await client(server.addresses().at(0));
+        co_await eventually([&] { return s.made == 1; });
+        second.close();
+        co_await eventually([&] { return s.lost == 1; });
+        co_await close_and_wait(server);
+    })());
+    ASSERT_EQ(handler_calls.size(), 1u);
+    EXPECT_NE(describe_exception(handler_calls[0].exception).find("no protocol today"), std::string::npos);
+}
+
+// The accept loop takes up to `backlog` connections per wake-up and calls the
+// protocol factory inline; a factory that closes the server must end that
+// loop without touching the listening sockets close() just freed.
+TEST_F(ServerTest, AFactoryThatClosesTheServerEndsTheAcceptLoopSafely) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        Server server;
+        auto factory = [&] {
+            server.close();
+            return std::make_unique<ServerProto>(&s);
+        };
+        ServerOptions o;
+        o.start_serving = false;
+        server = co_await create_server(factory, "127.0.0.1", 0, o);
+        SocketAddress addr = server.addresses().at(0);
+        ::listen(server.sockets().at(0).fileno(), 16);  // queue connections before serving
+        // Two connections wait in the backlog before the server accepts anything.
+        Socket a = Socket::create(AF_INET), b = Socket::create(AF_INET);
+        ::connect(a.fileno(), addr.data(), addr.size());
+        ::connect(b.fileno(), addr.data(), addr.size());
+        co_await wait_writable(a.fileno());
+        co_await wait_writable(b.fileno());
+        co_await server.start_serving();
+        co_await eventually([&] { return s.made == 1; });
+        EXPECT_TRUE(server.sockets().empty());
+        a.close();
+        b.close();
+        co_await server.wait_closed();
+        EXPECT_EQ(s.made, 1) << "accepted after close()";
+    })());
+}
+
+// ---- running out of file descriptors on accept -------------------------------
+
+std::atomic<int> epoll_calls{0};
+std::atomic<int> accept_calls{0};
+
+int counting_hook(const char* name) {
+    if (std::strcmp(name, "epoll_wait") == 0) ++epoll_calls;
+    if (std::strcmp(name, "accept4") == 0) ++accept_calls;
+    return 0;  // count only, inject nothing
+}
+
+struct HookGuard {
+    explicit HookGuard(detail::sys::FaultHook h) { detail::sys::fault_hook = h; }
+    ~HookGuard() { detail::sys::fault_hook = nullptr; }
+};
+
+// Lowers RLIMIT_NOFILE so that no new fd can be opened; restores it on scope exit.
+class NoMoreFds {
+public:
+    explicit NoMoreFds(int some_fd) {
+        ::getrlimit(RLIMIT_NOFILE, &old_);
+        int lowest_free = ::fcntl(some_fd, F_DUPFD, 0);  // every fd below it is in use
+        ::close(lowest_free);
+        rlimit r = old_;
+        r.rlim_cur = static_cast<rlim_t>(lowest_free);
+        active_ = ::setrlimit(RLIMIT_NOFILE, &r) == 0;
+    }
+    ~NoMoreFds() { restore(); }
+    void restore() {
+        if (active_) ::setrlimit(RLIMIT_NOFILE, &old_);
+        active_ = false;
+    }
+    bool active() const { return active_; }
+
+private:
+    rlimit old_{};
+    bool active_ = false;
+};
+
+TEST_F(ServerTest, OutOfFdsOnAcceptBacksOffInsteadOfSpinningAndRecovers) {
+    expect_handler_calls = true;
+    Shared s;
+    int accepts_while_backing_off = -1, polls_while_backing_off = -1;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        SocketAddress addr = server.addresses().at(0);
+        Socket c = Socket::create(AF_INET);  // its fd exists before the limit drops
+        HookGuard hook(&counting_hook);
+        {
+            NoMoreFds limit(c.fileno());
+            EXPECT_TRUE(limit.active());
+            accept_calls = 0;
+            co_await sock_connect(c, addr);  // needs no new fd; the server's accept will fail
+            co_await eventually([] { return accept_calls.load() > 0; });
+            // Now measure a short real interval: a spinning server would call
+            // accept and epoll_wait thousands of times; a backing-off one ~never.
+            accept_calls = 0;
+            epoll_calls = 0;
+            co_await sleep(0.3);
+            accepts_while_backing_off = accept_calls.load();
+            polls_while_backing_off = epoll_calls.load();
+            EXPECT_EQ(s.made, 0);
+        }  // fds are available again
+        co_await eventually([&] { return s.made == 1; });  // the retry (after ~1 s) accepts
+        c.close();
+        co_await eventually([&] { return s.lost == 1; });
+        co_await close_and_wait(server);
+    })());
+    EXPECT_LE(accepts_while_backing_off, 2);
+    EXPECT_LE(polls_while_backing_off, 50);
+    ASSERT_FALSE(handler_calls.empty());
+    EXPECT_NE(handler_calls[0].message.find("out of system resource"), std::string::npos) << handler_calls[0].message;
+    try {
+        std::rethrow_exception(handler_calls[0].exception);
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code().value(), EMFILE);
+    } catch (...) {
+        ADD_FAILURE() << "not a system_error";
+    }
+}
+
+}  // namespace
