@@ -32,6 +32,13 @@ protected:
         // time the loop stops, and run()/run_until() report the failure.
         loop().call_later(kWatchdogSeconds, [this] { loop().stop(); });
     }
+    void TearDown() override {
+        // After a failure, tasks may be left pending that point into the test's
+        // destroyed locals: cancelling them would crash and hide the report.
+        // Leak the loop instead; the test has failed already.
+        if (HasFailure() && !all_tasks(loop()).empty()) (void)loop_.release();
+        LoopTest::TearDown();
+    }
     // One loop iteration (asyncio's tests: `await asyncio.sleep(0)`). The no-op
     // callback keeps an otherwise idle iteration from jumping the virtual clock.
     void step(int n = 1) {

@@ -37,6 +37,13 @@ protected:
         // A lost wake-up must fail the test, not hang it.
         loop().call_later(kWatchdogSeconds, [this] { loop().stop(); });
     }
+    void TearDown() override {
+        // After a failure, tasks may be left pending that point into the test's
+        // destroyed locals: cancelling them would crash and hide the report.
+        // Leak the loop instead; the test has failed already.
+        if (HasFailure() && !all_tasks(loop()).empty()) (void)loop_.release();
+        LoopTest::TearDown();
+    }
     // One loop iteration; the no-op keeps an idle iteration from moving the clock.
     void step(int n = 1) {
         for (int i = 0; i < n; ++i) {
@@ -546,8 +553,9 @@ TEST_P(QueueCancelAtPosition, TheOtherPuttersAddTheirItemsInOrder) {
     for (int i = 0; i < 4; ++i) putters.push_back(loop().create_task(put_note(q, 100 + i, &order, i)));
     step();
     putters[pos].cancel();
-    std::vector<int> items;
-    run(get_n(q, 4, &items));
+    // Room appears while the cancelled putter is still queued: it must be skipped.
+    std::vector<int> items{q.get_nowait()};
+    run(get_n(q, 3, &items));
     run_until([&] { return all_done(putters); });
 
     std::vector<int> expected_items{-1};

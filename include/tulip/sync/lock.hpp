@@ -24,31 +24,7 @@ namespace tulip {
 
 class Lock {
 public:
-    class [[nodiscard]] Guard {
-    public:
-        Guard() noexcept = default;
-        explicit Guard(Lock* l) noexcept : lock_(l) {}
-        Guard(Guard&& o) noexcept : lock_(std::exchange(o.lock_, nullptr)) {}
-        Guard& operator=(Guard&& o) noexcept {
-            if (this != &o) {
-                reset();
-                lock_ = std::exchange(o.lock_, nullptr);
-            }
-            return *this;
-        }
-        ~Guard() { reset(); }
-        // Releases now (idempotent).
-        void release() { reset(); }
-        // Keeps the lock held; the caller must call lock.release() later.
-        void detach() noexcept { lock_ = nullptr; }
-        bool owns_lock() const noexcept { return lock_ != nullptr; }
-
-    private:
-        void reset() {
-            if (auto* l = std::exchange(lock_, nullptr)) l->release();
-        }
-        Lock* lock_ = nullptr;
-    };
+    using Guard = detail::ReleaseGuard<Lock>;
 
     Lock() = default;
     Lock(const Lock&) = delete;

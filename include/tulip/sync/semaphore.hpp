@@ -30,29 +30,7 @@ public:
     Semaphore& operator=(const Semaphore&) = delete;
     virtual ~Semaphore() = default;
 
-    class [[nodiscard]] Guard {
-    public:
-        Guard() noexcept = default;
-        explicit Guard(Semaphore* s) noexcept : sem_(s) {}
-        Guard(Guard&& o) noexcept : sem_(std::exchange(o.sem_, nullptr)) {}
-        Guard& operator=(Guard&& o) noexcept {
-            if (this != &o) {
-                reset();
-                sem_ = std::exchange(o.sem_, nullptr);
-            }
-            return *this;
-        }
-        ~Guard() { reset(); }
-        void release() { reset(); }
-        void detach() noexcept { sem_ = nullptr; }
-        bool owns() const noexcept { return sem_ != nullptr; }
-
-    private:
-        void reset() {
-            if (auto* s = std::exchange(sem_, nullptr)) s->release();
-        }
-        Semaphore* sem_ = nullptr;
-    };
+    using Guard = detail::ReleaseGuard<Semaphore>;
 
     // True if acquire() would wait.
     bool locked() const noexcept { return value_ == 0 || waiters_.any_not_cancelled(); }

@@ -143,4 +143,34 @@ struct LinkedWaiter {
     }
 };
 
+// The RAII guard that acquire() returns (Lock::Guard, Semaphore::Guard):
+// releases on destruction; release() early, detach() to keep it held.
+template <class P>
+class [[nodiscard]] ReleaseGuard {
+public:
+    ReleaseGuard() noexcept = default;
+    explicit ReleaseGuard(P* p) noexcept : p_(p) {}
+    ReleaseGuard(ReleaseGuard&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    ReleaseGuard& operator=(ReleaseGuard&& o) noexcept {
+        if (this != &o) {
+            reset();
+            p_ = std::exchange(o.p_, nullptr);
+        }
+        return *this;
+    }
+    ~ReleaseGuard() { reset(); }
+    // Releases now (idempotent).
+    void release() { reset(); }
+    // Keeps it held; the caller must call release() on the primitive later.
+    void detach() noexcept { p_ = nullptr; }
+    bool owns() const noexcept { return p_ != nullptr; }
+    bool owns_lock() const noexcept { return p_ != nullptr; }
+
+private:
+    void reset() {
+        if (auto* p = std::exchange(p_, nullptr)) p->release();
+    }
+    P* p_ = nullptr;
+};
+
 }  // namespace tulip::detail
