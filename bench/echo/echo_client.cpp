@@ -11,7 +11,8 @@
 //     --server-pid it also reads the server's CPU time (utime + stime from
 //     /proc/PID/stat) at the start and the end of the measured window.
 //     Prints one line:
-//       RESULT msgs=.. secs=.. rate=.. p50_us=.. p99_us=.. p999_us=.. server_cpu_s=.. client_cpu_s=.. window_s=..
+//       RESULT msgs=.. secs=.. rate=.. p50_us=.. p99_us=.. p999_us=.. server_cpu_s=..
+//              server_user_s=.. server_sys_s=.. client_cpu_s=.. window_s=..
 //
 //   echo_client idle --port P [--base 1000] [--conns 10000] --server-pid PID
 //     Opens `base` connections, then `conns` more, each pinged once with one
@@ -65,23 +66,31 @@ double own_cpu_s() {
            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
-// utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
-double proc_cpu_s(int pid) {
-    if (pid <= 0) return 0;
+// utime and stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat).
+struct CpuTimes {
+    double user = 0, sys = 0;
+    double total() const { return user + sys; }
+};
+CpuTimes proc_cpu(int pid) {
+    CpuTimes t;
+    if (pid <= 0) return t;
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
     std::FILE* f = std::fopen(path, "r");
-    if (!f) return -1;
+    if (!f) return t;
     char buf[1024];
     std::size_t n = std::fread(buf, 1, sizeof buf - 1, f);
     std::fclose(f);
     buf[n] = 0;
     const char* p = std::strrchr(buf, ')');  // the command name may hold spaces
-    if (!p) return -1;
+    if (!p) return t;
     unsigned long long utime = 0, stime = 0;
     // after ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15)
-    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return -1;
-    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2) return t;
+    double tck = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    t.user = static_cast<double>(utime) / tck;
+    t.sys = static_cast<double>(stime) / tck;
+    return t;
 }
 
 // A "Vm...:" line of /proc/PID/status, in bytes.
@@ -265,7 +274,8 @@ struct Load {
         t_end = t_start + static_cast<std::uint64_t>(a.duration * 1e9);
         for (Conn& c : conns) begin(c, t0);
 
-        double srv0 = 0, srv1 = 0, cli0 = 0, cli1 = 0;
+        CpuTimes srv0, srv1;
+        double cli0 = 0, cli1 = 0;
         std::uint64_t w0 = 0, w1 = 0, drain_deadline = 0;
         bool started = false;
         epoll_event evs[256];
@@ -273,13 +283,13 @@ struct Load {
             std::uint64_t t = now_ns();
             if (!started && t >= t_start) {
                 started = true;
-                srv0 = proc_cpu_s(a.server_pid);
+                srv0 = proc_cpu(a.server_pid);
                 cli0 = own_cpu_s();
                 w0 = now_ns();
             }
             if (started && !stopping && t >= t_end) {
                 w1 = now_ns();
-                srv1 = proc_cpu_s(a.server_pid);
+                srv1 = proc_cpu(a.server_pid);
                 cli1 = own_cpu_s();
                 stopping = true;
                 drain_deadline = t + 5'000'000'000ull;
@@ -306,10 +316,12 @@ struct Load {
             std::size_t i = static_cast<std::size_t>(q * static_cast<double>(lat.size() - 1));
             return lat[i] / 1000.0;
         };
+        bool srv = a.server_pid > 0;
         std::printf("RESULT msgs=%ld secs=%.6f rate=%.1f p50_us=%.2f p99_us=%.2f p999_us=%.2f "
-                    "server_cpu_s=%.3f client_cpu_s=%.3f window_s=%.6f\n",
+                    "server_cpu_s=%.3f server_user_s=%.3f server_sys_s=%.3f client_cpu_s=%.3f window_s=%.6f\n",
                     count, a.duration, static_cast<double>(count) / a.duration, pct(0.50), pct(0.99), pct(0.999),
-                    a.server_pid > 0 ? srv1 - srv0 : -1.0, cli1 - cli0, static_cast<double>(w1 - w0) * 1e-9);
+                    srv ? srv1.total() - srv0.total() : -1.0, srv ? srv1.user - srv0.user : -1.0,
+                    srv ? srv1.sys - srv0.sys : -1.0, cli1 - cli0, static_cast<double>(w1 - w0) * 1e-9);
         std::fflush(stdout);
     }
 };

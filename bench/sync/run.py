@@ -10,11 +10,14 @@ them alike. The table shows the medians and how many times faster tulip is.
 Queue and Lock rows are ranked by CPU time (user + system) of the measured
 section: on a shared machine wall time also counts the time a process waited
 for its core. The subprocess rows are ranked by wall time: the parent mostly
-waits for its children there, and their time is what matters.
+waits for its children there, and their time is what matters. With --rt
+(bench/sync/run.sh passes --rt 10 as root; RT=0 turns it off) every process
+runs SCHED_FIFO, so that wall times are not set by other busy processes.
 
 Options: --reps N (default 5), --rows a,b, --impls a,b, --bin-dir DIR,
---cpu N, --raw FILE (append every RESULT line to FILE), --from FILE...
-(no measuring: the table of the medians of earlier --raw files).
+--cpu N, --rt PRIO (SCHED_FIFO priority, as root), --raw FILE
+(append every RESULT line to FILE), --from FILE... (no measuring: the
+table of the medians of earlier --raw files).
 """
 import argparse
 import datetime
@@ -57,9 +60,11 @@ def parse(line):
     return rec
 
 
-def run_one(cmd, cpu, raw):
+def run_one(cmd, cpu, raw, rt=None):
     if cpu is not None:
         cmd = ["taskset", "-c", str(cpu)] + cmd
+    if rt is not None:
+        cmd = ["chrt", "-f", str(rt)] + cmd  # children inherit SCHED_FIFO, in every implementation alike
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()[-500:]}")
@@ -191,6 +196,8 @@ def main():
     ap.add_argument("--rows", default=",".join(r[0] for r in ROWS))
     ap.add_argument("--impls", default=",".join(IMPLS))
     ap.add_argument("--cpu", type=int, default=1 if (os.cpu_count() or 1) > 1 else 0)
+    ap.add_argument("--rt", type=int, metavar="PRIO",
+                    help="run every process with SCHED_FIFO priority PRIO (chrt -f; needs root)")
     ap.add_argument("--raw", help="append every RESULT line to this file")
     ap.add_argument("--from", dest="from_files", nargs="+", help="report the medians of these --raw files")
     args = ap.parse_args()
@@ -212,7 +219,8 @@ def main():
     print(f"tulip sync benchmarks, {started:%Y-%m-%d %H:%M %Z}")
     print(f"machine: {machine()}")
     print(f"tulip: commit {library_version()}")
-    print(f"runs: {args.reps} per cell, median reported; each process pinned with taskset -c {cpu}")
+    print(f"runs: {args.reps} per cell, median reported; each process pinned with taskset -c {cpu}"
+          + (f", SCHED_FIFO priority {args.rt} (chrt -f)" if args.rt is not None else ", normal priority"))
     print()
     raw = open(args.raw, "a") if args.raw else None
     records = []
@@ -220,7 +228,7 @@ def main():
         for row, label, metric in rows:
             for k in range(args.reps):
                 for impl in impls:
-                    rec = run_one(command(impl, row, args.bin_dir), cpu, raw)
+                    rec = run_one(command(impl, row, args.bin_dir), cpu, raw, args.rt)
                     records.append(rec)
                     print(f"  {row:<16} {impl:<8} run {k + 1}: {fmt(rec['wall'])} wall, {fmt(rec['cpu'])} cpu",
                           file=sys.stderr, flush=True)

@@ -6,7 +6,8 @@
 # each, pinned to core 1, and prints medians, ratios and targets (PASS/MISS).
 # About 2 minutes.
 # Usage: bench/sync/run.sh [bench/sync/run.py options: --reps N --rows a,b --impls a,b --raw FILE]
-# Environment: QUICK=1 (one run per cell instead of 5), TULIP_BENCH_BUILD (build directory, default build/bench), JOBS (default 1).
+# Environment: QUICK=1 (one run per cell instead of 5), RT=0 (normal priority
+# instead of SCHED_FIFO 10), TULIP_BENCH_BUILD (build directory, default build/bench), JOBS (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/deps.sh bench
@@ -15,5 +16,8 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTULIP_BUILD_BENCH=O
   -DTULIP_BUILD_TESTS=OFF -DTULIP_BUILD_EXAMPLES=OFF -DTULIP_WERROR=OFF >/dev/null
 cmake --build "$build" --target sync_tulip -j"${JOBS:-1}" >/dev/null
 args=()
+# SCHED_FIFO when we may (root, chrt): on a busy shared machine it is what makes
+# the numbers mean something (see bench/sync/run.py). RT=0: normal priority.
+if [ "${RT:-1}" != 0 ] && [ "$(id -u)" -eq 0 ] && command -v chrt >/dev/null; then args+=(--rt 10); fi
 if [ "${QUICK:-0}" = 1 ]; then args+=(--reps 1); fi
 exec /usr/bin/python3 bench/sync/run.py --bin-dir "$build/bench/sync" "${args[@]}" "$@"
