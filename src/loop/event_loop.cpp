@@ -29,9 +29,9 @@
 
 namespace tulip {
 
-namespace {
-thread_local EventLoop* tls_running_loop = nullptr;
+using detail::tls_running_loop;
 
+namespace {
 std::mutex& registry_mu() {
     static std::mutex m;
     return m;
@@ -65,8 +65,6 @@ void log(LogLevel level, const std::string& message) {
 }
 
 namespace detail {
-EventLoop* running_loop() noexcept { return tls_running_loop; }
-
 bool debug_from_env() noexcept {
     const char* v = std::getenv("TULIP_DEBUG");
     return v && *v && std::strcmp(v, "0") != 0;
@@ -360,12 +358,14 @@ void EventLoop::run_forever() {
     if (tls_running_loop) throw std::runtime_error("Cannot run the event loop while another loop is running");
     running_ = true;
     tls_running_loop = this;
+    detail::tls_debug_state = debug_ ? 1 : 0;
     struct Reset {
         EventLoop* l;
         ~Reset() {
             l->stopping_ = false;
             l->running_ = false;
             tls_running_loop = nullptr;
+            detail::tls_debug_state = -1;
         }
     } reset{this};
     for (;;) {

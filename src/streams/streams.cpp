@@ -62,28 +62,7 @@ void StreamCore::maybe_resume_transport() {
     }
 }
 
-namespace {
-struct DataAwaiter {
-    // Not an aggregate: see the GCC 12.2 note in sync/waiters.hpp.
-    explicit DataAwaiter(StreamCore& c) noexcept : core(c) {}
-    ~DataAwaiter() {
-        if (core.data_waiter == &w) core.data_waiter = nullptr;
-    }
-    StreamCore& core;
-    Waiter w;
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) {
-        core.data_waiter = &w;
-        w.park(h);
-    }
-    void await_resume() {
-        if (core.data_waiter == &w) core.data_waiter = nullptr;
-        w.raise_if_cancelled();
-    }
-};
-}  // namespace
-
-Coro<void> StreamCore::wait_for_data(const char* func_name) {
+void StreamCore::park_reader(Waiter& w, std::coroutine_handle<> h, const char* func_name) {
     if (data_waiter)
         throw std::runtime_error(std::string(func_name) +
                                  "() called while another coroutine is already waiting for incoming data");
@@ -91,8 +70,23 @@ Coro<void> StreamCore::wait_for_data(const char* func_name) {
         paused = false;
         if (transport) transport->resume_reading();
     }
-    Ref<StreamCore> keep(this);
-    co_await DataAwaiter(*this);
+    data_waiter = &w;
+    w.park(h);
+}
+
+std::string StreamCore::take(std::size_t n) {
+    std::size_t k = std::min(n, available());
+    std::string data;
+    // Hand the buffer over when it is exactly what is asked for and not
+    // oversized (a buffer grown under backpressure is copied from instead).
+    if (offset == 0 && k == buffer.size() && buffer.capacity() / 2 <= k) {
+        data.swap(buffer);
+        maybe_resume_transport();
+        return data;
+    }
+    data.assign(view().substr(0, k));
+    consume(k);
+    return data;
 }
 
 namespace {
@@ -169,25 +163,53 @@ void StreamProtocol::resume_writing() {
 
 // ---- StreamReader -------------------------------------------------------------
 
-Coro<std::string> StreamReader::read(long n) {
-    Ref<detail::StreamCore> c = core_;
+// read(-1): blocks of up to `limit` bytes until EOF (asyncio's loop of reads).
+Coro<std::string> StreamReader::read_all(Ref<detail::StreamCore> c) {
     if (c->error) std::rethrow_exception(c->error);
-    if (n == 0) co_return std::string();
-    if (n < 0) {
-        std::string all;
-        for (;;) {
-            std::string block = co_await read(static_cast<long>(c->limit));
-            if (block.empty()) break;
-            all += block;
-        }
-        co_return all;
+    StreamReader self(c);
+    std::string all;
+    for (;;) {
+        std::string block = co_await self.read(static_cast<long>(c->limit));
+        if (block.empty()) break;
+        all += block;
     }
-    if (c->available() == 0 && !c->eof) co_await c->wait_for_data("read");
-    if (c->error && c->available() == 0) std::rethrow_exception(c->error);
-    std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(n), c->available());
-    std::string data(c->view().substr(0, k));
-    c->consume(k);
-    co_return data;
+    co_return all;
+}
+
+bool StreamReader::ReadAwaiter::await_ready() const noexcept {
+    if (n_ < 0) return false;
+    const detail::StreamCore& c = *core_;
+    return c.error || n_ == 0 || c.available() > 0 || c.eof;
+}
+
+std::coroutine_handle<> StreamReader::ReadAwaiter::await_suspend(std::coroutine_handle<> h) {
+    if (n_ < 0) {
+        all_ = read_all(core_);
+        auto aw = all_.operator co_await();
+        (void)aw.await_ready();
+        return aw.await_suspend(h);
+    }
+    core_->park_reader(w_, h, "read");
+    parked_ = true;
+    return std::noop_coroutine();
+}
+
+std::string StreamReader::ReadAwaiter::await_resume() {
+    if (n_ < 0) return all_.operator co_await().await_resume();
+    detail::StreamCore& c = *core_;
+    if (parked_) {
+        c.unpark_reader(w_);
+        // Bytes that came before the error are still returned.
+        if (c.error && c.available() == 0) std::rethrow_exception(c.error);
+    } else {
+        if (c.error) std::rethrow_exception(c.error);
+        if (n_ == 0) return std::string();
+    }
+    return c.take(static_cast<std::size_t>(n_));
+}
+
+StreamReader::ReadAwaiter::~ReadAwaiter() {
+    if (core_) core_->forget_reader(w_);
 }
 
 Coro<std::string> StreamReader::readexactly(std::size_t n) {
@@ -280,8 +302,7 @@ Coro<std::string> StreamReader::readline() {
 
 // ---- StreamWriter -------------------------------------------------------------
 
-Coro<void> StreamWriter::drain() {
-    Ref<detail::StreamCore> c = core_;
+Coro<void> StreamWriter::drain_slow(Ref<detail::StreamCore> c) {
     if (c->error && !c->connection_lost) std::rethrow_exception(c->error);
     if (c->transport->is_closing()) {
         // Let connection_lost run so that write(); drain() in a loop sees the error.

@@ -194,9 +194,10 @@ bool cancel_task(TaskBase& t, const std::string& msg) {
     return true;
 }
 
-bool coro_debug_enabled() noexcept {
+bool coro_debug_slow() noexcept {
     if (EventLoop* l = running_loop()) return l->get_debug();
     static const bool env = debug_from_env();
+    tls_debug_state = env ? 1 : 0;  // run_forever overrides it while a loop runs
     return env;
 }
 

@@ -50,7 +50,20 @@ struct AwaitableTraits;
 }  // namespace detail
 
 namespace detail {
-EventLoop* running_loop() noexcept;  // the loop running in this thread, or nullptr
+// The loop running in this thread (inline: the task layer asks on every
+// coroutine created).
+inline thread_local EventLoop* tls_running_loop = nullptr;
+inline EventLoop* running_loop() noexcept { return tls_running_loop; }
+// Whether coroutines created on this thread record where (debug mode): the
+// running loop's get_debug(), else TULIP_DEBUG. -1: not known yet (no loop
+// runs and the environment has not been read); the slow path fills it in.
+// Kept here so creating a coroutine costs one TLS load, not two calls.
+inline thread_local signed char tls_debug_state = -1;
+
+template <class A>
+inline constexpr bool is_coro_v = false;
+template <class T>
+inline constexpr bool is_coro_v<Coro<T>> = true;
 }
 
 // Seconds as asyncio counts them; any std::chrono duration converts to it.
@@ -174,6 +187,15 @@ public:
     Task<T> create_task(Coro<T> coro);
     template <class T>
     Task<T> create_task(Coro<T> coro, std::string name);
+    // Any other awaitable (q.get(), lock.acquire(), sleep(1)...), run by a
+    // coroutine that awaits it: what asyncio's create_task does with those
+    // calls, which are coroutines there.
+    template <class A>
+        requires(!detail::is_coro_v<std::remove_cvref_t<A>>)
+    auto create_task(A&& awaitable);
+    template <class A>
+        requires(!detail::is_coro_v<std::remove_cvref_t<A>>)
+    auto create_task(A&& awaitable, std::string name);
 
     // ---- executors (defined in task/) -------------------------------------------
     // Runs f() on executor (nullptr: the default ThreadPoolExecutor) and returns
@@ -191,7 +213,10 @@ public:
     const ExceptionHandler& get_exception_handler() const noexcept { return handler_; }
     void call_exception_handler(const ExceptionContext& context);
     void default_exception_handler(const ExceptionContext& context);
-    void set_debug(bool enabled) noexcept { debug_ = enabled; }
+    void set_debug(bool enabled) noexcept {
+        debug_ = enabled;
+        if (detail::tls_running_loop == this) detail::tls_debug_state = enabled ? 1 : 0;
+    }
     bool get_debug() const noexcept { return debug_; }
     // Callbacks slower than this are logged in debug mode (asyncio: 0.1 s).
     double slow_callback_duration = 0.1;
@@ -279,7 +304,6 @@ EventLoop& get_running_loop();
 std::unique_ptr<EventLoop> new_event_loop(EventLoopOptions options = {});
 
 namespace detail {
-EventLoop* running_loop() noexcept;  // nullptr when none
 bool debug_from_env() noexcept;
 // True if `loop` is alive (registered loops); used where a late object might
 // outlive its loop (a future destroyed after its loop).

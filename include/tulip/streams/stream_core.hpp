@@ -3,6 +3,7 @@
 // StreamReader buffer + StreamReaderProtocol + FlowControlMixin).
 #pragma once
 
+#include <coroutine>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -47,8 +48,41 @@ public:
     void set_exception(std::exception_ptr e);
     void maybe_resume_transport();
     void wakeup_waiter();
-    // Suspends until data, EOF or an error arrives.
-    Coro<void> wait_for_data(const char* func_name);
+    // Takes up to n unread bytes (n > 0). When they are the whole buffer, the
+    // buffer itself is handed over instead of copied (one copy per message:
+    // the socket's bytes into the buffer).
+    std::string take(std::size_t n);
+
+    // Parking the one reader that waits for data (asyncio's _wait_for_data):
+    // park_reader in await_suspend (throws if another reader waits, resumes a
+    // paused transport), unpark_reader in await_resume (raises CancelledError
+    // if the wait was cancelled), forget_reader from the awaiter's destructor.
+    void park_reader(Waiter& w, std::coroutine_handle<> h, const char* func_name);
+    void unpark_reader(Waiter& w) {
+        forget_reader(w);
+        w.raise_if_cancelled();
+    }
+    void forget_reader(Waiter& w) noexcept {
+        if (data_waiter == &w) data_waiter = nullptr;
+    }
+    // `co_await core.wait_for_data("read")`: suspends until data, EOF or an
+    // error arrives. An awaiter, so waiting costs no coroutine frame.
+    class DataAwaiter {
+    public:
+        // Not an aggregate: see the GCC 12.2 note in sync/waiters.hpp.
+        DataAwaiter(StreamCore& c, const char* func_name) noexcept : core_(c), func_(func_name) {}
+        DataAwaiter(const DataAwaiter&) = delete;
+        ~DataAwaiter() { core_.forget_reader(w_); }
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) { core_.park_reader(w_, h, func_); }
+        void await_resume() { core_.unpark_reader(w_); }
+
+    private:
+        StreamCore& core_;
+        const char* func_;
+        Waiter w_;
+    };
+    DataAwaiter wait_for_data(const char* func_name) noexcept { return DataAwaiter(*this, func_name); }
 
     // ---- writer side (FlowControlMixin) -------------------------------------
     Ref<Transport> transport;

@@ -14,6 +14,7 @@
 // Thread safety: loop thread only.
 #pragma once
 
+#include <coroutine>
 #include <cstddef>
 #include <exception>
 #include <string>
@@ -33,8 +34,28 @@ public:
     explicit StreamReader(std::size_t limit) : core_(new detail::StreamCore(limit)) {}
     explicit StreamReader(Ref<detail::StreamCore> core) : core_(std::move(core)) {}
 
+    // `co_await reader.read(n)`: what read(n) returns. An awaiter rather than
+    // a coroutine: when bytes are buffered it takes them without suspending
+    // and without a frame; otherwise it parks on the reader itself.
+    class [[nodiscard]] ReadAwaiter {
+    public:
+        ReadAwaiter(Ref<detail::StreamCore> c, long n) noexcept : core_(std::move(c)), n_(n) {}
+        // Movable before it is awaited (into wait_for, gather, create_task).
+        ReadAwaiter(ReadAwaiter&& o) noexcept : core_(std::move(o.core_)), n_(o.n_), all_(std::move(o.all_)) {}
+        ~ReadAwaiter();
+        bool await_ready() const noexcept;
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> h);
+        std::string await_resume();
+
+    private:
+        Ref<detail::StreamCore> core_;
+        long n_;
+        bool parked_ = false;
+        detail::Waiter w_;
+        Coro<std::string> all_;  // read(-1) runs read_all
+    };
     // Up to n bytes (at least one unless at EOF); n < 0: everything until EOF.
-    Coro<std::string> read(long n = -1);
+    ReadAwaiter read(long n = -1) const { return ReadAwaiter(core_, n); }
     // A line ending in "\n" (or what is left at EOF). A line longer than the
     // limit raises std::invalid_argument and discards it (asyncio: ValueError).
     Coro<std::string> readline();
@@ -58,6 +79,7 @@ public:
     const Ref<detail::StreamCore>& core() const noexcept { return core_; }
 
 private:
+    static Coro<std::string> read_all(Ref<detail::StreamCore> c);
     Ref<detail::StreamCore> core_;
 };
 

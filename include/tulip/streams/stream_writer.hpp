@@ -11,6 +11,7 @@
 #pragma once
 
 #include <any>
+#include <coroutine>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -34,12 +35,38 @@ public:
     void close() { core_->transport->close(); }
     bool is_closing() const noexcept { return core_->transport->is_closing(); }
     Coro<void> wait_closed();
-    Coro<void> drain();
+    // `co_await writer.drain()`: what drain() returns. Ready at once, with no
+    // frame, unless writing is paused or the connection is closing or lost;
+    // then it runs the waiting path (asyncio's drain and _drain_helper).
+    class [[nodiscard]] DrainAwaiter {
+    public:
+        explicit DrainAwaiter(detail::StreamCore* c) noexcept : core_(c) {}
+        DrainAwaiter(DrainAwaiter&& o) noexcept : core_(o.core_), slow_(std::move(o.slow_)) {}
+        bool await_ready() const noexcept {
+            const detail::StreamCore& c = *core_;
+            return !c.error && !c.connection_lost && !c.write_paused && !c.transport->is_closing();
+        }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+            slow_ = drain_slow(Ref<detail::StreamCore>(core_));
+            auto aw = slow_.operator co_await();
+            (void)aw.await_ready();
+            return aw.await_suspend(h);
+        }
+        void await_resume() {
+            if (slow_) slow_.operator co_await().await_resume();
+        }
+
+    private:
+        detail::StreamCore* core_;
+        Coro<void> slow_;
+    };
+    DrainAwaiter drain() const noexcept { return DrainAwaiter(core_.get()); }
     std::any get_extra_info(std::string_view name) const { return core_->transport->get_extra_info(name); }
     Transport& transport() const noexcept { return *core_->transport; }
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
 
 private:
+    static Coro<void> drain_slow(Ref<detail::StreamCore> c);
     Ref<detail::StreamCore> core_;
 };
 

@@ -105,22 +105,58 @@ public:
         return item;
     }
 
-    // Waits for room, then puts the item.
-    Coro<void> put(T item) {
-        while (full()) {
-            if (shutdown_) throw QueueShutDown();
-            co_await Park(*this, putters_);
+    // Waits for room, then puts the item. An awaiter rather than a coroutine:
+    // when there is room (nearly always) `co_await put(x)` is put_nowait(x)
+    // and costs no frame; only a caller that must wait runs put_slow().
+    class [[nodiscard]] PutAwaiter {
+    public:
+        // Not an aggregate: see the GCC 12.2 note in sync/waiters.hpp.
+        PutAwaiter(BasicQueue& q, T&& item) : q_(q), item_(std::move(item)) {}
+        bool await_ready() {
+            if (q_.full()) return false;
+            q_.put_nowait(std::move(item_));  // as asyncio: no yield when there is room
+            done_ = true;
+            return true;
         }
-        put_nowait(std::move(item));
-    }
-    // Waits for an item, then takes it.
-    Coro<T> get() {
-        while (empty()) {
-            if (shutdown_) throw QueueShutDown();
-            co_await Park(*this, getters_);
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+            slow_ = q_.put_slow(std::move(item_));
+            auto aw = slow_.operator co_await();
+            (void)aw.await_ready();
+            return aw.await_suspend(h);
         }
-        co_return get_nowait();
-    }
+        void await_resume() {
+            if (!done_) slow_.operator co_await().await_resume();
+        }
+
+    private:
+        BasicQueue& q_;
+        T item_;
+        Coro<void> slow_;
+        bool done_ = false;
+    };
+    PutAwaiter put(T item) { return PutAwaiter(*this, std::move(item)); }
+
+    // Waits for an item, then takes it (an awaiter for the same reason).
+    class [[nodiscard]] GetAwaiter {
+    public:
+        explicit GetAwaiter(BasicQueue& q) noexcept : q_(q) {}
+        bool await_ready() const noexcept { return !q_.empty(); }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
+            slow_ = q_.get_slow();
+            auto aw = slow_.operator co_await();
+            (void)aw.await_ready();
+            return aw.await_suspend(h);
+        }
+        T await_resume() {
+            if (!slow_) return q_.get_nowait();
+            return slow_.operator co_await().await_resume();
+        }
+
+    private:
+        BasicQueue& q_;
+        Coro<T> slow_;
+    };
+    GetAwaiter get() noexcept { return GetAwaiter(*this); }
 
     void task_done() {
         if (unfinished_ == 0) throw std::invalid_argument("task_done() called too many times");
@@ -149,6 +185,21 @@ public:
     bool is_shutdown() const noexcept { return shutdown_; }
 
 private:
+    Coro<void> put_slow(T item) {
+        while (full()) {
+            if (shutdown_) throw QueueShutDown();
+            co_await Park(*this, putters_);
+        }
+        put_nowait(std::move(item));
+    }
+    Coro<T> get_slow() {
+        while (empty()) {
+            if (shutdown_) throw QueueShutDown();
+            co_await Park(*this, getters_);
+        }
+        co_return get_nowait();
+    }
+
     // Waiting for room or an item (asyncio: a future in _putters/_getters).
     struct Park {
         // A constructor, not aggregate init: GCC 12.2 destroys members of an

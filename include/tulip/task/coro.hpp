@@ -26,7 +26,12 @@ class Coro;
 
 namespace detail {
 
-bool coro_debug_enabled() noexcept;
+bool coro_debug_slow() noexcept;
+// Debug mode for coroutines created now (see tls_debug_state): one TLS load.
+inline bool coro_debug_enabled() noexcept {
+    signed char s = tls_debug_state;
+    return s < 0 ? coro_debug_slow() : s != 0;
+}
 void report_never_awaited(std::string* traceback) noexcept;
 
 // The trampoline of the task step that is running on this thread (null when

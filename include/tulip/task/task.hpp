@@ -237,15 +237,11 @@ Coro<awaitable_result_t<A>> await_in_coro(A a) {
     co_return co_await std::move(a);
 }
 template <class A>
-inline constexpr bool is_coro_v = false;
-template <class T>
-inline constexpr bool is_coro_v<Coro<T>> = true;
-template <class A>
 concept PlainAwaitable = !std::is_base_of_v<FutureBase, std::remove_cvref_t<A>> && !is_coro_v<std::remove_cvref_t<A>>;
 
 template <PlainAwaitable A>
 Task<awaitable_result_t<A>> ensure_future(EventLoop& loop, A&& a) {
-    return loop.create_task(await_in_coro<std::remove_cvref_t<A>>(std::forward<A>(a)));
+    return loop.create_task(std::forward<A>(a));
 }
 
 template <class T>
@@ -260,6 +256,31 @@ T take_result(const Future<T>& f) {
 }
 
 }  // namespace detail
+
+template <class A>
+    requires(!detail::is_coro_v<std::remove_cvref_t<A>>)
+auto EventLoop::create_task(A&& awaitable) {
+    static_assert(detail::PlainAwaitable<A>,
+                  "create_task() takes a coroutine or an awaitable; a Future or Task is scheduled already");
+    return create_task(detail::await_in_coro<std::remove_cvref_t<A>>(std::forward<A>(awaitable)));
+}
+template <class A>
+    requires(!detail::is_coro_v<std::remove_cvref_t<A>>)
+auto EventLoop::create_task(A&& awaitable, std::string name) {
+    auto t = create_task(std::forward<A>(awaitable));
+    t.set_name(std::move(name));
+    return t;
+}
+template <class A>
+    requires(!detail::is_coro_v<std::remove_cvref_t<A>>)
+auto create_task(A&& awaitable) {
+    return get_running_loop().create_task(std::forward<A>(awaitable));
+}
+template <class A>
+    requires(!detail::is_coro_v<std::remove_cvref_t<A>>)
+auto create_task(A&& awaitable, std::string name) {
+    return get_running_loop().create_task(std::forward<A>(awaitable), std::move(name));
+}
 
 template <class A>
 decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
