@@ -188,6 +188,53 @@ TEST_F(StreamReaderTest, ALimitOfZeroIsRejected) {
     }
 }
 
+// A read of buffered bytes is a plain call: it completes in the task's first
+// step, as asyncio's read does not yield when data is there.
+TEST_F(StreamReaderTest, ReadOfBufferedBytesDoesNotSuspend) {
+    StreamReader r(64 * 1024);
+    r.feed_data("abcdef");
+    std::string a, b;
+    auto t = loop().create_task(([&]() -> Coro<void> {
+        a = co_await r.read(2);
+        b = co_await r.read(100);
+    })());
+    run_once();
+    ASSERT_TRUE(t.done());
+    EXPECT_EQ(a, "ab");
+    EXPECT_EQ(b, "cdef");
+    EXPECT_EQ(r.buffered(), 0u);
+}
+
+// read() may hand the whole buffer over rather than copy it; data fed after
+// that, and partial reads around it, must still come out whole and in order.
+TEST_F(StreamReaderTest, ReadsThatTakeTheWholeBufferLeaveLaterDataIntact) {
+    StreamReader r(64 * 1024);
+    std::string got;
+    for (int round = 0; round < 50; ++round) {
+        std::string chunk(static_cast<std::size_t>(1 + round * 37), static_cast<char>('a' + round % 26));
+        r.feed_data(chunk);
+        if (round % 3 == 0 && chunk.size() > 5) got += run(r.read(5));  // a partial read first
+        got += run(r.read(1 << 20));                // then everything left
+    }
+    std::string want;
+    for (int round = 0; round < 50; ++round)
+        want += std::string(static_cast<std::size_t>(1 + round * 37), static_cast<char>('a' + round % 26));
+    EXPECT_EQ(got, want);
+}
+
+// A read that timed out under wait_for leaves no waiter behind.
+TEST_F(StreamReaderTest, AReadThatTimesOutLetsTheNextReadWait) {
+    StreamReader r(64 * 1024);
+    EXPECT_THROW(run(wait_for(r.read(10), 0.01)), TimeoutError);
+    auto t = loop().create_task(r.read(10));
+    run_once();
+    EXPECT_FALSE(t.done());
+    r.feed_data("xy");
+    run_once();
+    ASSERT_TRUE(t.done());
+    EXPECT_EQ(t.result(), "xy");
+}
+
 TEST_F(StreamReaderTest, ReadIgnoresTheLimit) {
     StreamReader r(3);
     r.feed_data("chunk");

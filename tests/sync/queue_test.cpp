@@ -204,6 +204,65 @@ TEST_F(QueueTest, MoveOnlyItemsPassThrough) {
     EXPECT_EQ(*q.get_nowait(), 7);
 }
 
+// put() and get() that need not wait are plain calls (asyncio's put/get do
+// not yield either): a hundred of each finish within the task's first step.
+TEST_F(QueueTest, PutWithRoomAndGetOfAnItemCompleteWithoutSuspending) {
+    Queue<int> q(100);
+    int sum = 0;
+    auto t = loop().create_task(([&]() -> Coro<void> {
+        for (int i = 0; i < 100; ++i) co_await q.put(i);
+        for (int i = 0; i < 100; ++i) sum += co_await q.get();
+    })());
+    step();
+    ASSERT_TRUE(t.done());
+    EXPECT_EQ(sum, 4950);
+    EXPECT_TRUE(q.empty());
+}
+
+// A move-only item given to a put() that must wait is kept until there is room.
+TEST_F(QueueTest, AMoveOnlyItemWaitsInABlockedPut) {
+    Queue<std::unique_ptr<int>> q(1);
+    q.put_nowait(std::make_unique<int>(1));
+    auto t = loop().create_task(([&]() -> Coro<void> {
+        auto item = std::make_unique<int>(2);
+        co_await q.put(std::move(item));
+    })());
+    step(2);
+    EXPECT_FALSE(t.done());
+    EXPECT_EQ(q.qsize(), 1u);
+    EXPECT_EQ(*q.get_nowait(), 1);
+    step();
+    ASSERT_TRUE(t.done());
+    auto p = q.get_nowait();
+    ASSERT_TRUE(p != nullptr);
+    EXPECT_EQ(*p, 2);
+}
+
+// As an un-awaited asyncio coroutine: put() without co_await adds nothing.
+TEST_F(QueueTest, APutThatIsNeverAwaitedAddsNothing) {
+    Queue<int> q;
+    (void)q.put(1);
+    EXPECT_TRUE(q.empty());
+    (void)q.get();  // and a get that is never awaited takes nothing
+    q.put_nowait(2);
+    (void)q.get();
+    EXPECT_EQ(q.qsize(), 1u);
+}
+
+// put() and get() run as tasks and under wait_for whether or not they wait.
+TEST_F(QueueTest, PutAndGetWorkAsTasksAndUnderWaitFor) {
+    Queue<int> q(1);
+    auto p1 = loop().create_task(q.put(1));  // room: done in its first step
+    auto p2 = loop().create_task(q.put(2), "second put");  // must wait
+    step();
+    EXPECT_TRUE(p1.done());
+    EXPECT_FALSE(p2.done());
+    EXPECT_EQ(p2.get_name(), "second put");
+    EXPECT_EQ(run(wait_for(q.get(), 1.0)), 1);
+    EXPECT_EQ(run(wait_for(q.get(), 1.0)), 2);
+    EXPECT_TRUE(p2.done());
+}
+
 // ---- nowait ------------------------------------------------------------------
 
 TEST_F(QueueTest, GetNowaitOnAnEmptyQueueThrowsQueueEmpty) {

@@ -365,6 +365,19 @@ TEST_F(NeverAwaitedCoro, WarningIsNotLoggedForAnAwaitedCoro) {
     EXPECT_EQ(count_logs(logs, "never awaited"), 0u);
 }
 
+// The flag coroutines read is cached per thread; set_debug on the running
+// loop must reach coroutines created after it, both ways.
+TEST_F(NeverAwaitedCoro, SetDebugWhileTheLoopRunsAppliesToCoroutinesCreatedAfterwards) {
+    loop().set_debug(false);
+    run(([&]() -> Coro<void> {
+        loop().set_debug(true);
+        co_await create_and_drop();
+        loop().set_debug(false);
+        co_await create_and_drop();
+    })());
+    EXPECT_EQ(count_logs(logs, "never awaited"), 1u);
+}
+
 TEST_F(NeverAwaitedCoro, WarningIsNotLoggedOutsideDebugMode) {
     if (loop().get_debug()) GTEST_SKIP() << "TULIP_DEBUG is set in the environment";
     run(create_and_drop());
