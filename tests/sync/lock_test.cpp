@@ -151,6 +151,21 @@ TEST_F(LockTest, ReleasingTwiceThrowsTheSecondTime) {
     EXPECT_THROW(lock.release(), std::runtime_error);
 }
 
+// Releasing the lock by hand and then letting the guard go is a bug in the
+// caller; it must cost a logged error, not std::terminate from a throwing
+// destructor.
+TEST_F(LockTest, AGuardWhoseLockWasReleasedByHandLogsInsteadOfThrowing) {
+    Lock lock;
+    run(([&]() -> Coro<void> {
+        auto g = co_await lock.acquire();
+        lock.release();
+    })());
+    EXPECT_FALSE(lock.locked());
+    ASSERT_EQ(logs.size(), 1u);
+    EXPECT_NE(logs[0].find("Lock is not acquired."), std::string::npos) << logs[0];
+    logs.clear();
+}
+
 TEST_F(LockTest, GuardReleaseIsIdempotentAndDetachKeepsTheLockHeld) {
     Lock lock;
     run(([&]() -> Coro<void> {

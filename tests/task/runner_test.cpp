@@ -108,6 +108,25 @@ TEST_F(RunnerTest, RunReturnsTheResultOfTheMainCoroutine) {
     EXPECT_EQ(tulip::run(answer()), 42);
 }
 
+// The main task's result is handed over, not copied: a vector of unique_ptr
+// (whose copy constructor exists but cannot compile) comes out whole.
+Coro<std::vector<std::unique_ptr<int>>> make_owned() {
+    std::vector<std::unique_ptr<int>> v;
+    v.push_back(std::make_unique<int>(1));
+    v.push_back(std::make_unique<int>(2));
+    co_return v;
+}
+
+TEST_F(RunnerTest, RunMovesAMoveOnlyContainerResultOut) {
+    auto v = tulip::run(make_owned());
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(*v[0] + *v[1], 3);
+    Runner r;
+    auto w = r.run(make_owned());
+    ASSERT_EQ(w.size(), 2u);
+    EXPECT_EQ(*w[1], 2);
+}
+
 TEST_F(RunnerTest, RunRethrowsTheExceptionOfTheMainCoroutine) {
     try {
         tulip::run(raise_spam());

@@ -13,6 +13,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <utility>
 
@@ -158,7 +159,16 @@ public:
         }
         return *this;
     }
-    ~ReleaseGuard() { reset(); }
+    // A destructor must not throw (it may run while unwinding): if the caller
+    // released the primitive by hand while this guard still held it, the
+    // second release fails (Lock: "Lock is not acquired.") and is logged.
+    ~ReleaseGuard() {
+        try {
+            reset();
+        } catch (const std::exception& e) {
+            log(LogLevel::error, std::string("releasing a guard on exit failed (was it released by hand?): ") + e.what());
+        }
+    }
     // Releases now (idempotent).
     void release() { reset(); }
     // Keeps it held; the caller must call release() on the primitive later.

@@ -47,7 +47,8 @@ public:
         } scope{*this};
         begin_sigint(AnyTask(task));
         try {
-            return loop.run_until_complete(task);
+            detail::run_until_done(loop, task);
+            return detail::move_result<T>(task);  // nobody else holds the main task: move
         } catch (const CancelledError&) {
             if (interrupted_ > 0) throw KeyboardInterrupt();
             throw;

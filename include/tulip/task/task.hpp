@@ -254,6 +254,17 @@ T take_result(const Future<T>& f) {
         return std::move(f.result());
     }
 }
+// The result of a finished Task made here from a coroutine, which nobody else
+// can read: moved out. (Also what lets a result such as
+// vector<unique_ptr<X>> through: its copy constructor exists but does not
+// compile, so take_result's is_copy_constructible test picks the copy.)
+template <class T>
+T move_result(const Future<T>& f) {
+    if constexpr (std::is_void_v<T>)
+        f.result();
+    else
+        return std::move(f.result());
+}
 
 }  // namespace detail
 
@@ -282,6 +293,24 @@ auto create_task(A&& awaitable, std::string name) {
     return get_running_loop().create_task(std::forward<A>(awaitable), std::move(name));
 }
 
+namespace detail {
+// run_until_complete's loop: runs until fut is done; the caller takes the result.
+template <class T>
+void run_until_done(EventLoop& loop, const Future<T>& fut) {
+    auto cb = fut.add_done_callback([&loop] { loop.stop(); });
+    try {
+        loop.run_forever();
+    } catch (...) {
+        if (fut.done() && !fut.cancelled()) (void)fut.exception();  // do not log it twice
+        // asyncio removes it in a `finally`: a stale callback would stop the loop later.
+        fut.remove_done_callback(cb);
+        throw;
+    }
+    fut.remove_done_callback(cb);
+    if (!fut.done()) throw std::runtime_error("Event loop stopped before Future completed.");
+}
+}  // namespace detail
+
 template <class A>
 decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
     using T = detail::awaitable_result_t<A>;
@@ -291,18 +320,11 @@ decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
     if (running_) throw std::runtime_error("This event loop is already running");
     if (detail::running_loop()) throw std::runtime_error("Cannot run the event loop while another loop is running");
     Future<T> fut = detail::ensure_future(*this, std::forward<A>(awaitable));
-    auto cb = fut.add_done_callback([this] { stop(); });
-    try {
-        run_forever();
-    } catch (...) {
-        if (fut.done() && !fut.cancelled()) (void)fut.exception();  // do not log it twice
-        // asyncio removes it in a `finally`: a stale callback would stop the loop later.
-        fut.remove_done_callback(cb);
-        throw;
-    }
-    fut.remove_done_callback(cb);
-    if (!fut.done()) throw std::runtime_error("Event loop stopped before Future completed.");
-    return detail::take_result<T>(fut);
+    detail::run_until_done(*this, fut);
+    if constexpr (std::is_base_of_v<FutureBase, std::remove_cvref_t<A>>)
+        return detail::take_result<T>(fut);  // the caller's Future: others may read it too
+    else
+        return detail::move_result<T>(fut);  // our own Task: nobody else sees it
 }
 
 template <class F>
