@@ -404,10 +404,23 @@ void EventLoop::close() {
     }
     poller_->clear();
     if (destroy_pending_tasks && tasks_head) destroy_pending_tasks(*this);
+    // Jobs still running elsewhere cannot post back any more: drop what they held.
+    auto in_flight = std::move(in_flight_);
+    in_flight_.clear();
+    for (auto& [obj, release] : in_flight) release(obj);
     if (default_executor_) {
         default_executor_->shutdown(/*wait=*/false);
         default_executor_.reset();
     }
+}
+
+void EventLoop::track_in_flight(void* obj, void (*release)(void*) noexcept) { in_flight_.emplace(obj, release); }
+
+bool EventLoop::untrack_in_flight(void* obj) noexcept {
+    auto it = in_flight_.find(obj);
+    if (it == in_flight_.end()) return false;
+    in_flight_.erase(it);
+    return true;
 }
 
 void EventLoop::set_default_executor(std::shared_ptr<Executor> executor) { default_executor_ = std::move(executor); }

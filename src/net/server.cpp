@@ -23,7 +23,21 @@ constexpr double kAcceptRetryDelay = 1.0;  // asyncio constants.ACCEPT_RETRY_DEL
 }
 
 ServerCore::ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog)
-    : loop_(&loop), sockets_(std::move(sockets)), factory_(std::move(factory)), backlog_(backlog) {}
+    : loop_(&loop), sockets_(std::move(sockets)), factory_(std::move(factory)), backlog_(backlog) {
+    for (auto& sock : sockets_) {
+        try {
+            SocketAddress a = sock.getsockname();
+            if (a.family() != AF_UNIX) continue;
+            std::string p = a.path();
+            struct stat st;
+            if (!p.empty() && p[0] != '\0' && ::stat(p.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+                unix_files_.push_back({std::move(p), static_cast<unsigned long long>(st.st_dev),
+                                       static_cast<unsigned long long>(st.st_ino)});
+        } catch (const std::exception&) {
+            // no name to read: nothing to clean up
+        }
+    }
+}
 
 ServerCore::~ServerCore() = default;
 
@@ -101,17 +115,15 @@ void ServerCore::close() {
     retry_.clear();
     if (!loop_->is_closed())
         for (auto& s : sockets_) loop_->remove_reader(s.fileno());
-    for (auto& s : sockets_) {
-        // A Unix socket file is ours to remove (asyncio does it on close too).
-        try {
-            SocketAddress a = s.getsockname();
-            if (a.family() == AF_UNIX) {
-                std::string p = a.path();
-                if (!p.empty() && p[0] != '\0') ::unlink(p.c_str());
-            }
-        } catch (...) {
-        }
+    // Our Unix socket files are ours to remove (asyncio does it on close
+    // too), unless something else has replaced them since.
+    for (auto& f : unix_files_) {
+        struct stat st;
+        if (::stat(f.path.c_str(), &st) == 0 && static_cast<unsigned long long>(st.st_dev) == f.dev &&
+            static_cast<unsigned long long>(st.st_ino) == f.ino)
+            ::unlink(f.path.c_str());
     }
+    unix_files_.clear();
     sockets_.clear();
     serving_ = false;
     if (serving_forever_ && !serving_forever_.done()) serving_forever_.cancel();

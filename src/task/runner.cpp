@@ -47,13 +47,15 @@ Coro<void> EventLoop::shutdown_default_executor() {
     // Join the workers on a helper thread so the loop keeps running meanwhile.
     auto done = Future<void>::create(*this);
     auto* st = done.state();
-    st->incref();
+    st->incref();  // the joiner's reference, held by the loop (see run_in_executor)
+    track_in_flight(st, [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
     external_pending.fetch_add(1);
     std::thread joiner([this, ex, st] {
         ex->shutdown(/*wait=*/true);
         try {
             call_soon_threadsafe([this, st] {
                 external_pending.fetch_sub(1);
+                if (!untrack_in_flight(st)) return;
                 Future<void> f(st, /*adopt=*/true);
                 if (!f.done()) f.set_result();
             });

@@ -238,7 +238,7 @@ TEST_F(UnixTest, ClosingAfterSomeoneElseRemovedTheFileIsFine) {
 // asyncio (3.13) remembers the socket file's inode and leaves a file that
 // replaced it alone; tulip's ServerCore::close() unlinks whatever is at the
 // path. Fixing it needs the inode stored in ServerCore (a public header).
-TEST_F(UnixTest, DISABLED_ClosingLeavesAFileThatReplacedTheSocketAlone) {
+TEST_F(UnixTest, ClosingLeavesAFileThatReplacedTheSocketAlone) {
     TempDir dir;
     std::string path = dir.file("replaced.sock");
     Shared s;

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include <tulip/core/exceptions.hpp>
@@ -235,6 +236,12 @@ public:
     // Work on other threads that will come back via call_soon_threadsafe; while
     // it is non-zero a virtual-time loop waits for real instead of jumping.
     std::atomic<int> external_pending{0};
+    // References held for work in flight on other threads (run_in_executor's
+    // Future state): released on this thread, by the post-back that finds
+    // its entry (untrack returns true once) or by close() for jobs that can
+    // no longer post back. The worker itself never touches the object.
+    void track_in_flight(void* obj, void (*release)(void*) noexcept);
+    bool untrack_in_flight(void* obj) noexcept;
     // Hooks the upper layers install (async generator finalisation, ...).
     std::vector<std::function<void()>> on_close_hooks;
     // Async generators that started and have not finished (shutdown_asyncgens).
@@ -292,6 +299,7 @@ private:
     std::int64_t virtual_now_ = 0;
     bool virtual_ = false;
     bool debug_ = false;
+    std::unordered_map<void*, void (*)(void*) noexcept> in_flight_;
     bool stopping_ = false;
     bool running_ = false;
     bool closed_ = false;

@@ -63,6 +63,14 @@ private:
     void wakeup();
     EventLoop* loop_;
     std::vector<Socket> sockets_;
+    // The Unix socket files this server made or adopted, as (path, device,
+    // inode) when it started: close() removes a file only if it is still
+    // that one (asyncio 3.13 compares st_ino the same way).
+    struct UnixFile {
+        std::string path;
+        unsigned long long dev, ino;
+    };
+    std::vector<UnixFile> unix_files_;
     ProtocolFactory factory_;
     int backlog_;
     std::unordered_set<Transport*> clients_;

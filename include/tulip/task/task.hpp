@@ -333,7 +333,16 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
     Future<R> fut = Future<R>::create(*this);
     Executor& ex = executor ? *executor : default_executor();
     auto* st = fut.state();
-    st->incref();  // travels to the worker and back; only touched on this thread
+    // The job's reference, held by the loop (in_flight_) on this thread: the
+    // post-back adopts it, or close() drops it if the job outlives the loop.
+    // The worker only carries the pointer and never touches the state.
+    st->incref();
+    try {
+        track_in_flight(st, [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
+    } catch (...) {
+        st->decref();
+        throw;
+    }
     external_pending.fetch_add(1, std::memory_order_relaxed);
     try {
         ex.submit_job([loop = this, st, fn = std::forward<F>(f)]() mutable {
@@ -352,6 +361,7 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
             try {
                 loop->call_soon_threadsafe([loop, st, value = std::move(value), err]() mutable {
                     loop->external_pending.fetch_sub(1, std::memory_order_relaxed);
+                    if (!loop->untrack_in_flight(st)) return;  // close() released it already
                     Future<R> target(st, /*adopt=*/true);
                     if (target.done()) return;  // cancelled meanwhile: the result is dropped
                     if (err)
@@ -363,12 +373,13 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
                         target.set_result(std::move(*value));
                 });
             } catch (...) {
-                // The loop was closed first: nobody can receive the result.
+                // The loop was closed first: nobody can receive the result,
+                // and close() has released the state.
             }
         });
     } catch (...) {
         external_pending.fetch_sub(1, std::memory_order_relaxed);
-        st->decref();
+        if (untrack_in_flight(st)) st->decref();
         throw;
     }
     return fut;
