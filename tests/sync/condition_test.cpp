@@ -277,6 +277,28 @@ TEST_F(ConditionTest, WaitForWithATruePredicateReturnsWithoutTheLock) {
     EXPECT_FALSE(cond.locked());
 }
 
+// asyncio returns the predicate's last value, not just True: a predicate that
+// returns what it found (here a pointer) hands it to the waiter.
+TEST_F(ConditionTest, WaitForReturnsThePredicatesValue) {
+    Condition cond;
+    std::vector<int> items;
+    const int* found = nullptr;
+    auto t = loop().create_task(([&]() -> Coro<void> {
+        auto held = co_await cond.acquire();
+        found = co_await cond.wait_for([&]() -> const int* { return items.empty() ? nullptr : &items.front(); });
+    })());
+    step();
+    EXPECT_EQ(found, nullptr);
+    run(acquire_and_keep(cond));
+    items.push_back(7);
+    cond.notify();
+    cond.release();
+    step(2);
+    ASSERT_TRUE(t.done());
+    ASSERT_NE(found, nullptr);
+    EXPECT_EQ(*found, 7);
+}
+
 TEST_F(ConditionTest, WaitForEvaluatesThePredicateOncePerWakeUpWithTheLockHeld) {
     Condition cond;
     int calls = 0;

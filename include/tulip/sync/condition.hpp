@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <functional>
 #include <stdexcept>
+#include <type_traits>
 
 #include <tulip/sync/lock.hpp>
 #include <tulip/sync/waiters.hpp>
@@ -41,13 +42,14 @@ public:
 
     // Releases the lock, waits for a notify, re-acquires. Returns true.
     Coro<bool> wait();
-    // Waits until predicate() is true; returns its last value.
-    template <class P>
-    Coro<bool> wait_for(P predicate) {
-        bool result = static_cast<bool>(predicate());
-        while (!result) {
+    // Waits until predicate() is truthy; returns its last value, as asyncio
+    // does (so a predicate may return an optional or a pointer to what it found).
+    template <class P, class R = std::decay_t<std::invoke_result_t<P&>>>
+    Coro<R> wait_for(P predicate) {
+        R result = predicate();
+        while (!static_cast<bool>(result)) {
             co_await wait();
-            result = static_cast<bool>(predicate());
+            result = predicate();
         }
         co_return result;
     }
