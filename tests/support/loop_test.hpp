@@ -44,6 +44,13 @@ protected:
         for (int i = 0; i < iterations && !pred(); ++i) run_once();
         ASSERT_TRUE(pred()) << "condition not reached";
     }
+    // One loop iteration; the no-op keeps an idle iteration from moving the clock.
+    void step(int n = 1) {
+        for (int i = 0; i < n; ++i) {
+            loop().call_soon([] {});
+            run_once();
+        }
+    }
     template <class A>
     decltype(auto) run(A&& awaitable) {
         return loop_->run_until_complete(std::forward<A>(awaitable));
@@ -60,6 +67,18 @@ protected:
 private:
     std::size_t fds_before_ = 0;
     std::size_t threads_before_ = 0;
+};
+
+// For tests whose tasks wait on each other: a lost wake-up must fail the
+// test, not hang it. Far away in virtual time the loop stops, and
+// run()/run_until() report the failure.
+class WatchdogLoopTest : public LoopTest {
+protected:
+    void SetUp() override {
+        LoopTest::SetUp();
+        loop().call_later(kWatchdogSeconds, [this] { loop().stop(); });
+    }
+    static constexpr double kWatchdogSeconds = 86400.0;
 };
 
 class RealTimeLoopTest : public LoopTest {

@@ -24,27 +24,8 @@ namespace {
 
 constexpr std::size_t kN = 5;  // asyncio's tests use self.N = 5
 
-class BarrierTest : public test::LoopTest {
+class BarrierTest : public test::WatchdogLoopTest {
 protected:
-    void SetUp() override {
-        LoopTest::SetUp();
-        // A lost wake-up must fail the test, not hang it.
-        loop().call_later(kWatchdogSeconds, [this] { loop().stop(); });
-    }
-    void TearDown() override {
-        // After a failure, tasks may be left pending that point into the test's
-        // destroyed locals: cancelling them would crash and hide the report.
-        // Leak the loop instead; the test has failed already.
-        if (HasFailure() && !all_tasks(loop()).empty()) (void)loop_.release();
-        LoopTest::TearDown();
-    }
-    // One loop iteration; the no-op keeps an idle iteration from moving the clock.
-    void step(int n = 1) {
-        for (int i = 0; i < n; ++i) {
-            loop().call_soon([] {});
-            run_once();
-        }
-    }
     // Runs n tasks of `coro_fn()` to completion (asyncio's gather_tasks).
     template <class F>
     auto gather_tasks(std::size_t n, F coro_fn) {
@@ -63,7 +44,6 @@ protected:
     static bool all_done(const std::vector<Task<T>>& tasks) {
         return std::all_of(tasks.begin(), tasks.end(), [](const Task<T>& t) { return t.done(); });
     }
-    static constexpr double kWatchdogSeconds = 86400.0;
 };
 
 std::vector<std::size_t> iota(std::size_t n) {

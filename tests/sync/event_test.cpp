@@ -21,29 +21,7 @@ using namespace tulip;
 
 namespace {
 
-class EventTest : public test::LoopTest {
-protected:
-    void SetUp() override {
-        LoopTest::SetUp();
-        // A lost wake-up must fail the test, not hang it.
-        loop().call_later(kWatchdogSeconds, [this] { loop().stop(); });
-    }
-    void TearDown() override {
-        // After a failure, tasks may be left pending that point into the test's
-        // destroyed locals: cancelling them would crash and hide the report.
-        // Leak the loop instead; the test has failed already.
-        if (HasFailure() && !all_tasks(loop()).empty()) (void)loop_.release();
-        LoopTest::TearDown();
-    }
-    // One loop iteration; the no-op keeps an idle iteration from moving the clock.
-    void step(int n = 1) {
-        for (int i = 0; i < n; ++i) {
-            loop().call_soon([] {});
-            run_once();
-        }
-    }
-    static constexpr double kWatchdogSeconds = 86400.0;
-};
+class EventTest : public test::WatchdogLoopTest {};
 
 template <class T>
 bool all_done(const std::vector<Task<T>>& tasks) {

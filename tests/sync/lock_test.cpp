@@ -24,31 +24,7 @@ using namespace tulip;
 
 namespace {
 
-class LockTest : public test::LoopTest {
-protected:
-    void SetUp() override {
-        LoopTest::SetUp();
-        // A lost wake-up must fail the test, not hang it: far away in virtual
-        // time the loop stops, and run()/run_until() report the failure.
-        loop().call_later(kWatchdogSeconds, [this] { loop().stop(); });
-    }
-    void TearDown() override {
-        // After a failure, tasks may be left pending that point into the test's
-        // destroyed locals: cancelling them would crash and hide the report.
-        // Leak the loop instead; the test has failed already.
-        if (HasFailure() && !all_tasks(loop()).empty()) (void)loop_.release();
-        LoopTest::TearDown();
-    }
-    // One loop iteration (asyncio's tests: `await asyncio.sleep(0)`). The no-op
-    // callback keeps an otherwise idle iteration from jumping the virtual clock.
-    void step(int n = 1) {
-        for (int i = 0; i < n; ++i) {
-            loop().call_soon([] {});
-            run_once();
-        }
-    }
-    static constexpr double kWatchdogSeconds = 86400.0;
-};
+class LockTest : public test::WatchdogLoopTest {};
 
 template <class T>
 bool all_done(const std::vector<Task<T>>& tasks) {

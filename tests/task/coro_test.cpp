@@ -19,16 +19,7 @@ using namespace tulip;
 
 namespace {
 
-// LoopTest plus a watchdog: a test that would wait forever (a regression that
-// loses a wake-up) stops the loop at a far virtual time and fails instead of hanging.
-class WatchedLoopTest : public test::LoopTest {
-protected:
-    void SetUp() override {
-        LoopTest::SetUp();
-        loop().call_later(kWatchdogSeconds, [this] { loop().stop(); });
-    }
-    static constexpr double kWatchdogSeconds = 86400.0;
-};
+using WatchedLoopTest = test::WatchdogLoopTest;
 
 class ACoro : public WatchedLoopTest {};
 class AwaitChain : public WatchedLoopTest {};
