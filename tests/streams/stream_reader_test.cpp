@@ -194,10 +194,13 @@ TEST_F(StreamReaderTest, ReadOfBufferedBytesDoesNotSuspend) {
     StreamReader r(64 * 1024);
     r.feed_data("abcdef");
     std::string a, b;
-    auto t = loop().create_task(([&]() -> Coro<void> {
+    // A named lambda: a coroutine lambda's captures live in the lambda
+    // object, which must outlive the task.
+    auto body = [&]() -> Coro<void> {
         a = co_await r.read(2);
         b = co_await r.read(100);
-    })());
+    };
+    auto t = loop().create_task(body());
     run_once();
     ASSERT_TRUE(t.done());
     EXPECT_EQ(a, "ab");

@@ -261,10 +261,13 @@ TEST_F(ConditionTest, WaitForReturnsThePredicatesValue) {
     Condition cond;
     std::vector<int> items;
     const int* found = nullptr;
-    auto t = loop().create_task(([&]() -> Coro<void> {
+    // A named lambda: a coroutine lambda's captures live in the lambda
+    // object, which must outlive the task.
+    auto body = [&]() -> Coro<void> {
         auto held = co_await cond.acquire();
         found = co_await cond.wait_for([&]() -> const int* { return items.empty() ? nullptr : &items.front(); });
-    })());
+    };
+    auto t = loop().create_task(body());
     step();
     EXPECT_EQ(found, nullptr);
     run(acquire_and_keep(cond));

@@ -187,10 +187,13 @@ TEST_F(QueueTest, MoveOnlyItemsPassThrough) {
 TEST_F(QueueTest, PutWithRoomAndGetOfAnItemCompleteWithoutSuspending) {
     Queue<int> q(100);
     int sum = 0;
-    auto t = loop().create_task(([&]() -> Coro<void> {
+    // A named lambda: a coroutine lambda's captures live in the lambda
+    // object, which must outlive the task.
+    auto body = [&]() -> Coro<void> {
         for (int i = 0; i < 100; ++i) co_await q.put(i);
         for (int i = 0; i < 100; ++i) sum += co_await q.get();
-    })());
+    };
+    auto t = loop().create_task(body());
     step();
     ASSERT_TRUE(t.done());
     EXPECT_EQ(sum, 4950);
@@ -201,10 +204,11 @@ TEST_F(QueueTest, PutWithRoomAndGetOfAnItemCompleteWithoutSuspending) {
 TEST_F(QueueTest, AMoveOnlyItemWaitsInABlockedPut) {
     Queue<std::unique_ptr<int>> q(1);
     q.put_nowait(std::make_unique<int>(1));
-    auto t = loop().create_task(([&]() -> Coro<void> {
+    auto body = [&]() -> Coro<void> {
         auto item = std::make_unique<int>(2);
         co_await q.put(std::move(item));
-    })());
+    };
+    auto t = loop().create_task(body());
     step(2);
     EXPECT_FALSE(t.done());
     EXPECT_EQ(q.qsize(), 1u);
