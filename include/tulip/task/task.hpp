@@ -358,14 +358,20 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
             } catch (...) {
                 err = std::current_exception();
             }
+            // The exception is moved all the way, never copied: the posted
+            // node may be freed on this worker thread (its Handle is dropped
+            // here), and no reference to the exception must be left in it then.
+            // (libstdc++ counts exception_ptr references in code TSan does not
+            // see; a last release here would be reported as a race.)
             try {
-                loop->call_soon_threadsafe([loop, st, value = std::move(value), err]() mutable {
+                loop->call_soon_threadsafe([loop, st, value = std::move(value), err = std::move(err)]() mutable {
+                    std::exception_ptr e = std::move(err);
                     loop->external_pending.fetch_sub(1, std::memory_order_relaxed);
                     if (!loop->untrack_in_flight(st)) return;  // close() released it already
                     Future<R> target(st, /*adopt=*/true);
                     if (target.done()) return;  // cancelled meanwhile: the result is dropped
-                    if (err)
-                        target.set_exception(err);
+                    if (e)
+                        target.set_exception(std::move(e));
                     else if constexpr (std::is_void_v<R>) {
                         (void)value;  // unused for void; clang 16 warns (-Wunused-lambda-capture)
                         target.set_result();
