@@ -36,8 +36,9 @@ void report_never_awaited(std::string* traceback) noexcept;
 
 // The trampoline of the task step that is running on this thread (null when
 // no step runs). GCC 12 does not turn symmetric transfer into a tail call at
-// -O0 or under ASan, so returning the next handle from await_suspend nests a
-// native frame per co_await and a 100,000-deep chain overflows the stack.
+// -O0 or under ASan or TSan, so returning the next handle from await_suspend
+// nests a native frame per co_await and a 100,000-deep chain overflows the
+// stack.
 // Inside a task step, Coro's awaiters therefore leave the next coroutine here
 // and return to run_task_step, which resumes it: the same "no trip through
 // the loop" as symmetric transfer, in constant stack on every compiler.
@@ -49,8 +50,11 @@ inline thread_local std::coroutine_handle<>* tls_next_hop = nullptr;
 
 // Optimised GCC builds (and clang always) do compile symmetric transfer as a
 // tail call, and the trampoline costs ~22 instructions per await: it is used
-// only where it is needed — GCC without optimisation, or under ASan.
-#if defined(__clang__) || (defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__))
+// only where it is needed — GCC without optimisation, or under ASan or TSan
+// (their instrumentation of function exits stops the tail call; the TSan
+// preset's 100,000-deep chain tests overflowed the stack without it).
+#if defined(__clang__) || \
+    (defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__))
 #define TULIP_CORO_TRAMPOLINE 0
 #else
 #define TULIP_CORO_TRAMPOLINE 1
