@@ -86,7 +86,7 @@ extern "C" int getaddrinfo(const char* __restrict node, const char* __restrict s
 
 namespace {
 
-class ConnectionTest : public test::RealTimeLoopTest {
+class ConnectionTest : public test::IoLoopTest {
 protected:
     void TearDown() override {
         {
@@ -94,21 +94,6 @@ protected:
             fake_hosts.clear();
         }
         RealTimeLoopTest::TearDown();
-    }
-    // Runs a coroutine on the loop, bounded by the loopback timeout. If it
-    // throws, the loop is shut down here, while the test's locals (which
-    // protocols point to) still exist, rather than in TearDown after them;
-    // the loop cannot be used afterwards.
-    template <class A>
-    decltype(auto) run_io(A&& a) {
-        try {
-            return run(wait_for(std::forward<A>(a), test::kLoopbackTimeout));
-        } catch (...) {
-            cancel_all_tasks(*loop_);
-            loop_->run_until_complete(loop_->shutdown_default_executor());
-            loop_->close();
-            throw;
-        }
     }
 };
 

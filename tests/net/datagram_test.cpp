@@ -22,24 +22,7 @@ using namespace tulip;
 
 namespace {
 
-class DatagramTest : public test::RealTimeLoopTest {
-protected:
-    // Runs a coroutine on the loop, bounded by the loopback timeout. If it
-    // throws, the loop is shut down here, while the test's locals (which
-    // protocols point to) still exist, rather than in TearDown after them;
-    // the loop cannot be used afterwards.
-    template <class A>
-    decltype(auto) run_io(A&& a) {
-        try {
-            return run(wait_for(std::forward<A>(a), test::kLoopbackTimeout));
-        } catch (...) {
-            cancel_all_tasks(*loop_);
-            loop_->run_until_complete(loop_->shutdown_default_executor());
-            loop_->close();
-            throw;
-        }
-    }
-};
+class DatagramTest : public test::IoLoopTest {};
 
 struct Record {
     std::vector<std::string> events;  // "made", "dgram", "error", "lost"

@@ -20,25 +20,7 @@ using namespace tulip;
 
 namespace {
 
-class SockOpsTest : public test::RealTimeLoopTest {
-protected:
-    // Runs a coroutine on the loop, bounded by the loopback timeout.
-    // Runs a coroutine on the loop, bounded by the loopback timeout. If it
-    // throws, the loop is shut down here, while the test's locals (which
-    // protocols point to) still exist, rather than in TearDown after them;
-    // the loop cannot be used afterwards.
-    template <class A>
-    decltype(auto) run_io(A&& a) {
-        try {
-            return run(wait_for(std::forward<A>(a), test::kLoopbackTimeout));
-        } catch (...) {
-            cancel_all_tasks(*loop_);
-            loop_->run_until_complete(loop_->shutdown_default_executor());
-            loop_->close();
-            throw;
-        }
-    }
-};
+class SockOpsTest : public test::IoLoopTest {};
 
 Socket listener(int family = AF_INET) {
     Socket l = Socket::create(family);

@@ -86,4 +86,23 @@ protected:
     bool use_virtual_time() const override { return false; }
 };
 
+// Real sockets on loopback: run_io(coro) runs a coroutine bounded by the
+// loopback timeout. If it throws, the loop is shut down here, while the test's
+// locals (which protocols point to) still exist, rather than in TearDown after
+// them; the loop cannot be used afterwards.
+class IoLoopTest : public RealTimeLoopTest {
+protected:
+    template <class A>
+    decltype(auto) run_io(A&& a) {
+        try {
+            return run(wait_for(std::forward<A>(a), kLoopbackTimeout));
+        } catch (...) {
+            cancel_all_tasks(*loop_);
+            loop_->run_until_complete(loop_->shutdown_default_executor());
+            loop_->close();
+            throw;
+        }
+    }
+};
+
 }  // namespace tulip::test
