@@ -86,6 +86,30 @@ protected:
     bool use_virtual_time() const override { return false; }
 };
 
+template <class T>
+bool all_done(const std::vector<Task<T>>& tasks) {
+    for (const auto& t : tasks)
+        if (!t.done()) return false;
+    return true;
+}
+
+// `await prim.acquire()` in asyncio (Lock, Semaphore, Condition): the
+// primitive stays held after this returns.
+template <class P>
+Coro<bool> acquire_and_keep(P& p) {
+    auto held = co_await p.acquire();
+    held.detach();
+    co_return true;
+}
+// The c1/c2/c3 coroutines of CPython's test_acquire: acquire, keep it, note who.
+template <class P>
+Coro<bool> acquire_keep_note(P& p, std::vector<int>* order, int id) {
+    auto held = co_await p.acquire();
+    held.detach();
+    order->push_back(id);
+    co_return true;
+}
+
 // Real sockets on loopback: run_io(coro) runs a coroutine bounded by the
 // loopback timeout. If it throws, the loop is shut down here, while the test's
 // locals (which protocols point to) still exist, rather than in TearDown after

@@ -24,15 +24,11 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::all_done;
 
 namespace {
 
 class ConditionTest : public test::WatchdogLoopTest {};
-
-template <class T>
-bool all_done(const std::vector<Task<T>>& tasks) {
-    return std::all_of(tasks.begin(), tasks.end(), [](const Task<T>& t) { return t.done(); });
-}
 
 // `await cond.acquire()` in asyncio: the lock stays held after this returns.
 Coro<void> acquire_and_keep(Condition& cond) {

@@ -18,15 +18,11 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::all_done;
 
 namespace {
 
 class EventTest : public test::WatchdogLoopTest {};
-
-template <class T>
-bool all_done(const std::vector<Task<T>>& tasks) {
-    return std::all_of(tasks.begin(), tasks.end(), [](const Task<T>& t) { return t.done(); });
-}
 
 Coro<bool> wait_on(Event& ev) { co_return co_await ev.wait(); }
 

@@ -21,30 +21,13 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::acquire_and_keep;
+using test::acquire_keep_note;
+using test::all_done;
 
 namespace {
 
 class LockTest : public test::WatchdogLoopTest {};
-
-template <class T>
-bool all_done(const std::vector<Task<T>>& tasks) {
-    return std::all_of(tasks.begin(), tasks.end(), [](const Task<T>& t) { return t.done(); });
-}
-
-// `await lock.acquire()` in asyncio: takes the lock and keeps it after returning.
-Coro<bool> acquire_and_keep(Lock& lock) {
-    auto held = co_await lock.acquire();
-    held.detach();
-    co_return true;
-}
-
-// c1/c2/c3 of test_acquire: take the lock, keep it, note who got it.
-Coro<bool> acquire_keep_note(Lock& lock, std::vector<int>* order, int id) {
-    auto held = co_await lock.acquire();
-    held.detach();
-    order->push_back(id);
-    co_return true;
-}
 
 // lockit of test_cancel_race: hold the lock while awaiting `blocker` (if any).
 Coro<void> hold_until(Lock& lock, Future<void> blocker) {

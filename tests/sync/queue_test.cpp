@@ -27,15 +27,11 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::all_done;
 
 namespace {
 
 class QueueTest : public test::WatchdogLoopTest {};
-
-template <class T>
-bool all_done(const std::vector<Task<T>>& tasks) {
-    return std::all_of(tasks.begin(), tasks.end(), [](const Task<T>& t) { return t.done(); });
-}
 
 template <class Q>
 std::vector<int> drain_nowait(Q& q) {

@@ -22,30 +22,13 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::acquire_and_keep;
+using test::acquire_keep_note;
+using test::all_done;
 
 namespace {
 
 class SemaphoreTest : public test::WatchdogLoopTest {};
-
-template <class T>
-bool all_done(const std::vector<Task<T>>& tasks) {
-    return std::all_of(tasks.begin(), tasks.end(), [](const Task<T>& t) { return t.done(); });
-}
-
-// `await sem.acquire()` in asyncio: the unit stays taken after this returns.
-Coro<bool> acquire_and_keep(Semaphore& sem) {
-    auto slot = co_await sem.acquire();
-    slot.detach();
-    co_return true;
-}
-
-// c1..c4 of test_acquire: take a unit, keep it, note the id.
-Coro<bool> acquire_keep_note(Semaphore& sem, std::vector<int>* order, int id) {
-    auto slot = co_await sem.acquire();
-    slot.detach();
-    order->push_back(id);
-    co_return true;
-}
 
 // Takes a unit, notes the id, yields once, gives the unit back.
 Coro<void> take_note_release(Semaphore& sem, std::vector<int>* order, int id) {
