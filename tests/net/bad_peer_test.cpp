@@ -20,6 +20,7 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::eventually;
 
 namespace {
 
@@ -57,11 +58,6 @@ struct Recorder : Protocol {
 };
 
 using Events = std::vector<std::string>;
-
-template <class P>
-Coro<void> eventually(P pred) {
-    while (!pred()) co_await sleep(0.001);
-}
 
 Socket listener() {
     Socket l = Socket::create(AF_INET);

@@ -27,6 +27,7 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::eventually;
 
 namespace {
 
@@ -113,11 +114,6 @@ struct Recorder : Protocol {
     }
     Record* r;
 };
-
-template <class P>
-Coro<void> eventually(P pred) {
-    while (!pred()) co_await sleep(0.001);
-}
 
 bool ipv6_available() {
     try {

@@ -19,6 +19,7 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::eventually;
 
 namespace {
 
@@ -62,11 +63,6 @@ auto factory_for(Record& r) {
 }
 
 using Endpoint = std::pair<Ref<DatagramTransport>, Recorder*>;
-
-template <class P>
-Coro<void> eventually(P pred) {
-    while (!pred()) co_await sleep(0.001);
-}
 
 bool ipv6_available() {
     try {

@@ -22,6 +22,8 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::eventually;
+using test::close_and_wait;
 
 namespace {
 
@@ -59,11 +61,6 @@ auto factory_for(Shared& s) {
     return [&s] { return std::make_unique<ServerProto>(&s); };
 }
 
-template <class P>
-Coro<void> eventually(P pred) {
-    while (!pred()) co_await sleep(0.001);
-}
-
 bool ipv6_available() {
     try {
         Socket s = Socket::create(AF_INET6);
@@ -98,11 +95,6 @@ Coro<std::string> recv_until_eof(Socket& s) {
         if (chunk.empty()) co_return out;
         out += chunk;
     }
-}
-
-Coro<void> close_and_wait(Server& server) {
-    server.close();
-    co_await server.wait_closed();
 }
 
 TEST_F(ServerTest, PortZeroPicksAFreePortAndTheServerServes) {

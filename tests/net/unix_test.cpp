@@ -20,6 +20,8 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::eventually;
+using test::close_and_wait;
 
 namespace {
 
@@ -84,16 +86,6 @@ struct Proto : Protocol {
 
 auto factory_for(Shared& s) {
     return [&s] { return std::make_unique<Proto>(&s); };
-}
-
-template <class P>
-Coro<void> eventually(P pred) {
-    while (!pred()) co_await sleep(0.001);
-}
-
-Coro<void> close_and_wait(Server& server) {
-    server.close();
-    co_await server.wait_closed();
 }
 
 // Echo round trip through a client transport and back, then close it.

@@ -17,6 +17,7 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::close_and_wait;
 
 namespace {
 
@@ -26,11 +27,6 @@ auto bounded(A a) {
 }
 
 std::uint16_t port_of(const Server& s) { return s.addresses().at(0).port(); }
-
-Coro<void> close_and_wait(StreamWriter w) {
-    w.close();
-    co_await w.wait_closed();
-}
 
 // Echoes one line back, then closes (CPython's MyServer.handle_client).
 Coro<void> echo_one_line(StreamReader r, StreamWriter w) {

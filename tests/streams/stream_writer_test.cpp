@@ -14,6 +14,7 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::close_and_wait;
 
 namespace {
 
@@ -66,11 +67,6 @@ Coro<std::string> recv_all(Socket& sock) {
 Coro<std::size_t> drain_and_measure(StreamWriter w) {
     co_await w.drain();
     co_return w.transport().get_write_buffer_size();
-}
-
-Coro<void> close_and_wait(StreamWriter w) {
-    w.close();
-    co_await w.wait_closed();
 }
 
 // A TCP listener on 127.0.0.1 and a stream connected to it, with the accepted socket.

@@ -110,6 +110,19 @@ Coro<bool> acquire_keep_note(P& p, std::vector<int>* order, int id) {
     co_return true;
 }
 
+// Polls pred every millisecond until it holds (real-time tests; bounded by
+// run_io's timeout).
+template <class P>
+Coro<void> eventually(P pred) {
+    while (!pred()) co_await sleep(0.001);
+}
+// Closes a Server or a StreamWriter and waits until it is gone.
+template <class C>
+Coro<void> close_and_wait(C c) {
+    c.close();
+    co_await c.wait_closed();
+}
+
 // Real sockets on loopback: run_io(coro) runs a coroutine bounded by the
 // loopback timeout. If it throws, the loop is shut down here, while the test's
 // locals (which protocols point to) still exist, rather than in TearDown after
