@@ -287,7 +287,7 @@ TEST_F(BadPeerTest, APeerSendingOneByteAtATimeIsHeardCompletely) {
         c.second.set_nodelay(true);
         const std::string msg = pattern(0, 500);
         for (char ch : msg) {
-            co_await sock_sendall(c.second, std::string_view(&ch, 1));
+            co_await sock_sendall(c.second, std::string(1, ch));
             co_await sleep(0);
         }
         c.second.shutdown(SHUT_WR);
