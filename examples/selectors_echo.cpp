@@ -141,7 +141,8 @@ tulip::Coro<int> client(std::uint16_t port) {
     static constexpr std::string_view kLines[] = {"hello\n", "selectors are the level below asyncio\n", "bye\n"};
     int mismatches = 0;
     for (std::string_view line : kLines) {
-        co_await tulip::sock_sendall(sock, line);
+        std::string out(line);  // sock_sendall owns its data (it may run after this statement)
+        co_await tulip::sock_sendall(sock, std::move(out));
         std::string echo;
         while (echo.size() < line.size()) {  // TCP is a byte stream: the echo may come in pieces
             std::string chunk = co_await tulip::sock_recv(sock, 1024);

@@ -78,7 +78,8 @@ void ServerCore::accept_ready(int index) {
                     {"socket.accept() out of system resource", make_os_error(err, "accept"), "server", {}});
                 loop_->remove_reader(ls.fileno());
                 Ref<ServerCore> self(this);
-                retry_.push_back(loop_->call_later(kAcceptRetryDelay, [self, index] {
+                if (retry_.size() < sockets_.size()) retry_.resize(sockets_.size());
+                retry_[static_cast<std::size_t>(index)] = (loop_->call_later(kAcceptRetryDelay, [self, index] {
                     if (self->closed_ || !self->serving_) return;
                     Ref<ServerCore> again = self;
                     self->loop_->add_reader(self->sockets_[static_cast<std::size_t>(index)].fileno(),
@@ -141,18 +142,20 @@ void ServerCore::abort_clients() {
     for (auto* t : copy) t->abort();
 }
 
-Coro<void> ServerCore::wait_closed() {
-    Ref<ServerCore> keep(this);
-    if (closed_ && clients_.empty()) co_return;
-    auto w = Future<void>::create(*loop_);
-    waiters_.push_back(w);
+Coro<void> ServerCore::wait_closed(Ref<ServerCore> self) {
+    if (self->closed_ && self->clients_.empty()) co_return;
+    auto w = Future<void>::create(*self->loop_);
+    self->waiters_.push_back(w);
     co_await w;
 }
 
-Coro<void> ServerCore::serve_forever() {
-    Ref<ServerCore> keep(this);
-    if (serving_forever_) throw std::runtime_error("the server is already being awaited on serve_forever()");
-    if (closed_) throw std::runtime_error("the server is closed");
+Coro<void> ServerCore::serve_forever(Ref<ServerCore> self) {
+    if (self->serving_forever_) throw std::runtime_error("the server is already being awaited on serve_forever()");
+    if (self->closed_) throw std::runtime_error("the server is closed");
+    co_await self->serve_forever_body();
+}
+
+Coro<void> ServerCore::serve_forever_body() {
     start_serving();
     serving_forever_ = Future<void>::create(*loop_);
     Future<void> f = serving_forever_;
@@ -165,7 +168,7 @@ Coro<void> ServerCore::serve_forever() {
     serving_forever_ = Future<void>();
     if (cancelled) {
         close();
-        co_await wait_closed();
+        co_await wait_closed(Ref<ServerCore>(this));
         std::rethrow_exception(cancelled);  // the original, with its message (as asyncio)
     }
 }
@@ -248,8 +251,7 @@ Server server_from_socket(ProtocolFactory factory, Socket sock, ServerOptions op
 
 namespace tulip {
 
-Coro<void> Server::start_serving() {
-    Ref<detail::ServerCore> core = core_;
+Coro<void> Server::start_serving(Ref<detail::ServerCore> core) {
     core->start_serving();
     co_await sleep(0);  // one iteration so the readers are in place (asyncio does the same)
 }

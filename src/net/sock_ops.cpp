@@ -130,7 +130,7 @@ Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::siz
     }
 }
 
-Coro<void> sock_sendall(Socket& sock, std::string_view data) {
+Coro<void> sock_sendall(Socket& sock, std::string data) {
     check_socket(sock, "sock_sendall");
     std::size_t off = 0;
     while (off < data.size()) {
@@ -145,7 +145,7 @@ Coro<void> sock_sendall(Socket& sock, std::string_view data) {
     }
 }
 
-Coro<std::size_t> sock_sendto(Socket& sock, std::string_view data, const SocketAddress& to) {
+Coro<std::size_t> sock_sendto(Socket& sock, std::string data, SocketAddress to) {
     check_socket(sock, "sock_sendto");
     for (;;) {
         long r = detail::sys::sendto(sock.fileno(), data.data(), data.size(), 0, to.data(), to.size());
@@ -156,9 +156,8 @@ Coro<std::size_t> sock_sendto(Socket& sock, std::string_view data, const SocketA
     }
 }
 
-Coro<void> sock_connect(Socket& sock, const SocketAddress& addr) {
+Coro<void> sock_connect(Socket& sock, SocketAddress target) {
     check_socket(sock, "sock_connect");
-    SocketAddress target = addr;  // the caller's object may not outlive the wait
     int r;
     do {
         r = detail::sys::connect(sock.fileno(), target.data(), target.size());

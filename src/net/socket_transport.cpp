@@ -368,8 +368,8 @@ private:
         }
         sock_.close();
         if (server_) {
-            auto* s = std::exchange(server_, nullptr);
-            s->detach(this);
+            Ref<detail::ServerCore> s = std::move(server_);
+            s->detach(this);  // may wake wait_closed(); s keeps the core alive until here
         }
         decref();  // the loop's reference
     }
@@ -381,7 +381,9 @@ private:
     std::unique_ptr<BaseProtocol> protocol_;
     Protocol* stream_proto_ = nullptr;
     BufferedProtocol* buffered_proto_ = nullptr;
-    detail::ServerCore* server_;
+    // A reference, as asyncio's transports hold their server (_attach/_detach):
+    // the user may close and drop the Server while this connection lives.
+    Ref<detail::ServerCore> server_;
     SocketAddress peer_, local_;
     std::string wbuf_;
     std::size_t woff_ = 0;

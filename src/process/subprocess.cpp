@@ -124,8 +124,11 @@ void Process::send_signal(int sig) { s_->send_signal(sig); }
 void Process::terminate() { s_->send_signal(SIGTERM); }
 void Process::kill() { s_->send_signal(SIGKILL); }
 
-Coro<int> Process::wait() {
-    Ref<detail::ProcessState> s = s_;
+// wait() and communicate() hand a copy of the handle to the coroutine: a
+// member coroutine would keep `this`, which may be gone when it first runs.
+Coro<int> Process::wait() { return wait_impl(s_); }
+
+Coro<int> Process::wait_impl(Ref<detail::ProcessState> s) {
     if (s->returncode) co_return *s->returncode;
     auto f = Future<int>::create(*s->loop);
     s->waiters.push_back(f);
@@ -151,18 +154,21 @@ Coro<std::string> read_all(StreamReader r) {
 }  // namespace
 
 Coro<std::pair<std::string, std::string>> Process::communicate(std::optional<std::string> input) {
-    Ref<detail::ProcessState> s = s_;
+    return communicate_impl(*this, std::move(input));
+}
+
+Coro<std::pair<std::string, std::string>> Process::communicate_impl(Process self, std::optional<std::string> input) {
     Task<void> writer;
-    if (stdin_) {
-        writer = create_task(feed_stdin(stdin_, input.value_or(std::string())));
+    if (self.stdin_) {
+        writer = create_task(feed_stdin(self.stdin_, input.value_or(std::string())));
     } else if (input) {
         throw std::invalid_argument("communicate(input): stdin was not created with PIPE");
     }
     // Both pipes are read concurrently: a child filling stderr while we wait on
     // stdout cannot deadlock us.
-    auto [out, err] = co_await gather(read_all(stdout_), read_all(stderr_));
+    auto [out, err] = co_await gather(read_all(self.stdout_), read_all(self.stderr_));
     if (writer) co_await writer;
-    co_await wait();
+    co_await wait_impl(self.s_);
     co_return std::pair<std::string, std::string>(std::move(out), std::move(err));
 }
 

@@ -147,6 +147,20 @@ void StreamCore::on_connection_lost(std::exception_ptr exc) {
     });
 }
 
+void StreamCore::last_user_gone() noexcept {
+    // Nobody can read, write or close this connection any more: close it, so
+    // the peer sees EOF, the fd is released and the transport <-> core cycle
+    // ends at connection_lost. A loop already closed cannot run the close;
+    // then the connection is left as it is (the loop's close tore it down).
+    if (!transport || connection_lost || transport->is_closing()) return;
+    if (transport->get_loop().is_closed()) return;
+    try {
+        transport->close();
+    } catch (...) {
+        // close() only schedules work on the running loop; nothing to report here
+    }
+}
+
 void StreamProtocol::connection_lost(std::exception_ptr exc) {
     Ref<StreamCore> core = std::move(core_);  // break the transport -> protocol -> core -> transport cycle
     core->on_connection_lost(exc);
@@ -164,9 +178,9 @@ void StreamProtocol::resume_writing() {
 // ---- StreamReader -------------------------------------------------------------
 
 // read(-1): blocks of up to `limit` bytes until EOF (asyncio's loop of reads).
-Coro<std::string> StreamReader::read_all(Ref<detail::StreamCore> c) {
+Coro<std::string> StreamReader::read_all(StreamReader self) {
+    const Ref<detail::StreamCore>& c = self.core();
     if (c->error) std::rethrow_exception(c->error);
-    StreamReader self(c);
     std::string all;
     for (;;) {
         std::string block = co_await self.read(static_cast<long>(c->limit));
@@ -184,7 +198,7 @@ bool StreamReader::ReadAwaiter::await_ready() const noexcept {
 
 std::coroutine_handle<> StreamReader::ReadAwaiter::await_suspend(std::coroutine_handle<> h) {
     if (n_ < 0) {
-        all_ = read_all(core_);
+        all_ = read_all(StreamReader(core_.ref()));
         auto aw = all_.operator co_await();
         (void)aw.await_ready();
         return aw.await_suspend(h);
@@ -212,8 +226,22 @@ StreamReader::ReadAwaiter::~ReadAwaiter() {
     if (core_) core_->forget_reader(w_);
 }
 
-Coro<std::string> StreamReader::readexactly(std::size_t n) {
-    Ref<detail::StreamCore> c = core_;
+// The public reads are plain functions that hand a copy of the handle to the
+// coroutine: a member coroutine would keep `this`, which may be gone by the
+// time the coroutine first runs (CP.53).
+Coro<std::string> StreamReader::readexactly(std::size_t n) { return readexactly_impl(*this, n); }
+Coro<std::string> StreamReader::readline() { return readline_impl(*this); }
+Coro<std::string> StreamReader::readuntil(std::vector<std::string> separators) {
+    return readuntil_impl(*this, std::move(separators));
+}
+Coro<std::string> StreamReader::readuntil(std::string separator) {
+    std::vector<std::string> seps;
+    seps.push_back(std::move(separator));
+    return readuntil_impl(*this, std::move(seps));
+}
+
+Coro<std::string> StreamReader::readexactly_impl(StreamReader self, std::size_t n) {
+    const Ref<detail::StreamCore>& c = self.core();
     if (c->error) std::rethrow_exception(c->error);
     if (n == 0) co_return std::string();
     while (c->available() < n) {
@@ -230,14 +258,8 @@ Coro<std::string> StreamReader::readexactly(std::size_t n) {
     co_return data;
 }
 
-Coro<std::string> StreamReader::readuntil(std::string separator) {
-    std::vector<std::string> seps;
-    seps.push_back(std::move(separator));
-    co_return co_await readuntil(std::move(seps));
-}
-
-Coro<std::string> StreamReader::readuntil(std::vector<std::string> separators) {
-    Ref<detail::StreamCore> c = core_;
+Coro<std::string> StreamReader::readuntil_impl(StreamReader self, std::vector<std::string> separators) {
+    const Ref<detail::StreamCore>& c = self.core();
     if (separators.empty()) throw std::invalid_argument("Separator should contain at least one element");
     std::sort(separators.begin(), separators.end(), [](auto& a, auto& b) { return a.size() < b.size(); });
     std::size_t min_len = separators.front().size(), max_len = separators.back().size();
@@ -279,12 +301,14 @@ Coro<std::string> StreamReader::readuntil(std::vector<std::string> separators) {
     co_return chunk;
 }
 
-Coro<std::string> StreamReader::readline() {
-    Ref<detail::StreamCore> c = core_;
+Coro<std::string> StreamReader::readline_impl(StreamReader self) {
+    const Ref<detail::StreamCore>& c = self.core();
     std::size_t consumed = 0;
     std::string overrun_msg;
     try {
-        co_return co_await readuntil("\n");
+        std::vector<std::string> seps;
+        seps.push_back("\n");
+        co_return co_await readuntil_impl(self, std::move(seps));
     } catch (const IncompleteReadError& e) {
         co_return e.partial;
     } catch (const LimitOverrunError& e) {
@@ -302,7 +326,7 @@ Coro<std::string> StreamReader::readline() {
 
 // ---- StreamWriter -------------------------------------------------------------
 
-Coro<void> StreamWriter::drain_slow(Ref<detail::StreamCore> c) {
+Coro<void> StreamWriter::drain_slow(detail::StreamRef c) {
     if (c->error && !c->connection_lost) std::rethrow_exception(c->error);
     if (c->transport->is_closing()) {
         // Let connection_lost run so that write(); drain() in a loop sees the error.
@@ -311,8 +335,7 @@ Coro<void> StreamWriter::drain_slow(Ref<detail::StreamCore> c) {
     co_await c->drain_helper();
 }
 
-Coro<void> StreamWriter::wait_closed() {
-    Ref<detail::StreamCore> c = core_;
+Coro<void> StreamWriter::wait_closed_impl(detail::StreamRef c) {
     // Await the future even when the connection is already gone: asyncio's
     // wait_closed() raises the connection's error whenever it is called, not
     // only when it was waiting at the time (returning early hid a reset).

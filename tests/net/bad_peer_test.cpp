@@ -287,7 +287,7 @@ TEST_F(BadPeerTest, APeerSendingOneByteAtATimeIsHeardCompletely) {
         c.second.set_nodelay(true);
         const std::string msg = pattern(0, 500);
         for (char ch : msg) {
-            co_await sock_sendall(c.second, std::string_view(&ch, 1));
+            co_await sock_sendall(c.second, std::string(1, ch));
             co_await sleep(0);
         }
         c.second.shutdown(SHUT_WR);
@@ -352,7 +352,7 @@ TEST_F(BadPeerTest, AFloodArrivesCompleteAndInOrder) {
         auto p = co_await tcp_pair();
         auto factory = [&rec] { return std::make_unique<Verifier>(&rec); };
         auto conn = co_await create_connection(factory, std::move(p.first));
-        Verifier* v = conn.second;
+        Verifier* v = conn.second.get();
         const std::string flood = pattern(0, total);
         co_await sock_sendall(p.second, flood);
         p.second.shutdown(SHUT_WR);
@@ -375,7 +375,7 @@ TEST_F(BadPeerTest, AFloodWhileReadingIsPausedIsHeldBackByTheKernel) {
         auto p = co_await tcp_pair();
         auto factory = [&rec] { return std::make_unique<Verifier>(&rec); };
         auto conn = co_await create_connection(factory, std::move(p.first));
-        Verifier* v = conn.second;
+        Verifier* v = conn.second.get();
         // Fixed kernel buffers on both ends hold far less than the flood.
         int fd = std::any_cast<int>(conn.first->get_extra_info("socket"));
         int size = 64 * 1024;

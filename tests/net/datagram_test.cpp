@@ -62,7 +62,7 @@ auto factory_for(Record& r) {
     return [&r] { return std::make_unique<Recorder>(&r); };
 }
 
-using Endpoint = std::pair<Ref<DatagramTransport>, Recorder*>;
+using Endpoint = std::pair<Ref<DatagramTransport>, ProtocolRef<Recorder, DatagramTransport>>;
 
 bool ipv6_available() {
     try {
@@ -281,7 +281,7 @@ TEST_F(DatagramTest, GetExtraInfoGivesTheAddressesAndTheSocket) {
         EXPECT_GE(fd, 0);
         EXPECT_FALSE(c.first->get_extra_info("bogus").has_value());
         EXPECT_EQ(&c.first->get_loop(), &get_running_loop());
-        EXPECT_EQ(&c.first->get_protocol(), static_cast<BaseProtocol*>(c.second));
+        EXPECT_EQ(&c.first->get_protocol(), static_cast<BaseProtocol*>(c.second.get()));
         co_await closed(s, server);
         co_await closed(c, client);
     })());

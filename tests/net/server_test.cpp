@@ -551,4 +551,68 @@ TEST_F(ServerTest, OutOfFdsOnAcceptBacksOffInsteadOfSpinningAndRecovers) {
     }
 }
 
+
+// issue 8, finding 1: a transport held a raw pointer to its server core; once
+// the server was closed and its last handle dropped, the connection's close
+// path detached from freed memory (ASan: heap-use-after-free).
+TEST_F(ServerTest, ServerClosedAndDroppedWhileAConnectionLivesThenTheConnectionCloses) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        auto server = std::make_unique<Server>(co_await create_server(factory_for(s), "127.0.0.1", 0));
+        Socket c = co_await client(server->addresses().at(0));
+        co_await eventually([&] { return s.made == 1; });
+        server->close();
+        server.reset();  // the last user handle: only the connection refers to the server now
+        co_await sleep(0.01);
+        c.close();  // the server side sees EOF and closes: detaches from its server
+        co_await eventually([&] { return s.lost == 1; });
+    })());
+    EXPECT_EQ(s.lost, 1);
+}
+
+TEST_F(ServerTest, WaitClosedStillWaitsForConnectionsWhenTheServerHandleIsDropped) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        auto server = std::make_unique<Server>(co_await create_server(factory_for(s), "127.0.0.1", 0));
+        Socket c = co_await client(server->addresses().at(0));
+        co_await eventually([&] { return s.made == 1; });
+        server->close();
+        Task<void> waiting = create_task(server->wait_closed());
+        server.reset();
+        co_await sleep(0.02);
+        EXPECT_FALSE(waiting.done()) << "wait_closed() returned while a connection was open (asyncio 3.12+ waits)";
+        c.close();
+        co_await waiting;
+        EXPECT_EQ(s.lost, 1);
+    })());
+}
+
+// issue 8, finding 13: every out-of-fds episode on accept added a retry
+// handle to the server that was never removed.
+TEST_F(ServerTest, RepeatedOutOfFdsEpisodesKeepOneRetryHandlePerSocket) {
+    expect_handler_calls = true;
+    Shared s;
+    std::size_t retries_held = 0;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0);
+        SocketAddress addr = server.addresses().at(0);
+        Socket c = Socket::create(AF_INET);
+        HookGuard hook(&counting_hook);
+        out_of_fds = true;
+        accept_calls = 0;
+        co_await sock_connect(c, addr);
+        // Each retry (after ~1 s) finds the fds still exhausted: three episodes.
+        co_await eventually([] { return accept_calls.load() >= 3; });
+        retries_held = server.core()->retry_handle_count();
+        out_of_fds = false;
+        co_await eventually([&] { return s.made == 1; });
+        c.close();
+        co_await eventually([&] { return s.lost == 1; });
+        co_await close_and_wait(server);
+        EXPECT_EQ(server.core()->retry_handle_count(), 0u) << "close() drops the retry";
+    })());
+    EXPECT_EQ(retries_held, 1u) << "one listening socket: at most one retry handle, whatever the episodes";
+    EXPECT_GE(handler_calls.size(), 3u);
+}
+
 }  // namespace

@@ -517,7 +517,7 @@ TEST_F(TransportTest, BufferedProtocolReceivesIntoItsOwnBuffer) {
         auto p = co_await tcp_pair();
         auto factory = [&rec] { return std::make_unique<SmallBufferProtocol>(&rec); };
         auto conn = co_await create_connection(factory, std::move(p.first));
-        SmallBufferProtocol* proto = conn.second;
+        SmallBufferProtocol* proto = conn.second.get();
         const std::string msg = pattern(0, 1000);
         co_await sock_sendall(p.second, msg);
         p.second.shutdown(SHUT_WR);

@@ -558,3 +558,94 @@ TEST_F(OpenConnectionTest, WaitClosedOnAServerWithoutClientsReturnsOnceClosed) {
     };
     run(bounded(body()));
 }
+
+// ---- issue 8, finding 11: connections whose stream handles are all gone --------------------
+
+namespace {
+Coro<std::string> await_read(StreamReader::ReadAwaiter aw) { co_return co_await std::move(aw); }
+
+Coro<void> read_one_line_and_return(int* served, StreamReader r, StreamWriter w) {
+    (void)co_await r.readline();
+    w.write("bye\n");
+    ++*served;
+    co_return;  // no close(): the connection closes when r and w are gone
+}
+
+// A client that talks, then waits for the server's EOF.
+Coro<bool> client_sees_eof(std::uint16_t port) {
+    auto [r, w] = co_await open_connection("127.0.0.1", port);
+    w.write("hello\n");
+    std::string reply = co_await r.readline();
+    std::string rest = co_await r.read();  // "" at EOF
+    co_await close_and_wait(w);
+    co_return reply == "bye\n" && rest.empty() && r.at_eof();
+}
+}  // namespace
+
+TEST_F(OpenConnectionTest, AHandlerThatReturnsWithoutClosingClosesTheConnectionOnceItsStreamsAreGone) {
+    constexpr int kClients = 100;
+    std::size_t fds_at_start = test::open_fd_count();
+    std::size_t fds_serving = 0, fds_after = 0;
+    auto body = [&]() -> Coro<void> {
+        int served = 0;
+        auto cb = [&served](StreamReader r, StreamWriter w) { return read_one_line_and_return(&served, r, w); };
+        Server server = co_await start_server(cb, "127.0.0.1", 0);
+        fds_serving = test::open_fd_count();
+        std::vector<Task<bool>> clients;
+        for (int i = 0; i < kClients; ++i) clients.push_back(create_task(client_sees_eof(port_of(server))));
+        int eofs = 0;
+        for (auto& c : clients) eofs += co_await c;
+        EXPECT_EQ(eofs, kClients) << "every client sees EOF";
+        EXPECT_EQ(served, kClients);
+        co_await test::eventually([&] { return test::open_fd_count() <= fds_serving; });
+        fds_after = test::open_fd_count();
+        co_await stop(server);
+    };
+    run(bounded(body()));
+    EXPECT_EQ(fds_after, fds_serving) << "the server's side of every connection is closed";
+    EXPECT_EQ(test::open_fd_count(), fds_at_start);
+}
+
+TEST_F(OpenConnectionTest, AConnectionUsedAndDroppedWithoutCloseLeavesNoFdAndNoLeak) {
+    // Under the asan preset LeakSanitizer also checks that the transport, its
+    // protocol and the stream state are freed (they referred to each other).
+    std::size_t fds_serving = 0;
+    auto body = [&]() -> Coro<void> {
+        Server server = co_await start_server(echo_lines, "127.0.0.1", 0);
+        fds_serving = test::open_fd_count();
+        for (int i = 0; i < 3; ++i) {
+            auto [r, w] = co_await open_connection("127.0.0.1", port_of(server));
+            w.write("ping\n");
+            EXPECT_EQ(co_await r.readline(), "ping\n");
+        }  // dropped, never closed
+        co_await test::eventually([&] { return test::open_fd_count() == fds_serving; });
+        co_await stop(server);
+    };
+    run(bounded(body()));
+}
+
+TEST_F(OpenConnectionTest, AHandlerThatKeepsItsStreamsInATaskKeepsTheConnectionOpen) {
+    // The counterpart: a pending read started from the streams counts as a user.
+    auto body = []() -> Coro<void> {
+        Shared s;
+        Task<std::string> read_task;
+        auto cb = [&s, &read_task](StreamReader r, StreamWriter w) -> Coro<void> {
+            read_task = create_task(await_read(r.read(5)));
+            s.writer = w;
+            co_return;
+        };
+        Server server = co_await start_server(cb, "127.0.0.1", 0);
+        auto [r, w] = co_await open_connection("127.0.0.1", port_of(server));
+        co_await test::eventually([&] { return static_cast<bool>(s.writer); });
+        s.writer = StreamWriter();  // only the pending read holds the server's streams now
+        co_await sleep(0.02);
+        w.write("hello");
+        EXPECT_EQ(co_await read_task, "hello");
+        // The read finished and nothing holds the server's streams: it closes.
+        std::string rest = co_await r.read();
+        EXPECT_EQ(rest, "");
+        co_await close_and_wait(w);
+        co_await stop(server);
+    };
+    run(bounded(body()));
+}

@@ -6,7 +6,8 @@
 // starts when the previous fails or after the delay, the first to connect
 // wins and the others are cancelled. Addresses are interleaved by family
 // (`interleave`, 1 by default when racing). Returns the transport and the
-// protocol the factory made (owned by the transport).
+// protocol the factory made (owned by the transport; the ProtocolRef keeps it
+// alive).
 //
 // Errors: when every attempt fails, the error of the single address, or a
 // std::system_error "Multiple exceptions: ..." listing them (as asyncio).
@@ -48,8 +49,11 @@ namespace detail {
 Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol);
 }  // namespace detail
 
+// {transport, protocol}: the protocol handle keeps the transport (its owner)
+// alive, so it stays valid as long as it is held, whatever happens to the
+// connection or to `first` (see ProtocolRef).
 template <class P>
-using ConnectionPair = std::pair<Ref<Transport>, P*>;
+using ConnectionPair = std::pair<Ref<Transport>, ProtocolRef<P, Transport>>;
 
 namespace detail {
 template <class F>
@@ -61,7 +65,7 @@ Coro<ConnectionPair<factory_protocol_t<F>>> wrap_connected(F factory, Socket soc
     if (!proto) throw std::runtime_error("the protocol factory returned no protocol");
     auto* p = proto.get();
     Ref<Transport> t = co_await connect_transport(std::move(sock), std::move(proto));
-    co_return ConnectionPair<factory_protocol_t<F>>(t, p);
+    co_return ConnectionPair<factory_protocol_t<F>>(t, ProtocolRef<factory_protocol_t<F>, Transport>(t, p));
 }
 template <class F>
 Coro<ConnectionPair<factory_protocol_t<F>>> connect_tcp(F factory, std::string host, std::uint16_t port,

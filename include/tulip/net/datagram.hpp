@@ -38,17 +38,21 @@ Ref<DatagramTransport> make_datagram_transport(EventLoop& loop, Socket sock,
                                                std::optional<SocketAddress> peer);
 template <class F>
 using datagram_protocol_t = typename std::invoke_result_t<F&>::element_type;
+template <class P>
+using DatagramPair = std::pair<Ref<DatagramTransport>, ProtocolRef<P, DatagramTransport>>;
 template <class F>
-Coro<std::pair<Ref<DatagramTransport>, datagram_protocol_t<F>*>> datagram_endpoint(F factory, DatagramOptions options) {
+Coro<DatagramPair<datagram_protocol_t<F>>> datagram_endpoint(F factory, DatagramOptions options) {
     auto proto = factory();
     if (!proto) throw std::runtime_error("the protocol factory returned no protocol");
     auto* p = proto.get();
     auto t = co_await datagram_endpoint_impl(std::move(proto), std::move(options));
-    co_return std::pair<Ref<DatagramTransport>, datagram_protocol_t<F>*>(t, p);
+    co_return DatagramPair<datagram_protocol_t<F>>(t, ProtocolRef<datagram_protocol_t<F>, DatagramTransport>(t, p));
 }
 }  // namespace detail
 
-// factory() returns std::unique_ptr<P> for a DatagramProtocol P.
+// factory() returns std::unique_ptr<P> for a DatagramProtocol P. Returns
+// {transport, protocol}; the ProtocolRef keeps the transport, which owns the
+// protocol, alive while held.
 template <class F>
 auto create_datagram_endpoint(F factory, DatagramOptions options) {
     if (!options.local_addr && !options.remote_addr)

@@ -54,11 +54,18 @@ public:
     void close_clients();
     void abort_clients();
     std::size_t client_count() const noexcept { return clients_.size(); }
-    Coro<void> wait_closed();
-    Coro<void> serve_forever();
+    // Accept retry handles held (for tests: at most one per listening socket).
+    std::size_t retry_handle_count() const noexcept {
+        std::size_t n = 0;
+        for (auto& h : retry_) n += static_cast<bool>(h);
+        return n;
+    }
+    static Coro<void> wait_closed(Ref<ServerCore> self);
+    static Coro<void> serve_forever(Ref<ServerCore> self);
     EventLoop& loop() const noexcept { return *loop_; }
 
 private:
+    Coro<void> serve_forever_body();
     void accept_ready(int index);
     void wakeup();
     EventLoop* loop_;
@@ -73,9 +80,14 @@ private:
     std::vector<UnixFile> unix_files_;
     ProtocolFactory factory_;
     int backlog_;
+    // Raw: each transport holds a Ref to us and detaches in connection_lost,
+    // before it can die (asyncio's _attach/_detach).
     std::unordered_set<Transport*> clients_;
     std::vector<Future<void>> waiters_;
     Future<void> serving_forever_;
+    // One pending accept retry per listening socket (index-aligned with
+    // sockets_): a new out-of-fds episode replaces the fired handle instead
+    // of adding one (issue 8, finding 13).
     std::vector<Handle> retry_;
     bool serving_ = false;
     bool closed_ = false;
@@ -89,10 +101,12 @@ public:
     explicit Server(Ref<detail::ServerCore> core) : core_(std::move(core)) {}
 
     void close() { core_->close(); }
-    Coro<void> wait_closed() { return core_->wait_closed(); }
-    Coro<void> serve_forever() { return core_->serve_forever(); }
+    // The returned coroutines hold the server's core: they stay valid after
+    // this handle is gone (CP.53: nothing is borrowed from `this`).
+    Coro<void> wait_closed() { return detail::ServerCore::wait_closed(core_); }
+    Coro<void> serve_forever() { return detail::ServerCore::serve_forever(core_); }
     // Starts accepting (when created with start_serving = false).
-    Coro<void> start_serving();
+    Coro<void> start_serving() { return start_serving(core_); }
     bool is_serving() const noexcept { return core_->is_serving(); }
     // The listening sockets; empty once closed.
     const std::vector<Socket>& sockets() const noexcept { return core_->sockets(); }
@@ -102,8 +116,10 @@ public:
     void abort_clients() { core_->abort_clients(); }
     EventLoop& get_loop() const noexcept { return core_->loop(); }
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+    const Ref<detail::ServerCore>& core() const noexcept { return core_; }
 
 private:
+    static Coro<void> start_serving(Ref<detail::ServerCore> core);
     Ref<detail::ServerCore> core_;
 };
 

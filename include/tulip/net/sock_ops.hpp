@@ -13,6 +13,11 @@
 // Errors: std::system_error (ConnectionResetError, BrokenPipeError,
 // ConnectionRefusedError, ...) naming the call.
 // Thread safety: loop thread only; one reader and one writer per socket at a time.
+// Lifetimes: each returns a lazy coroutine that runs when awaited or when its
+// task first runs, so it owns what it keeps (CP.53): data and addresses are
+// taken by value (move a std::string in to avoid the copy). The Socket is
+// borrowed: it must outlive the operation (asyncio's sock_* borrow theirs
+// too), as must the buffer given to sock_recv_into.
 #pragma once
 
 #include <cstddef>
@@ -35,11 +40,11 @@ Coro<std::size_t> sock_recv_into(Socket& sock, std::span<char> buf);
 // A datagram of up to n bytes and its sender.
 Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::size_t n);
 // Sends all of data.
-Coro<void> sock_sendall(Socket& sock, std::string_view data);
+Coro<void> sock_sendall(Socket& sock, std::string data);
 // Sends one datagram; returns the bytes sent.
-Coro<std::size_t> sock_sendto(Socket& sock, std::string_view data, const SocketAddress& to);
+Coro<std::size_t> sock_sendto(Socket& sock, std::string data, SocketAddress to);
 // Connects to addr.
-Coro<void> sock_connect(Socket& sock, const SocketAddress& addr);
+Coro<void> sock_connect(Socket& sock, SocketAddress addr);
 // Connects to host:port, resolving host (numeric addresses skip the resolver).
 Coro<void> sock_connect(Socket& sock, std::string host, std::uint16_t port);
 // Accepts a connection: the new (non-blocking) socket and the peer's address.

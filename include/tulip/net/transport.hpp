@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include <tulip/core/ref.hpp>
@@ -64,6 +65,34 @@ public:
     virtual void sendto(std::string_view data, const SocketAddress* addr = nullptr) = 0;
     virtual void abort() = 0;
     virtual std::size_t get_write_buffer_size() const noexcept = 0;
+};
+
+// The protocol a transport owns, handed out with the transport by
+// create_connection and create_datagram_endpoint. It holds a reference to the
+// transport, and the transport owns the protocol, so the protocol lives at
+// least as long as this handle (as asyncio's (transport, protocol) pair: both
+// stay valid while referenced). The protocol is destroyed with the transport,
+// after the last reference to it is gone — never while a ProtocolRef exists.
+// get() lends the raw pointer: valid while this handle (or another reference
+// to the transport) is kept.
+template <class P, class T = BaseTransport>
+class ProtocolRef {
+public:
+    ProtocolRef() noexcept = default;
+    ProtocolRef(Ref<T> transport, P* protocol) noexcept : t_(std::move(transport)), p_(protocol) {}
+    // A handle to a derived protocol converts to one to its base.
+    template <class U>
+        requires std::is_convertible_v<U*, P*>
+    ProtocolRef(const ProtocolRef<U, T>& o) noexcept : t_(o.transport()), p_(o.get()) {}
+    P* get() const noexcept { return p_; }
+    P* operator->() const noexcept { return p_; }
+    P& operator*() const noexcept { return *p_; }
+    explicit operator bool() const noexcept { return p_ != nullptr; }
+    const Ref<T>& transport() const noexcept { return t_; }
+
+private:
+    Ref<T> t_;
+    P* p_ = nullptr;
 };
 
 }  // namespace tulip

@@ -16,6 +16,11 @@
 // throws std::system_error at once, naming it. send_signal/terminate/kill
 // after the process exited throw std::runtime_error (ProcessLookupError).
 // Cancellation: cancelling wait()/communicate() does not kill the child.
+// Lifetimes: Process is a handle (copies share the child). wait() and
+// communicate() hold the process and its pipes, so they may outlive the
+// handle they came from (CP.53). When the last handle to a pipe's stream is
+// gone, that pipe is closed (the child sees EOF or EPIPE); the child itself is
+// still reaped by the loop, whether or not anyone holds the Process.
 // Thread safety: loop thread only.
 #pragma once
 
@@ -89,6 +94,8 @@ public:
     StreamReader stderr_;  // empty unless stderr_ was PIPE
 
 private:
+    static Coro<int> wait_impl(Ref<detail::ProcessState> s);
+    static Coro<std::pair<std::string, std::string>> communicate_impl(Process self, std::optional<std::string> input);
     Ref<detail::ProcessState> s_;
 };
 

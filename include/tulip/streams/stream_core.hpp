@@ -5,6 +5,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <string>
@@ -101,6 +102,48 @@ public:
     bool close_on_eof = false;
     // For start_server: called from connection_made with the new streams.
     std::function<void(StreamReader, StreamWriter)> on_client;
+
+    // ---- user handles ---------------------------------------------------------
+    // How many StreamReader/StreamWriter handles (and operations started from
+    // them) are alive. The transport and this core refer to each other until
+    // connection_lost; when the last user handle goes while the connection is
+    // still open, nobody can ever read or close it, so the transport is closed
+    // (asyncio's StreamWriter.__del__ closes it too). Internal references
+    // (the protocol, awaiters' helpers) are plain Refs and do not count.
+    std::uint32_t users = 0;
+    void add_user() noexcept { ++users; }
+    void drop_user() noexcept {
+        if (--users == 0) last_user_gone();
+    }
+
+private:
+    void last_user_gone() noexcept;
+};
+
+// A counted user handle on a StreamCore (see StreamCore::users).
+class StreamRef {
+public:
+    StreamRef() noexcept = default;
+    explicit StreamRef(Ref<StreamCore> c) noexcept : core_(std::move(c)) {
+        if (core_) core_->add_user();
+    }
+    StreamRef(const StreamRef& o) noexcept : StreamRef(o.core_) {}
+    StreamRef(StreamRef&& o) noexcept : core_(std::move(o.core_)) {}
+    StreamRef& operator=(StreamRef o) noexcept {
+        core_.swap(o.core_);
+        return *this;
+    }
+    ~StreamRef() {
+        if (core_) core_->drop_user();
+    }
+    StreamCore* operator->() const noexcept { return core_.get(); }
+    StreamCore& operator*() const noexcept { return *core_; }
+    StreamCore* get() const noexcept { return core_.get(); }
+    const Ref<StreamCore>& ref() const noexcept { return core_; }
+    explicit operator bool() const noexcept { return static_cast<bool>(core_); }
+
+private:
+    Ref<StreamCore> core_;
 };
 
 // The protocol a stream transport drives; forwards to the StreamCore.

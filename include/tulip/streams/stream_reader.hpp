@@ -31,15 +31,20 @@ class StreamReader {
 public:
     StreamReader() = default;
     // A reader not attached to any transport; feed it with feed_data/feed_eof.
-    explicit StreamReader(std::size_t limit) : core_(new detail::StreamCore(limit)) {}
+    explicit StreamReader(std::size_t limit) : core_(Ref<detail::StreamCore>(new detail::StreamCore(limit))) {}
     explicit StreamReader(Ref<detail::StreamCore> core) : core_(std::move(core)) {}
+
+    // Lifetimes: every read returns an awaitable that holds the reader's
+    // state, so it may outlive this handle (CP.53). Copies share one reader;
+    // when the last reader and writer handle of a connection (and every read
+    // or drain started from them) is gone, the connection is closed.
 
     // `co_await reader.read(n)`: what read(n) returns. An awaiter rather than
     // a coroutine: when bytes are buffered it takes them without suspending
     // and without a frame; otherwise it parks on the reader itself.
     class [[nodiscard]] ReadAwaiter {
     public:
-        ReadAwaiter(Ref<detail::StreamCore> c, long n) noexcept : core_(std::move(c)), n_(n) {}
+        ReadAwaiter(detail::StreamRef c, long n) noexcept : core_(std::move(c)), n_(n) {}
         // Movable before it is awaited (into wait_for, gather, create_task).
         ReadAwaiter(ReadAwaiter&& o) noexcept : core_(std::move(o.core_)), n_(o.n_), all_(std::move(o.all_)) {}
         ~ReadAwaiter();
@@ -48,7 +53,7 @@ public:
         std::string await_resume();
 
     private:
-        Ref<detail::StreamCore> core_;
+        detail::StreamRef core_;
         long n_;
         bool parked_ = false;
         detail::Waiter w_;
@@ -76,11 +81,14 @@ public:
     // Bytes received and not read yet.
     std::size_t buffered() const noexcept { return core_->available(); }
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
-    const Ref<detail::StreamCore>& core() const noexcept { return core_; }
+    const Ref<detail::StreamCore>& core() const noexcept { return core_.ref(); }
 
 private:
-    static Coro<std::string> read_all(Ref<detail::StreamCore> c);
-    Ref<detail::StreamCore> core_;
+    static Coro<std::string> read_all(StreamReader self);
+    static Coro<std::string> readline_impl(StreamReader self);
+    static Coro<std::string> readexactly_impl(StreamReader self, std::size_t n);
+    static Coro<std::string> readuntil_impl(StreamReader self, std::vector<std::string> separators);
+    detail::StreamRef core_;
 };
 
 }  // namespace tulip

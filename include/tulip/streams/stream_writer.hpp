@@ -28,26 +28,32 @@ public:
     StreamWriter() = default;
     explicit StreamWriter(Ref<detail::StreamCore> core) : core_(std::move(core)) {}
 
+    // Lifetimes: drain() and wait_closed() return awaitables that hold the
+    // stream, so they may outlive this handle (CP.53). write() copies what
+    // the transport cannot send at once. When the last reader and writer
+    // handle of a connection is gone, the connection is closed (as asyncio's
+    // StreamWriter.__del__ does): call close() to choose the moment.
+
     void write(std::string_view data) { core_->transport->write(data); }
     void writelines(std::span<const std::string_view> data) { core_->transport->writelines(data); }
     bool can_write_eof() const noexcept { return core_->transport->can_write_eof(); }
     void write_eof() { core_->transport->write_eof(); }
     void close() { core_->transport->close(); }
     bool is_closing() const noexcept { return core_->transport->is_closing(); }
-    Coro<void> wait_closed();
+    Coro<void> wait_closed() { return wait_closed_impl(core_); }
     // `co_await writer.drain()`: what drain() returns. Ready at once, with no
     // frame, unless writing is paused or the connection is closing or lost;
     // then it runs the waiting path (asyncio's drain and _drain_helper).
     class [[nodiscard]] DrainAwaiter {
     public:
-        explicit DrainAwaiter(detail::StreamCore* c) noexcept : core_(c) {}
-        DrainAwaiter(DrainAwaiter&& o) noexcept : core_(o.core_), slow_(std::move(o.slow_)) {}
+        explicit DrainAwaiter(detail::StreamRef c) noexcept : core_(std::move(c)) {}
+        DrainAwaiter(DrainAwaiter&& o) noexcept : core_(std::move(o.core_)), slow_(std::move(o.slow_)) {}
         bool await_ready() const noexcept {
             const detail::StreamCore& c = *core_;
             return !c.error && !c.connection_lost && !c.write_paused && !c.transport->is_closing();
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> h) {
-            slow_ = drain_slow(Ref<detail::StreamCore>(core_));
+            slow_ = drain_slow(core_);
             auto aw = slow_.operator co_await();
             (void)aw.await_ready();
             return aw.await_suspend(h);
@@ -57,17 +63,20 @@ public:
         }
 
     private:
-        detail::StreamCore* core_;
+        // A counted reference (it was a raw pointer): the awaiter may outlive
+        // the writer it came from, e.g. create_task(StreamWriter(w).drain()).
+        detail::StreamRef core_;
         Coro<void> slow_;
     };
-    DrainAwaiter drain() const noexcept { return DrainAwaiter(core_.get()); }
+    DrainAwaiter drain() const noexcept { return DrainAwaiter(core_); }
     std::any get_extra_info(std::string_view name) const { return core_->transport->get_extra_info(name); }
     Transport& transport() const noexcept { return *core_->transport; }
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
 
 private:
-    static Coro<void> drain_slow(Ref<detail::StreamCore> c);
-    Ref<detail::StreamCore> core_;
+    static Coro<void> drain_slow(detail::StreamRef c);
+    static Coro<void> wait_closed_impl(detail::StreamRef c);
+    detail::StreamRef core_;
 };
 
 }  // namespace tulip
