@@ -66,14 +66,16 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, LoopRef loop) {
             // The loop is closed: the ConcurrentFuture was failed or is cancelled already.
         }
     });
-    loop.call_soon_threadsafe([box, done = detail::ConcurrentCompleter<T>(cf), c = std::move(coro)]() mutable {
+    if (!loop) throw std::runtime_error("LoopRef is empty");
+    EventLoop* target = loop.door()->loop();  // dereferenced only by the callback, on the loop
+    loop.call_soon_threadsafe([target, box, done = detail::ConcurrentCompleter<T>(cf), c = std::move(coro)]() mutable {
         ConcurrentFuture<T>& f = done.cf;
         if (f.cancelled()) {
             done.armed = false;
             return;
         }
         try {
-            box->task = get_running_loop().create_task(std::move(c));
+            box->task = target->create_task(std::move(c));
         } catch (...) {
             f.set_exception(std::current_exception());
             done.armed = false;
