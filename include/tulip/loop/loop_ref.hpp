@@ -51,8 +51,8 @@ public:
         return h;
     }
 
-    // Loop thread: whether posts are waiting (a plain load, for the hot path).
-    bool pending() const noexcept { return pending_.load(std::memory_order_relaxed); }
+    // Loop thread: whether posts are waiting (a plain load on x86, for the hot path).
+    bool pending() const noexcept { return pending_.load(std::memory_order_acquire); }
     // Loop thread: moves what was posted onto `ready`, in posting order.
     void drain(NodeQueue& ready) noexcept;
     // Loop thread (close): refuses every later post, hands back what is still
