@@ -89,8 +89,27 @@ std::string capture_traceback(int skip) {
     return out;
 }
 
+// A node posted from another thread: its Handle may be cancelled from any
+// thread, concurrently with this. Whoever first sets `running` (the loop, to
+// run it, or cancel(), to drop it) owns the callable; the other leaves it alone.
+static void run_threadsafe_node(CallbackNode* n) {
+    if (!std::atomic_ref<bool>(n->running).exchange(true, std::memory_order_acq_rel)) {
+        try {
+            n->ops->invoke(n);
+        } catch (...) {
+            ExceptionContext ctx{"Exception in callback", std::current_exception(), "callback", {}};
+            n->loop->call_exception_handler(ctx);
+        }
+        // Its Handle may be dropped last on the posting thread: release the
+        // captures here, on the loop thread, where they were used.
+        n->drop_callable();
+    }
+    n->decref();  // the reference the ready queue held
+}
+
 void CallbackNode::run_node(ReadyNode* r) {
     auto* n = static_cast<CallbackNode*>(r);
+    if (n->threadsafe) return run_threadsafe_node(n);
     if (!n->cancelled && n->has_callable) {
         n->running = true;
         try {
@@ -104,6 +123,56 @@ void CallbackNode::run_node(ReadyNode* r) {
     }
     n->decref();  // the reference the ready queue held
 }
+
+// ---- the door other threads come in by -------------------------------------
+
+LoopDoor::LoopDoor(EventLoop* loop) : loop_(loop) {
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+LoopDoor::~LoopDoor() {
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void LoopDoor::post(CallbackNode* n) {
+    std::unique_lock g(mu_);
+    if (closed_.load(std::memory_order_relaxed)) {
+        g.unlock();
+        n->decref();  // never seen by the loop: the captures go on this thread
+        throw std::runtime_error("Event loop is closed");
+    }
+    queue_.push(n);
+    // The first post of a batch wakes the loop. Done under the lock, so that
+    // once shut() has taken it no thread writes to the eventfd any more, and a
+    // poster never touches the door after unlocking: a loop destroyed right
+    // after its callback ran (e.g. a posted stop()) cannot close the fd under
+    // a late write.
+    if (!pending_.load(std::memory_order_relaxed)) {
+        pending_.store(true, std::memory_order_release);
+        std::uint64_t one = 1;
+        // EAGAIN means the counter is saturated: the loop will wake anyway.
+        [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+    }
+}
+
+void LoopDoor::drain(NodeQueue& ready) noexcept {
+    std::lock_guard g(mu_);
+    pending_.store(false, std::memory_order_relaxed);
+    ready.splice(queue_);
+}
+
+void LoopDoor::shut(NodeQueue& rest) noexcept {
+    std::lock_guard g(mu_);
+    closed_.store(true, std::memory_order_release);
+    pending_.store(false, std::memory_order_relaxed);
+    rest.splice(queue_);
+    // Posters write to the eventfd only under mu_ and only while the door is
+    // open, so it can go now: a LoopRef kept after the loop holds no fd.
+    // (Closing it also takes it out of the loop's epoll set.)
+    ::close(wake_fd_);
+    wake_fd_ = -1;
+}
 }  // namespace detail
 
 EventLoop& get_running_loop() {
@@ -116,7 +185,20 @@ std::unique_ptr<EventLoop> new_event_loop(EventLoopOptions options) {
 }
 
 void Handle::cancel() noexcept {
-    if (!n_ || n_->cancelled) return;
+    if (!n_) return;
+    if (n_->threadsafe) {
+        // Posted from another thread, cancelled from any thread: claim the
+        // callable first (see run_threadsafe_node). Too late if the loop has
+        // started it, as in asyncio. Won: the captures go now, on this thread,
+        // as asyncio drops the callback in cancel(); the loop never touched
+        // them (they were built on the posting thread).
+        if (!std::atomic_ref<bool>(n_->running).exchange(true, std::memory_order_acq_rel)) {
+            std::atomic_ref<bool>(n_->cancelled).store(true, std::memory_order_relaxed);
+            n_->drop_callable();
+        }
+        return;
+    }
+    if (n_->cancelled) return;
     n_->cancelled = true;
     if (n_->heap_index != detail::TimerNode::kNotInHeap) {
         n_->loop->remove_timer(n_);
@@ -131,9 +213,8 @@ EventLoop::EventLoop(EventLoopOptions options)
     : poller_(std::make_unique<detail::EpollPoller>()),
       virtual_(options.virtual_time),
       debug_(options.debug || detail::debug_from_env()) {
-    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-    poller_->add_wake_fd(wake_fd_);
+    door_ = new detail::LoopDoor(this);
+    poller_->add_wake_fd(door_->wake_fd());
     std::lock_guard g(registry_mu());
     registry().insert(this);
 }
@@ -149,38 +230,14 @@ EventLoop::~EventLoop() {
         registry().erase(this);
     }
     poller_.reset();
-    if (wake_fd_ >= 0) ::close(wake_fd_);
+    door_->decref();  // threads holding a LoopRef keep the (shut) door, and its fd
 }
 
 std::int64_t EventLoop::now_ns() const noexcept { return virtual_ ? virtual_now_ : monotonic_ns(); }
 
-void EventLoop::post_threadsafe(detail::CallbackNode* n) {
-    {
-        std::lock_guard g(ts_mu_);
-        if (closed_) {
-            n->cancelled = true;
-            n->decref();
-            throw std::runtime_error("Event loop is closed");
-        }
-        ts_queue_.push_back(n);
-    }
-    if (!ts_pending_.exchange(true, std::memory_order_acq_rel)) {
-        std::uint64_t one = 1;
-        // EAGAIN means the counter is saturated: the loop will wake anyway.
-        [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
-    }
-}
-
 void EventLoop::drain_threadsafe() {
-    // A plain load first: the locked exchange costs ~20 cycles per iteration.
-    if (!ts_pending_.load(std::memory_order_acquire) || !ts_pending_.exchange(false, std::memory_order_acq_rel))
-        return;
-    std::vector<detail::CallbackNode*> batch;
-    {
-        std::lock_guard g(ts_mu_);
-        batch.swap(ts_queue_);
-    }
-    for (auto* n : batch) ready_.push(n);
+    // A plain load first: taking the lock costs ~20 cycles per iteration.
+    if (door_->pending()) door_->drain(ready_);
 }
 
 void EventLoop::set_fd_callback(int fd, bool write, detail::CallbackNode* n) {
@@ -283,7 +340,7 @@ void EventLoop::remove_timer(detail::TimerNode* t) noexcept {
 // ---- running ----------------------------------------------------------------
 
 void EventLoop::run_once() {
-    if (ts_pending_.load(std::memory_order_relaxed)) drain_threadsafe();
+    drain_threadsafe();
     if (signal_read_fd_ >= 0) poll_signals();
 
     int timeout_ms;
@@ -301,23 +358,27 @@ void EventLoop::run_once() {
         bool woke = poller_->poll(0, ready_);
         if (!woke && ready_.empty() && !stopping_ && timeout_ms != 0) {
             if (external_pending.load(std::memory_order_acquire) > 0 || heap_.empty()) {
-                // Work on other threads will post back: wait for it for real.
-                woke = poller_->poll(-1, ready_);
+                // Work on other threads will post back: wait for it for real,
+                // but not past the next timer (time passes for real meanwhile;
+                // a timeout on thread work must still fire).
+                woke = poller_->poll(timeout_ms, ready_);
+                if (!woke && ready_.empty() && !heap_.empty())
+                    virtual_now_ = std::max(virtual_now_, heap_.front().when);
             } else {
                 virtual_now_ = std::max(virtual_now_, heap_.front().when);
             }
         }
         if (woke) {
             std::uint64_t v;
-            [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof v);
+            [[maybe_unused]] auto r = ::read(door_->wake_fd(), &v, sizeof v);
         }
     } else if (timeout_ms != 0 || poller_->user_fd_count() != 0) {
         if (poller_->poll(timeout_ms, ready_)) {
             std::uint64_t v;
-            [[maybe_unused]] auto r = ::read(wake_fd_, &v, sizeof v);
+            [[maybe_unused]] auto r = ::read(door_->wake_fd(), &v, sizeof v);
         }
     }
-    if (ts_pending_.load(std::memory_order_relaxed)) drain_threadsafe();
+    drain_threadsafe();
 
     if (!heap_.empty()) {
         std::int64_t now = now_ns();
@@ -380,18 +441,21 @@ void EventLoop::close() {
     for (auto& hook : on_close_hooks) hook();
     on_close_hooks.clear();
     remove_all_signal_handlers();
-    {
-        std::lock_guard g(ts_mu_);
-        closed_ = true;
-    }
+    closed_ = true;
+    // From here other threads are refused; what they posted before is dropped
+    // below, with the rest of the ready queue.
+    door_->shut(ready_);
     if (debug_) log(LogLevel::debug, "Close event loop");
     // Drop what is scheduled. Non-callback nodes (task steps, awaiters) belong
     // to objects that are torn down below or by their owners.
-    ts_pending_.store(true);
-    drain_threadsafe();
     while (!ready_.empty()) {
         auto* n = ready_.pop();
-        if (n->run == &detail::CallbackNode::run_node) static_cast<detail::CallbackNode*>(n)->decref();
+        if (n->run != &detail::CallbackNode::run_node) continue;
+        auto* c = static_cast<detail::CallbackNode*>(n);
+        // A posted callback not run: released here (unless a cancel owns it).
+        if (c->threadsafe && !std::atomic_ref<bool>(c->running).exchange(true, std::memory_order_acq_rel))
+            c->drop_callable();
+        c->decref();
     }
     while (!heap_.empty()) {
         auto* t = heap_.back().node;

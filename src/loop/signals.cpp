@@ -8,6 +8,7 @@
 #include <tulip/loop/event_loop.hpp>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,16 +27,32 @@ std::atomic<int> g_signal_fd{-1};
 // callbacks, so never polls) still sees signals at its next iteration.
 std::atomic<bool> g_signal_pending{false};
 std::atomic<const EventLoop*> g_signal_owner{nullptr};
+// C handlers between loading g_signal_fd and finishing their write: the pipe
+// is closed only once none is (a handler on another thread must not write
+// into a closed, maybe reused, descriptor).
+std::atomic<int> g_signal_writers{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler needs lock-free atomics");
 
 extern "C" void tulip_on_signal(int sig) {
     int saved = errno;
-    int fd = g_signal_fd.load(std::memory_order_relaxed);
+    g_signal_writers.fetch_add(1, std::memory_order_seq_cst);
+    int fd = g_signal_fd.load(std::memory_order_seq_cst);
     if (fd >= 0) {
         unsigned char b = static_cast<unsigned char>(sig);
         [[maybe_unused]] auto r = ::write(fd, &b, 1);  // full pipe: the loop is behind anyway
         g_signal_pending.store(true, std::memory_order_release);
     }
+    g_signal_writers.fetch_sub(1, std::memory_order_seq_cst);
     errno = saved;
+}
+
+// Unpublishes the pipe's write end and waits out handlers that may still be
+// writing to it (a non-blocking write: a few microseconds at most). A handler
+// interrupting this very thread has finished before we resume, so this
+// cannot wait for itself.
+void unpublish_signal_fd() noexcept {
+    g_signal_fd.store(-1, std::memory_order_seq_cst);
+    while (g_signal_writers.load(std::memory_order_seq_cst) != 0) ::sched_yield();
 }
 }  // namespace
 
@@ -136,7 +153,7 @@ void EventLoop::remove_all_signal_handlers() noexcept {
         }
     }
     if (signal_read_fd_ >= 0) {
-        g_signal_fd.store(-1);
+        unpublish_signal_fd();
         if (!closed_) {
             remove_reader(signal_read_fd_);
             poller_->adjust_internal_fds(-1);

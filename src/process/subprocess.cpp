@@ -42,26 +42,43 @@ public:
             loop->add_reader(pidfd_, [self] { self->on_pidfd(); });
             return;
         }
-        // No pidfd: a helper thread waits for this one child.
-        loop->external_pending.fetch_add(1);
+        // No pidfd: a helper thread waits for this one child. It reaches the
+        // loop only through its door (the loop may be closed and gone when the
+        // child exits); the reference it keeps this state alive by is held by
+        // the loop (in flight) and released on the loop thread, by the
+        // post-back or by close().
         incref();
-        EventLoop* l = loop;
+        track_in_flight_state();
+        loop->external_pending.fetch_add(1);
         pid_t p = pid;
-        std::thread([l, p, this] {
+        ProcessState* self = this;  // only dereferenced by the callback, on the loop
+        std::thread([door = loop->threadsafe_ref(), p, self] {
             int status = 0;
             pid_t r;
             do {
                 r = ::waitpid(p, &status, 0);
             } while (r < 0 && errno == EINTR);
             try {
-                l->call_soon_threadsafe([this, status, l] {
+                EventLoop* l = door.door()->loop();
+                door.door()->call_soon_threadsafe([self, status, l] {
                     l->external_pending.fetch_sub(1);
-                    set_status(status);
-                    decref();
+                    if (!l->untrack_in_flight(self)) return;  // close() released it
+                    self->set_status(status);
+                    self->decref();
                 });
             } catch (...) {
+                // The loop is closed: close() released the state.
             }
         }).detach();
+    }
+
+    void track_in_flight_state() {
+        try {
+            loop->track_in_flight(this, [](void* p) noexcept { static_cast<ProcessState*>(p)->decref(); });
+        } catch (...) {
+            decref();
+            throw;
+        }
     }
 
     void on_pidfd() {

@@ -3,10 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <thread>
 
 #include <tulip/task/async_generator.hpp>
 #include <tulip/task/future.hpp>
+#include <tulip/task/wait_for.hpp>
 
 namespace tulip {
 
@@ -41,7 +43,7 @@ void cancel_all_tasks(EventLoop& loop) {
     }
 }
 
-Coro<void> EventLoop::shutdown_default_executor() {
+Coro<void> EventLoop::shutdown_default_executor(std::optional<Seconds> timeout) {
     std::shared_ptr<Executor> ex = default_executor_;
     if (!ex) co_return;
     // Join the workers on a helper thread so the loop keeps running meanwhile.
@@ -50,25 +52,46 @@ Coro<void> EventLoop::shutdown_default_executor() {
     st->incref();  // the joiner's reference, held by the loop (see run_in_executor)
     track_in_flight(st, [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
     external_pending.fetch_add(1);
-    std::thread joiner([this, ex, st] {
+    // The joiner holds the loop only by its door: it may outlive the loop.
+    std::thread joiner([door = threadsafe_ref(), ex, st] {
         ex->shutdown(/*wait=*/true);
         try {
-            call_soon_threadsafe([this, st] {
-                external_pending.fetch_sub(1);
-                if (!untrack_in_flight(st)) return;
+            EventLoop* loop = door.door()->loop();  // dereferenced only on the loop, by the callback
+            door.door()->call_soon_threadsafe([loop, st] {
+                loop->external_pending.fetch_sub(1);
+                if (!loop->untrack_in_flight(st)) return;
                 Future<void> f(st, /*adopt=*/true);
                 if (!f.done()) f.set_result();
             });
         } catch (...) {
+            // The loop is closed: close() released the state.
         }
     });
+    // Once the joiner has posted back it only returns, so joining it then is
+    // prompt. On a timeout or a cancellation it may still be blocked in a job
+    // that never ends: it is detached then, never joined on the loop thread.
+    struct Joiner {
+        std::thread t;
+        bool posted = false;
+        ~Joiner() {
+            if (posted)
+                t.join();
+            else
+                t.detach();
+        }
+    } j{std::move(joiner)};
+    std::optional<Seconds> wait = timeout;
     try {
-        co_await done;
-    } catch (...) {
-        joiner.join();
-        throw;
+        co_await wait_for(done, wait);
+        j.posted = true;
+    } catch (const TimeoutError&) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%g", timeout ? timeout->count() : 0.0);
+        // asyncio's warning, word for word.
+        log(LogLevel::warning,
+            std::string("The executor did not finishing joining its threads within ") + buf + " seconds.");
+        ex->shutdown(/*wait=*/false);
     }
-    joiner.join();
 }
 
 void Runner::begin_sigint(AnyTask main_task) {
@@ -136,7 +159,7 @@ void Runner::close() {
     } closer{*loop_};
     cancel_all_tasks(*loop_);
     loop_->run_until_complete(shutdown_asyncgens(*loop_));
-    loop_->run_until_complete(loop_->shutdown_default_executor());
+    loop_->run_until_complete(loop_->shutdown_default_executor(Seconds(kThreadJoinTimeout)));
 }
 
 }  // namespace tulip

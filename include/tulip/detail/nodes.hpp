@@ -97,6 +97,9 @@ struct CallbackNode : TimerNode {
     std::uint32_t refs = 1;
     bool cancelled = false;
     bool has_callable = true;
+    // Threadsafe nodes: "claimed", set once through atomic_ref by the loop (to
+    // run it) or by Handle::cancel from any thread; `cancelled` is then read
+    // and written through atomic_ref too. See run_threadsafe_node.
     bool running = false;
     bool threadsafe = false;  // allocated off the loop thread: plain heap
 

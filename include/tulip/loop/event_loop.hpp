@@ -11,7 +11,9 @@
 // members that need Future or Task (create_task, create_future,
 // run_until_complete, run_in_executor) are declared here and defined in task/.
 //
-// Thread safety: only call_soon_threadsafe may be called from another thread.
+// Thread safety: only call_soon_threadsafe may be called from another thread,
+// and only while the loop object is alive; a thread that may outlive the loop
+// keeps a LoopRef (threadsafe_ref()) instead.
 #pragma once
 
 #include <atomic>
@@ -20,7 +22,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -30,6 +32,7 @@
 #include <tulip/detail/nodes.hpp>
 #include <tulip/loop/executor.hpp>
 #include <tulip/loop/handle.hpp>
+#include <tulip/loop/loop_ref.hpp>
 
 namespace tulip {
 
@@ -113,16 +116,18 @@ public:
         ready_.push(n);
         return h;
     }
-    // The only method that other threads may call. Wakes the loop.
+    // The only method that other threads may call (while this object lives).
+    // Wakes the loop. After close(): std::runtime_error("Event loop is closed").
     template <class F>
     Handle call_soon_threadsafe(F&& f) {
         // On the loop's own thread it is call_soon (asyncio appends to the same queue).
         if (detail::running_loop() == this) return call_soon(std::forward<F>(f));
-        auto* n = detail::CallbackNode::make(this, std::forward<F>(f), /*threadsafe=*/true);
-        Handle h(n);
-        post_threadsafe(n);
-        return h;
+        return door_->call_soon_threadsafe(std::forward<F>(f));
     }
+    // A reference other threads may keep past this loop's life: its
+    // call_soon_threadsafe is refused (std::runtime_error) once the loop is
+    // closed. Any thread may call this.
+    LoopRef threadsafe_ref() const noexcept { return LoopRef(door_); }
     template <class F>
     TimerHandle call_later(Seconds delay, F&& f) {
         return call_at_ns(now_ns() + to_ns(delay), std::forward<F>(f));
@@ -206,8 +211,11 @@ public:
     void set_default_executor(std::shared_ptr<Executor> executor);
     Executor& default_executor();
     // Shuts the default executor down, waiting for its jobs on a helper thread
-    // so the loop keeps running. Defined in src/task/runner.cpp.
-    Coro<void> shutdown_default_executor();
+    // so the loop keeps running (asyncio 3.12). With a timeout, after it: logs
+    // a warning and stops waiting (the threads finish on their own). Cancelled:
+    // stops waiting at once. The loop thread never blocks on the join either
+    // way. Defined in src/task/runner.cpp.
+    Coro<void> shutdown_default_executor(std::optional<Seconds> timeout = std::nullopt);
 
     // ---- errors, debug ---------------------------------------------------------
     void set_exception_handler(ExceptionHandler handler) { handler_ = std::move(handler); }
@@ -264,7 +272,6 @@ private:
         add_timer(n, when);  // the heap keeps the creation reference
         return h;
     }
-    void post_threadsafe(detail::CallbackNode* n);
     void install_signal(int sig, detail::CallbackNode* n);
     void dispatch_signals();
     void poll_signals();
@@ -288,11 +295,9 @@ private:
     std::vector<HeapEntry> heap_;
     std::uint64_t timer_seq_ = 0;
     std::unique_ptr<detail::EpollPoller> poller_;
-    int wake_fd_ = -1;
-
-    std::mutex ts_mu_;
-    std::vector<detail::CallbackNode*> ts_queue_;
-    std::atomic<bool> ts_pending_{false};
+    // The entry for other threads (owns the wake eventfd); this loop holds one
+    // reference, close() shuts it.
+    detail::LoopDoor* door_ = nullptr;
 
     ExceptionHandler handler_;
     std::shared_ptr<Executor> default_executor_;
@@ -306,6 +311,14 @@ private:
     friend class Handle;
     friend struct detail::CallbackNode;
 };
+
+template <class F>
+Handle LoopRef::call_soon_threadsafe(F&& f) const {
+    if (!d_) throw std::runtime_error("LoopRef is empty");
+    // On the loop's own thread, while it runs: call_soon, as EventLoop's.
+    if (detail::running_loop() == d_->loop()) return d_->loop()->call_soon(std::forward<F>(f));
+    return d_->call_soon_threadsafe(std::forward<F>(f));
+}
 
 // The loop running in this thread; throws std::runtime_error("no running event loop").
 EventLoop& get_running_loop();

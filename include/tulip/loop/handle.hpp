@@ -2,9 +2,13 @@
 //
 // What call_soon / call_later / call_at return: a reference to the scheduled
 // callback that can cancel it. Dropping the handle does not cancel anything.
-// Thread safety: like asyncio, a handle is used on its loop's thread only.
+// Thread safety: like asyncio, a handle is used on its loop's thread only;
+// except that a Handle returned by call_soon_threadsafe may be cancelled (and
+// asked cancelled()) from any thread: its captures are then released by the
+// loop thread when it reaches the callback.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <utility>
 
@@ -28,9 +32,12 @@ public:
         if (n_) n_->decref();
     }
 
-    // Cancels the callback if it has not run yet; its captures are released at once.
+    // Cancels the callback if it has not run yet; its captures are released at
+    // once (call_soon_threadsafe's: by the loop thread, soon).
     void cancel() noexcept;
-    bool cancelled() const noexcept { return n_ && n_->cancelled; }
+    bool cancelled() const noexcept {
+        return n_ && std::atomic_ref<bool>(n_->cancelled).load(std::memory_order_relaxed);
+    }
     explicit operator bool() const noexcept { return n_ != nullptr; }
 
 protected:

@@ -3,7 +3,8 @@
 // A Runner owns a loop: run(coro) runs one coroutine to completion on it and
 // returns its result or rethrows; close() cancels every task still pending and
 // waits for them, runs the loop's shutdown hooks (async generators), shuts the
-// default executor down and closes the loop. run(coro) does all of it once.
+// default executor down (waiting up to kThreadJoinTimeout for its threads) and
+// closes the loop. run(coro) does all of it once.
 #pragma once
 
 #include <functional>
@@ -15,6 +16,10 @@
 #include <tulip/task/task.hpp>
 
 namespace tulip {
+
+// How long run()/Runner::close() wait for the default executor's threads
+// before they log a warning and stop waiting (asyncio.constants.THREAD_JOIN_TIMEOUT).
+inline constexpr double kThreadJoinTimeout = 300.0;
 
 struct RunnerOptions {
     bool debug = false;          // asyncio.run(debug=True)

@@ -345,7 +345,10 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
     }
     external_pending.fetch_add(1, std::memory_order_relaxed);
     try {
-        ex.submit_job([loop = this, st, fn = std::forward<F>(f)]() mutable {
+        // The job reaches the loop only through its door (a LoopRef): the loop
+        // may be closed and destroyed before the job ends, and then the
+        // post-back is refused instead of touching a freed loop.
+        ex.submit_job([door = threadsafe_ref(), st, fn = std::forward<F>(f)]() mutable {
             std::exception_ptr err;
             std::optional<std::conditional_t<std::is_void_v<R>, char, R>> value;
             try {
@@ -364,7 +367,8 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
             // (libstdc++ counts exception_ptr references in code TSan does not
             // see; a last release here would be reported as a race.)
             try {
-                loop->call_soon_threadsafe([loop, st, value = std::move(value), err = std::move(err)]() mutable {
+                EventLoop* loop = door.door()->loop();  // dereferenced only by the callback, on the loop
+                door.door()->call_soon_threadsafe([loop, st, value = std::move(value), err = std::move(err)]() mutable {
                     std::exception_ptr e = std::move(err);
                     loop->external_pending.fetch_sub(1, std::memory_order_relaxed);
                     if (!loop->untrack_in_flight(st)) return;  // close() released it already
@@ -380,7 +384,8 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
                 });
             } catch (...) {
                 // The loop was closed first: nobody can receive the result,
-                // and close() has released the state.
+                // close() has released the state, and the result was
+                // destroyed here, where it was made.
             }
         });
     } catch (...) {
