@@ -89,6 +89,14 @@ std::string capture_traceback(int skip) {
     return out;
 }
 
+void node_queued_twice(const ReadyNode* n) noexcept {
+    std::fprintf(stderr,
+                 "tulip: internal error: a loop node (%p) was scheduled while it is already in a queue; "
+                 "each node may be in one queue once (the queue would be relinked and lose callbacks)\n",
+                 static_cast<const void*>(n));
+    std::abort();
+}
+
 void CallbackNode::run_node(ReadyNode* r) {
     auto* n = static_cast<CallbackNode*>(r);
     if (!n->cancelled && n->has_callable) {
@@ -255,6 +263,11 @@ void EventLoop::heap_down(std::size_t i) noexcept {
 }
 
 void EventLoop::add_timer(detail::TimerNode* t, std::int64_t when_ns) {
+    // A timer node is in the heap or in a queue, once: every caller arms a
+    // node that is idle (a fresh call_later node, a sleep's own timer when it
+    // is awaited, which happens once).
+    if (t->heap_index != detail::TimerNode::kNotInHeap || t->queued()) [[unlikely]]
+        throw std::logic_error("tulip: a timer node was armed while it is already scheduled");
     t->when = when_ns;
     t->seq = timer_seq_++;
     heap_.push_back(HeapEntry{});

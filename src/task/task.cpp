@@ -29,7 +29,7 @@ FutureStateBase::~FutureStateBase() {
 void FutureStateBase::schedule_callbacks() noexcept {
     if (callbacks.empty()) return;
     // A done-callback node keeps its future alive until it has run.
-    for (ReadyNode* n = callbacks.head; n; n = n->next)
+    for (ReadyNode* n = callbacks.head; n; n = NodeQueue::next_of(n))
         if (n->run == &run_done_callback) incref();
     // A Future must not outlive its loop; on a closed loop the callbacks are dropped.
     if (loop->is_closed()) {
