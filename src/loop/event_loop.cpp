@@ -160,6 +160,8 @@ EventLoop::~EventLoop() {
     if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
+void EventLoop::throw_nan(const char* what) { throw std::invalid_argument(std::string(what) + " must not be NaN"); }
+
 std::int64_t EventLoop::now_ns() const noexcept { return virtual_ ? virtual_now_ : monotonic_ns(); }
 
 void EventLoop::post_threadsafe(detail::CallbackNode* n) {
@@ -302,19 +304,26 @@ void EventLoop::run_once() {
     int timeout_ms;
     if (!ready_.empty() || stopping_) {
         timeout_ms = 0;
-    } else if (!heap_.empty()) {
-        std::int64_t d = heap_.front().when - now_ns();
+    } else if (!heap_.empty() && heap_.front().when != kNeverNs) {
+        std::int64_t when = heap_.front().when;
+        std::int64_t now = now_ns();
         // Round up: waking early would spin; a timer is never run before its time.
-        timeout_ms = d <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>((d + 999999) / 1000000, 24 * 3600 * 1000));
+        // (Compared before subtracting: deadlines span the whole int64 range.)
+        constexpr std::int64_t kDayNs = std::int64_t{24} * 3600 * 1000000000;
+        std::int64_t d = when <= now ? 0 : std::min(when - now, kDayNs);
+        timeout_ms = static_cast<int>((d + 999999) / 1000000);
     } else {
+        // Nothing due ever (no timer, or only timers that never fire): wait for I/O.
         timeout_ms = -1;
     }
 
     if (virtual_) {
         bool woke = poller_->poll(0, ready_);
         if (!woke && ready_.empty() && !stopping_ && timeout_ms != 0) {
-            if (external_pending.load(std::memory_order_acquire) > 0 || heap_.empty()) {
-                // Work on other threads will post back: wait for it for real.
+            if (external_pending.load(std::memory_order_acquire) > 0 || timeout_ms < 0) {
+                // Work on other threads will post back: wait for it for real. A
+                // timer that never fires counts as none: the clock must not jump
+                // to the end of time (later timers would then be due at once).
                 woke = poller_->poll(-1, ready_);
             } else {
                 virtual_now_ = std::max(virtual_now_, heap_.front().when);
