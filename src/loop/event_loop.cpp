@@ -411,18 +411,22 @@ void EventLoop::close() {
     // to objects that are torn down below or by their owners.
     ts_pending_.store(true);
     drain_threadsafe();
+    // A callback that will never run is cancelled and its captures released
+    // now, even if a user still holds its Handle (a callback holding its own
+    // handle would otherwise be a cycle that outlives the loop).
+    auto drop = [](detail::CallbackNode* c) noexcept {
+        c->cancelled = true;
+        c->drop_callable();
+        c->decref();
+    };
     while (!ready_.empty()) {
         auto* n = ready_.pop();
-        if (n->run == &detail::CallbackNode::run_node) static_cast<detail::CallbackNode*>(n)->decref();
+        if (n->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(n));
     }
     while (!heap_.empty()) {
         auto* t = heap_.back().node;
         remove_timer(t);
-        if (t->run == &detail::CallbackNode::run_node) {
-            auto* c = static_cast<detail::CallbackNode*>(t);
-            c->cancelled = true;
-            c->decref();
-        }
+        if (t->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(t));
     }
     poller_->clear();
     if (destroy_pending_tasks && tasks_head) destroy_pending_tasks(*this);
