@@ -80,11 +80,15 @@ bool EpollPoller::poll(int timeout_ms, NodeQueue& ready) {
         if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
         FdEntry& e = fds_[static_cast<std::size_t>(fd)];
         // Errors and hang-ups wake both sides, as the selectors module reports them.
-        if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) && e.reader && !e.reader->cancelled) {
+        // A watcher is normally run (dequeued) by the iteration that polled it;
+        // if it is still queued (a callback threw out of run_forever, or called
+        // run_once itself, before it ran), that one run answers this report too:
+        // its node must not be queued twice.
+        if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) && e.reader && !e.reader->cancelled && !e.reader->queued()) {
             e.reader->incref();
             ready.push(e.reader);
         }
-        if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && e.writer && !e.writer->cancelled) {
+        if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && e.writer && !e.writer->cancelled && !e.writer->queued()) {
             e.writer->incref();
             ready.push(e.writer);
         }

@@ -107,6 +107,14 @@ static void run_threadsafe_node(CallbackNode* n) {
     n->decref();  // the reference the ready queue held
 }
 
+void node_queued_twice(const ReadyNode* n) noexcept {
+    std::fprintf(stderr,
+                 "tulip: internal error: a loop node (%p) was scheduled while it is already in a queue; "
+                 "each node may be in one queue once (the queue would be relinked and lose callbacks)\n",
+                 static_cast<const void*>(n));
+    std::abort();
+}
+
 void CallbackNode::run_node(ReadyNode* r) {
     auto* n = static_cast<CallbackNode*>(r);
     if (n->threadsafe) return run_threadsafe_node(n);
@@ -233,6 +241,8 @@ EventLoop::~EventLoop() {
     door_->decref();  // threads holding a LoopRef keep the (shut) door, and its fd
 }
 
+void EventLoop::throw_nan(const char* what) { throw std::invalid_argument(std::string(what) + " must not be NaN"); }
+
 std::int64_t EventLoop::now_ns() const noexcept { return virtual_ ? virtual_now_ : monotonic_ns(); }
 
 void EventLoop::drain_threadsafe() {
@@ -312,6 +322,11 @@ void EventLoop::heap_down(std::size_t i) noexcept {
 }
 
 void EventLoop::add_timer(detail::TimerNode* t, std::int64_t when_ns) {
+    // A timer node is in the heap or in a queue, once: every caller arms a
+    // node that is idle (a fresh call_later node, a sleep's own timer when it
+    // is awaited, which happens once).
+    if (t->heap_index != detail::TimerNode::kNotInHeap || t->queued()) [[unlikely]]
+        throw std::logic_error("tulip: a timer node was armed while it is already scheduled");
     t->when = when_ns;
     t->seq = timer_seq_++;
     heap_.push_back(HeapEntry{});
@@ -346,23 +361,31 @@ void EventLoop::run_once() {
     int timeout_ms;
     if (!ready_.empty() || stopping_) {
         timeout_ms = 0;
-    } else if (!heap_.empty()) {
-        std::int64_t d = heap_.front().when - now_ns();
+    } else if (!heap_.empty() && heap_.front().when != kNeverNs) {
+        std::int64_t when = heap_.front().when;
+        std::int64_t now = now_ns();
         // Round up: waking early would spin; a timer is never run before its time.
-        timeout_ms = d <= 0 ? 0 : static_cast<int>(std::min<std::int64_t>((d + 999999) / 1000000, 24 * 3600 * 1000));
+        // (Compared before subtracting: deadlines span the whole int64 range.)
+        constexpr std::int64_t kDayNs = std::int64_t{24} * 3600 * 1000000000;
+        std::int64_t d = when <= now ? 0 : std::min(when - now, kDayNs);
+        timeout_ms = static_cast<int>((d + 999999) / 1000000);
     } else {
+        // Nothing due ever (no timer, or only timers that never fire): wait for I/O.
         timeout_ms = -1;
     }
 
     if (virtual_) {
         bool woke = poller_->poll(0, ready_);
         if (!woke && ready_.empty() && !stopping_ && timeout_ms != 0) {
-            if (external_pending.load(std::memory_order_acquire) > 0 || heap_.empty()) {
+            if (external_pending.load(std::memory_order_acquire) > 0 || timeout_ms < 0) {
                 // Work on other threads will post back: wait for it for real,
                 // but not past the next timer (time passes for real meanwhile;
-                // a timeout on thread work must still fire).
+                // a timeout on thread work must still fire). A timer that
+                // never fires counts as none (timeout_ms < 0): the clock must
+                // not jump to the end of time (later timers would then be due
+                // at once).
                 woke = poller_->poll(timeout_ms, ready_);
-                if (!woke && ready_.empty() && !heap_.empty())
+                if (!woke && ready_.empty() && timeout_ms >= 0)
                     virtual_now_ = std::max(virtual_now_, heap_.front().when);
             } else {
                 virtual_now_ = std::max(virtual_now_, heap_.front().when);
@@ -448,23 +471,29 @@ void EventLoop::close() {
     if (debug_) log(LogLevel::debug, "Close event loop");
     // Drop what is scheduled. Non-callback nodes (task steps, awaiters) belong
     // to objects that are torn down below or by their owners.
+    // A callback that will never run is cancelled and its captures released
+    // now, even if a user still holds its Handle (a callback holding its own
+    // handle would otherwise be a cycle that outlives the loop). A posted
+    // (threadsafe) one is released here unless a cancel from another thread
+    // claimed it first.
+    auto drop = [](detail::CallbackNode* c) noexcept {
+        if (!c->threadsafe) {
+            c->cancelled = true;
+            c->drop_callable();
+        } else if (!std::atomic_ref<bool>(c->running).exchange(true, std::memory_order_acq_rel)) {
+            std::atomic_ref<bool>(c->cancelled).store(true, std::memory_order_relaxed);
+            c->drop_callable();
+        }
+        c->decref();
+    };
     while (!ready_.empty()) {
         auto* n = ready_.pop();
-        if (n->run != &detail::CallbackNode::run_node) continue;
-        auto* c = static_cast<detail::CallbackNode*>(n);
-        // A posted callback not run: released here (unless a cancel owns it).
-        if (c->threadsafe && !std::atomic_ref<bool>(c->running).exchange(true, std::memory_order_acq_rel))
-            c->drop_callable();
-        c->decref();
+        if (n->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(n));
     }
     while (!heap_.empty()) {
         auto* t = heap_.back().node;
         remove_timer(t);
-        if (t->run == &detail::CallbackNode::run_node) {
-            auto* c = static_cast<detail::CallbackNode*>(t);
-            c->cancelled = true;
-            c->decref();
-        }
+        if (t->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(t));
     }
     poller_->clear();
     if (destroy_pending_tasks && tasks_head) destroy_pending_tasks(*this);

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include "epoll_poller.hpp"
 
@@ -54,6 +55,26 @@ void unpublish_signal_fd() noexcept {
     g_signal_fd.store(-1, std::memory_order_seq_cst);
     while (g_signal_writers.load(std::memory_order_seq_cst) != 0) ::sched_yield();
 }
+}  // namespace
+
+namespace {
+// The callable of one arrival's node: runs the handler's callable unless the
+// handler was removed since. Holds a reference to the handler's node.
+class SignalArrival {
+public:
+    explicit SignalArrival(detail::CallbackNode* h) noexcept : h_(h) { h_->incref(); }
+    SignalArrival(SignalArrival&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+    SignalArrival& operator=(SignalArrival&&) = delete;
+    ~SignalArrival() {
+        if (h_) h_->decref();
+    }
+    void operator()() {
+        if (!h_->cancelled && h_->has_callable) h_->ops->invoke(h_);
+    }
+
+private:
+    detail::CallbackNode* h_;
+};
 }  // namespace
 
 void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
@@ -131,10 +152,13 @@ void EventLoop::dispatch_signals() {
         for (ssize_t i = 0; i < r; ++i) {
             std::size_t sig = buf[i];
             if (sig < signal_handlers_.size() && signal_handlers_[sig]) {
-                // Run as a fresh callback so a handler may remove itself safely.
-                auto* h = signal_handlers_[sig];
-                h->incref();
-                schedule(h);
+                // One fresh node per arrival (asyncio: a call_soon per arrival), so
+                // that the same signal arriving again while its handler is still
+                // queued runs it again, in order — the handler's own node must
+                // never be queued twice. The arrival keeps the handler alive, so
+                // a handler may remove itself; a removed or replaced handler's
+                // queued arrivals do not run.
+                schedule(detail::CallbackNode::make(this, SignalArrival(signal_handlers_[sig])));
             }
         }
     }

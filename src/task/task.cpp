@@ -8,8 +8,13 @@
 // Task: a step resumes the innermost suspended coroutine of the task. When
 // the root coroutine finishes, finish() moves its outcome into the Future and
 // the loop drops its reference. Invariants: a task's node is in at most one
-// queue (the ready queue or one future's callbacks); `waiter` is what it is
-// suspended on, null while running or when yielding with sleep(0).
+// queue (the ready queue or one future's callbacks) and there once (NodeQueue
+// checks it in debug builds); `waiter` is what it is suspended on, null while
+// running or when yielding with sleep(0). Why a step is never queued twice:
+// only the task's waiter wakes it, and a waiter wakes it once — its cancel()
+// returns false once it has fired or the future is done, so cancel_task then
+// sets must_cancel instead of scheduling again; with no waiter (first step,
+// sleep(0)) the step is queued already and cancel only sets must_cancel.
 #include <tulip/task/task.hpp>
 
 #include <tulip/task/coro.hpp>
@@ -17,6 +22,22 @@
 #include <algorithm>
 
 namespace tulip::detail {
+
+// Whether task steps run coroutines through the trampoline (tls_next_hop in
+// coro.hpp), decided here by the flags the library is built with, once for
+// every user of it. GCC 12.2 compiles symmetric transfer (await_suspend
+// returning the next handle) as a tail call when it optimises, so a deep await
+// chain uses constant stack without help (a 1M-deep chain runs in the release
+// build); at -O0, and under ASan or TSan at any level (their instrumentation
+// of function exits blocks the tail call), each co_await nests a native frame
+// and the 100,000-deep chain tests overflowed the stack. clang 16 always emits
+// the tail call. Where it is not needed the trampoline would cost ~22
+// instructions per await, so it is left off there.
+#if defined(__clang__) || (defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__))
+constexpr bool kCoroTrampoline = false;
+#else
+constexpr bool kCoroTrampoline = true;
+#endif
 
 FutureStateBase::~FutureStateBase() {
     // A pending future that dies still holds its callbacks' references.
@@ -29,7 +50,7 @@ FutureStateBase::~FutureStateBase() {
 void FutureStateBase::schedule_callbacks() noexcept {
     if (callbacks.empty()) return;
     // A done-callback node keeps its future alive until it has run.
-    for (ReadyNode* n = callbacks.head; n; n = n->next)
+    for (ReadyNode* n = callbacks.head; n; n = NodeQueue::next_of(n))
         if (n->run == &run_done_callback) incref();
     // A Future must not outlive its loop; on a closed loop the callbacks are dropped.
     if (loop->is_closed()) {
@@ -167,15 +188,19 @@ void run_task_step(ReadyNode* n) {
     t->started = true;
     TaskBase* outer = tls_current_task;
     tls_current_task = t;
-    // The trampoline (see tls_next_hop in coro.hpp): each co_await on a Coro
-    // and each Coro's return leaves the coroutine to run next in `next`.
-    std::coroutine_handle<> next = t->resume_at;
-    std::coroutine_handle<>* outer_hop = tls_next_hop;
-    tls_next_hop = &next;
-    do {
-        std::exchange(next, {}).resume();
-    } while (next);
-    tls_next_hop = outer_hop;
+    if constexpr (kCoroTrampoline) {
+        // The trampoline (see tls_next_hop in coro.hpp): each co_await on a Coro
+        // and each Coro's return leaves the coroutine to run next in `next`.
+        std::coroutine_handle<> next = t->resume_at;
+        std::coroutine_handle<>* outer_hop = tls_next_hop;
+        tls_next_hop = &next;
+        do {
+            std::exchange(next, {}).resume();
+        } while (next);
+        tls_next_hop = outer_hop;
+    } else {
+        t->resume_at.resume();  // symmetric transfer, tail calls all the way
+    }
     tls_current_task = outer;
     if (t->root.done()) t->finish(t);
 }

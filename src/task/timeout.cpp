@@ -17,6 +17,7 @@ void Timeout::reschedule(std::optional<double> when) {
         if (state_ == State::created) throw std::runtime_error("Timeout has not been entered");
         throw std::runtime_error("Cannot change state of a finished Timeout");
     }
+    if (when) (void)EventLoop::deadline_ns(*when, "timeout: when");  // NaN: refused before any change
     when_ = when;
     handle_.cancel();
     handle_ = Handle();

@@ -227,3 +227,75 @@ TEST_F(MoreSignals, ChildProcessesDoNotInheritTheLoopsHandlers) {
     EXPECT_EQ(calls, 0);
     loop().remove_signal_handler(SIGUSR1);
 }
+
+// ---- issue 8 (9): a signal that arrives again while its handler is queued ---------------
+
+namespace {
+Coro<int> count_steps(int& steps, int n) {
+    for (int i = 0; i < n; ++i) {
+        ++steps;
+        co_await sleep(0);
+    }
+    co_return n;
+}
+}  // namespace
+
+// The three arrivals are read in one go and each schedules the handler: the
+// same node must not be queued twice (it relinked the ready queue, dropped the
+// callbacks and task steps queued behind it, and the loop crashed on null).
+TEST_F(MoreSignals, TheSameSignalTwiceBeforeTheLoopReadsRunsTheHandlerOncePerArrivalInOrder) {
+    std::vector<std::string> seen;
+    loop().add_signal_handler(SIGUSR1, [&] { seen.push_back("usr1"); });
+    loop().add_signal_handler(SIGUSR2, [&] { seen.push_back("usr2"); });
+    int steps = 0;
+    auto task = loop().create_task(count_steps(steps, 5));
+    loop().call_soon([&] {
+        ::raise(SIGUSR1);
+        ::raise(SIGUSR2);
+        ::raise(SIGUSR1);
+        loop().call_soon([&] { seen.push_back("after"); });
+    });
+    run_until_true([&] { return seen.size() == 4 && task.done(); });
+    // "after" was queued before the loop read the pipe (at its next iteration).
+    EXPECT_EQ(seen, (std::vector<std::string>{"after", "usr1", "usr2", "usr1"}));
+    EXPECT_EQ(task.result(), 5);
+    EXPECT_EQ(steps, 5);
+    loop().remove_signal_handler(SIGUSR1);
+    loop().remove_signal_handler(SIGUSR2);
+}
+
+TEST_F(MoreSignals, ThreeArrivalsOfOneSignalRunItsHandlerThreeTimesAndLoseNothingQueued) {
+    int calls = 0;
+    std::vector<int> order;
+    loop().add_signal_handler(SIGUSR1, [&] {
+        ++calls;
+        order.push_back(0);
+    });
+    loop().call_soon([&] {
+        for (int i = 0; i < 3; ++i) ::raise(SIGUSR1);
+        for (int i = 1; i <= 3; ++i) loop().call_soon([&order, i] { order.push_back(i); });
+    });
+    run_until_true([&] { return order.size() == 6; });
+    for (int i = 0; i < 3; ++i) run_briefly();
+    EXPECT_EQ(calls, 3);
+    // The signals are read at the start of the next iteration, after the callbacks
+    // queued by the raising callback: they come first (FIFO), then the arrivals.
+    EXPECT_EQ(order, (std::vector<int>{1, 2, 3, 0, 0, 0}));
+    loop().remove_signal_handler(SIGUSR1);
+}
+
+TEST_F(MoreSignals, RemovingAHandlerDropsItsArrivalsStillQueued) {
+    int calls = 0;
+    loop().add_signal_handler(SIGUSR1, [&] {
+        ++calls;
+        loop().remove_signal_handler(SIGUSR1);  // the second arrival is queued already
+    });
+    loop().call_soon([] {
+        ::raise(SIGUSR1);
+        ::raise(SIGUSR1);
+    });
+    run_until_true([&] { return calls >= 1; });
+    for (int i = 0; i < 3; ++i) run_briefly();
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(disposition_is_default(SIGUSR1));
+}

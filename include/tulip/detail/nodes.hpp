@@ -21,27 +21,48 @@ class EventLoop;
 namespace tulip::detail {
 
 struct ReadyNode {
+    // Non-null exactly while the node is in a NodeQueue (the ready queue or a
+    // future's callbacks): the next node, or queue_end() for the last one.
     ReadyNode* next = nullptr;
     void (*run)(ReadyNode*) = nullptr;  // called by the loop when the node is dequeued
+
+    bool queued() const noexcept { return next != nullptr; }
 };
+
+// What the last node of a queue points to: never dereferenced, only compared,
+// so that "in a queue" is one test of `next` whatever the node's position.
+inline ReadyNode* queue_end() noexcept { return reinterpret_cast<ReadyNode*>(alignof(ReadyNode)); }
+
+// Debug builds abort here when a node that is already queued is pushed again:
+// a node links itself, so a second push would relink the queue and lose what
+// follows it. Defined in the library (event_loop.cpp).
+[[noreturn]] void node_queued_twice(const ReadyNode* n) noexcept;
 
 // A node that can also sit in the loop's timer heap.
 struct TimerNode : ReadyNode {
     static constexpr std::size_t kNotInHeap = ~std::size_t{0};
-    std::int64_t when = 0;  // deadline, nanoseconds on the loop's clock
+    std::int64_t when = 0;  // deadline, nanoseconds on the loop's clock (INT64_MAX: never)
     std::uint64_t seq = 0;  // scheduling order: equal deadlines run FIFO
     std::size_t heap_index = kNotInHeap;
 };
 
-// A FIFO of ReadyNodes (singly linked, O(1) push and splice).
+// A FIFO of ReadyNodes (singly linked, O(1) push and splice). Invariant: a
+// node is in at most one queue, at most once (checked by push in debug
+// builds; the layout and the release code do not depend on NDEBUG).
 struct NodeQueue {
     ReadyNode* head = nullptr;
     ReadyNode* tail = nullptr;
     std::size_t size = 0;
 
+    // The node after n in its queue, or null at the end (for walking a queue).
+    static ReadyNode* next_of(const ReadyNode* n) noexcept { return n->next == queue_end() ? nullptr : n->next; }
+
     bool empty() const noexcept { return head == nullptr; }
     void push(ReadyNode* n) noexcept {
-        n->next = nullptr;
+#ifndef NDEBUG
+        if (n->next) node_queued_twice(n);
+#endif
+        n->next = queue_end();
         if (tail)
             tail->next = n;
         else
@@ -51,7 +72,7 @@ struct NodeQueue {
     }
     ReadyNode* pop() noexcept {
         ReadyNode* n = head;
-        head = n->next;
+        head = next_of(n);
         if (!head) tail = nullptr;
         n->next = nullptr;
         --size;
@@ -71,9 +92,13 @@ struct NodeQueue {
     // Unlinks n if present; O(n). Returns whether it was found.
     bool remove(ReadyNode* n) noexcept {
         ReadyNode* prev = nullptr;
-        for (ReadyNode* p = head; p; prev = p, p = p->next) {
+        for (ReadyNode* p = head; p; prev = p, p = next_of(p)) {
             if (p != n) continue;
-            (prev ? prev->next : head) = p->next;
+            ReadyNode* after = next_of(p);
+            if (prev)
+                prev->next = after ? after : queue_end();
+            else
+                head = after;
             if (tail == p) tail = prev;
             p->next = nullptr;
             --size;

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -128,9 +129,12 @@ public:
     // call_soon_threadsafe is refused (std::runtime_error) once the loop is
     // closed. Any thread may call this.
     LoopRef threadsafe_ref() const noexcept { return LoopRef(door_); }
+    // Delays and deadlines saturate: an infinite or huge one never fires (and
+    // does not hold up the loop), a negative one means now; NaN raises
+    // std::invalid_argument (asyncio 3.13: ValueError).
     template <class F>
     TimerHandle call_later(Seconds delay, F&& f) {
-        return call_at_ns(now_ns() + to_ns(delay), std::forward<F>(f));
+        return call_at_ns(deadline_after(to_ns(delay, "call_later: delay")), std::forward<F>(f));
     }
     template <class F>
     TimerHandle call_later(double delay, F&& f) {
@@ -139,7 +143,7 @@ public:
     // `when` is an absolute time on this loop's clock, in seconds (see time()).
     template <class F>
     TimerHandle call_at(double when, F&& f) {
-        return call_at_ns(static_cast<std::int64_t>(when * 1e9), std::forward<F>(f));
+        return call_at_ns(deadline_ns(when, "call_at: when"), std::forward<F>(f));
     }
     // Seconds on a monotonic clock (or the virtual clock), as loop.time().
     double time() const noexcept { return static_cast<double>(now_ns()) * 1e-9; }
@@ -236,7 +240,32 @@ public:
     void add_timer(detail::TimerNode* t, std::int64_t when_ns);
     void remove_timer(detail::TimerNode* t) noexcept;
     std::int64_t now_ns() const noexcept;
-    static std::int64_t to_ns(Seconds s) noexcept { return static_cast<std::int64_t>(s.count() * 1e9); }
+    // The deadline that never comes: infinite and huge delays (it never fires,
+    // the loop does not wake for it, and virtual time does not jump to it).
+    static constexpr std::int64_t kNeverNs = INT64_MAX;
+    // A delay in nanoseconds, saturated: negative (or -inf) is 0, huge or +inf
+    // is kNeverNs. NaN throws std::invalid_argument("<what> must not be NaN").
+    static std::int64_t to_ns(Seconds s, const char* what = "delay") {
+        double ns = s.count() * 1e9;
+        if (ns >= 0x1p63) return kNeverNs;  // 2^63: the first double past INT64_MAX
+        if (ns > 0) return static_cast<std::int64_t>(ns);
+        if (ns != ns) throw_nan(what);
+        return 0;
+    }
+    // An absolute time in loop.time() seconds as a deadline, saturated both ways.
+    static std::int64_t deadline_ns(double when_seconds, const char* what = "when") {
+        double ns = when_seconds * 1e9;
+        if (ns >= 0x1p63) return kNeverNs;
+        if (ns >= -0x1p63) return static_cast<std::int64_t>(ns);
+        if (ns != ns) throw_nan(what);
+        return INT64_MIN;
+    }
+    // now + delay_ns (a to_ns() value), saturated at kNeverNs.
+    std::int64_t deadline_after(std::int64_t delay_ns) const noexcept {
+        std::int64_t now = now_ns();
+        return delay_ns >= kNeverNs - now ? kNeverNs : now + delay_ns;
+    }
+    [[noreturn]] static void throw_nan(const char* what);
     // Intrusive list of live tasks, for all_tasks() and shutdown.
     detail::TaskBase* tasks_head = nullptr;
     std::size_t task_count = 0;

@@ -186,8 +186,13 @@ public:
 
 private:
     void wait_locked(std::unique_lock<std::mutex>& g, std::optional<std::chrono::duration<double>> timeout) {
-        if (timeout) {
-            if (!s_->cv.wait_for(g, *timeout, [&] { return s_->done; })) throw TimeoutError();
+        // cv.wait_for converts to the clock's integer nanoseconds: a huge or
+        // infinite timeout would overflow, so past ~30 years it means "no timeout".
+        double secs = timeout ? timeout->count() : 0.0;
+        if (timeout && secs != secs) throw std::invalid_argument("result: timeout must not be NaN");
+        if (timeout && secs < 1e9) {
+            auto d = std::chrono::duration<double>(secs > 0 ? secs : 0.0);
+            if (!s_->cv.wait_for(g, d, [&] { return s_->done; })) throw TimeoutError();
         } else {
             s_->cv.wait(g, [&] { return s_->done; });
         }

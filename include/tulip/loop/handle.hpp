@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <utility>
 
@@ -47,8 +48,12 @@ protected:
 class TimerHandle : public Handle {
 public:
     using Handle::Handle;
-    // The absolute deadline on the loop's clock, in seconds (loop.time() units).
-    double when() const noexcept { return n_ ? static_cast<double>(n_->when) * 1e-9 : 0.0; }
+    // The absolute deadline on the loop's clock, in seconds (loop.time() units);
+    // +inf for a timer that never fires (an infinite or huge delay).
+    double when() const noexcept {
+        if (!n_) return 0.0;
+        return n_->when == INT64_MAX ? HUGE_VAL : static_cast<double>(n_->when) * 1e-9;
+    }
 };
 
 }  // namespace tulip

@@ -46,27 +46,20 @@ void report_never_awaited(std::string* traceback) noexcept;
 // custom awaiters: inside a task step, hand a coroutine over by returning its
 // handle from await_suspend, never by calling .resume() on it (the trampoline
 // would take the rest of that coroutine's run away from the nested call).
+//
+// Whether a task step installs the trampoline is decided once, by the flags
+// the library is built with (run_task_step in src/task/task.cpp): where the
+// compiler makes symmetric transfer a tail call it does not, and
+// tls_next_hop stays null. transfer_to is therefore the same inline function
+// in every translation unit, whatever that unit's optimisation or sanitizer
+// flags (one definition): one TLS load and a branch.
 inline thread_local std::coroutine_handle<>* tls_next_hop = nullptr;
 
-// Optimised GCC builds (and clang always) do compile symmetric transfer as a
-// tail call, and the trampoline costs ~22 instructions per await: it is used
-// only where it is needed — GCC without optimisation, or under ASan or TSan
-// (their instrumentation of function exits stops the tail call; the TSan
-// preset's 100,000-deep chain tests overflowed the stack without it).
-#if defined(__clang__) || \
-    (defined(__OPTIMIZE__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__))
-#define TULIP_CORO_TRAMPOLINE 0
-#else
-#define TULIP_CORO_TRAMPOLINE 1
-#endif
-
 inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
-#if TULIP_CORO_TRAMPOLINE
     if (std::coroutine_handle<>* hop = tls_next_hop) {
         *hop = next;
         return std::noop_coroutine();
     }
-#endif
     return next;
 }
 

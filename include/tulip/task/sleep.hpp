@@ -7,8 +7,9 @@
 //
 // Cancellation: the timer is disarmed and CancelledError is thrown from the
 // co_await. Nothing else is undone. Thread safety: loop thread only.
-// Errors: none beyond CancelledError. Limits: none; the clock is the loop's
-// (virtual time in tests).
+// Errors: CancelledError; std::invalid_argument for a NaN delay (at the call).
+// Limits: none: an infinite or huge delay never fires (until cancelled); the
+// clock is the loop's (virtual time in tests).
 #pragma once
 
 #include <chrono>
@@ -50,7 +51,7 @@ public:
         state_ = State::armed;
         timer_.run = &on_timer;
         timer_.owner = this;
-        loop_->add_timer(&timer_, loop_->now_ns() + delay_ns_);
+        loop_->add_timer(&timer_, loop_->deadline_after(delay_ns_));
         t.waiter = this;
         if (t.must_cancel && cancel(t.fut->cancel_message)) t.must_cancel = false;
     }
@@ -97,16 +98,18 @@ private:
 
 }  // namespace detail
 
-// Suspends the current task for `delay` (asyncio.sleep). sleep(0) yields once.
-[[nodiscard]] inline detail::SleepAwaiter sleep(Seconds delay) noexcept {
-    return detail::SleepAwaiter(EventLoop::to_ns(delay));
+// Suspends the current task for `delay` (asyncio.sleep). sleep(0) yields once;
+// a negative delay is 0; an infinite or huge one sleeps until cancelled; NaN
+// throws std::invalid_argument.
+[[nodiscard]] inline detail::SleepAwaiter sleep(Seconds delay) {
+    return detail::SleepAwaiter(EventLoop::to_ns(delay, "sleep: delay"));
 }
-[[nodiscard]] inline detail::SleepAwaiter sleep(double delay_seconds) noexcept {
+[[nodiscard]] inline detail::SleepAwaiter sleep(double delay_seconds) {
     return sleep(Seconds(delay_seconds));
 }
 // An exact match for integer literals, so that `sleep(0)` picks this one over
 // POSIX ::sleep(unsigned) under `using namespace tulip`.
-[[nodiscard]] inline detail::SleepAwaiter sleep(int delay_seconds) noexcept {
+[[nodiscard]] inline detail::SleepAwaiter sleep(int delay_seconds) {
     return sleep(Seconds(delay_seconds));
 }
 

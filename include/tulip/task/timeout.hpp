@@ -39,7 +39,8 @@ public:
 
     // The deadline on the loop's clock (loop.time() seconds), or nullopt.
     std::optional<double> when() const noexcept { return when_; }
-    // Moves the deadline (nullopt: never). Only while the scope is active.
+    // Moves the deadline (nullopt or +inf: never). Only while the scope is
+    // active. NaN throws std::invalid_argument and leaves the deadline as it was.
     void reschedule(std::optional<double> when);
     // Whether the deadline passed (the scope cancelled its task).
     bool expired() const noexcept { return state_ == State::expiring || state_ == State::expired; }
@@ -91,11 +92,15 @@ Coro<detail::scope_result_t<F>> timeout_at(std::optional<double> when, F body) {
     throw TimeoutError("the timeout expired");
 }
 
-// Runs body(Timeout&) with a deadline `delay` from now (nullopt: none).
+// Runs body(Timeout&) with a deadline `delay` from now (nullopt: none; an
+// infinite or huge delay never expires; NaN throws std::invalid_argument).
 template <class F>
 Coro<detail::scope_result_t<F>> timeout(std::optional<Seconds> delay, F body) {
     std::optional<double> when;
-    if (delay) when = get_running_loop().time() + delay->count();
+    if (delay) {
+        (void)EventLoop::to_ns(*delay, "timeout: delay");  // NaN: refused here, not when awaited
+        when = get_running_loop().time() + delay->count();
+    }
     return timeout_at(when, std::move(body));
 }
 

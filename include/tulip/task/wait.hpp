@@ -93,7 +93,7 @@ Coro<WaitResult<F>> wait(std::vector<F> fs, WaitOptions options = {}) {
     ctx->return_when = options.return_when;
     Handle timeout_handle;
     if (options.timeout) {
-        timeout_handle = loop.call_later(*options.timeout, [ctx] {
+        timeout_handle = loop.call_later(*options.timeout, [ctx] {  // NaN throws here, before any callback
             if (!ctx->waiter.done()) ctx->waiter.set_result();
         });
     }
@@ -135,6 +135,7 @@ template <class F>
 class AsCompleted {
 public:
     AsCompleted(std::vector<F> fs, std::optional<Seconds> timeout) : st_(std::make_shared<detail::AsCompletedState<F>>()) {
+        if (timeout) (void)EventLoop::to_ns(*timeout, "as_completed: timeout");  // NaN: before any callback
         fs = detail::unique_futures(std::move(fs));
         EventLoop& loop = get_running_loop();
         st_->todo = fs.size();
