@@ -488,7 +488,10 @@ void EventLoop::close() {
     };
     while (!ready_.empty()) {
         auto* n = ready_.pop();
-        if (n->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(n));
+        if (n->run == &detail::CallbackNode::run_node)
+            drop(static_cast<detail::CallbackNode*>(n));
+        else if (n->run == &detail::run_done_callback)
+            detail::drop_done_callback(n);
     }
     while (!heap_.empty()) {
         auto* t = heap_.back().node;

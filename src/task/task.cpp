@@ -112,6 +112,16 @@ void run_done_callback(ReadyNode* r) {
     fut->decref();
 }
 
+// A scheduled done-callback dropped by the loop's close(): it will never run.
+void drop_done_callback(ReadyNode* r) noexcept {
+    auto* n = static_cast<CallbackNode*>(r);
+    auto* fut = static_cast<FutureStateBase*>(n->aux);
+    n->cancelled = true;
+    n->drop_callable();
+    n->decref();
+    fut->decref();  // the reference schedule_callbacks took for the node
+}
+
 std::string cancelled_message(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);

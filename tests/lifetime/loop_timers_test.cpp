@@ -188,6 +188,25 @@ TEST(TimerHandleAndLoop, ALoopClosedWithDueTimersAndSleepingTasksDropsThemAll) {
     EXPECT_EQ(held.use_count(), 1);
 }
 
+TEST(TimerHandleAndLoop, ALoopClosedWithAFuturesDoneCallbackQueuedReleasesTheCallbackAndTheFuture) {
+    auto held = std::make_shared<int>(1);
+    bool ran = false;
+    {
+        EventLoop loop(virtual_time());
+        auto fut = loop.create_future<int>();
+        auto cb = fut.add_done_callback([held, &ran] { ran = true; });
+        loop.call_soon([&] {
+            fut.set_result(1);  // schedules the callback for the next iteration
+            loop.stop();
+        });
+        loop.run_forever();
+        loop.close();  // it never runs: released here (it leaked the node and the future)
+        EXPECT_EQ(held.use_count(), 1);
+        EXPECT_TRUE(cb.cancelled());
+    }
+    EXPECT_FALSE(ran);
+}
+
 // ---- signal handler and loop ---------------------------------------------------------------
 
 TEST(SignalHandlerAndLoop, ALoopClosedWithASignalStillInItsPipeDropsItAndRestoresTheDisposition) {

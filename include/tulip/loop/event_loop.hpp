@@ -243,14 +243,16 @@ public:
     // The deadline that never comes: infinite and huge delays (it never fires,
     // the loop does not wake for it, and virtual time does not jump to it).
     static constexpr std::int64_t kNeverNs = INT64_MAX;
-    // A delay in nanoseconds, saturated: negative (or -inf) is 0, huge or +inf
-    // is kNeverNs. NaN throws std::invalid_argument("<what> must not be NaN").
+    // A delay in nanoseconds, saturated to [-kNeverNs, kNeverNs]: huge or +inf
+    // is kNeverNs; a negative one stays negative, so that negative delays run
+    // in deadline order (asyncio: -2 before -1). NaN throws
+    // std::invalid_argument("<what> must not be NaN").
     static std::int64_t to_ns(Seconds s, const char* what = "delay") {
         double ns = s.count() * 1e9;
         if (ns >= 0x1p63) return kNeverNs;  // 2^63: the first double past INT64_MAX
-        if (ns > 0) return static_cast<std::int64_t>(ns);
+        if (ns > -0x1p63) return static_cast<std::int64_t>(ns);
         if (ns != ns) throw_nan(what);
-        return 0;
+        return -kNeverNs;
     }
     // An absolute time in loop.time() seconds as a deadline, saturated both ways.
     static std::int64_t deadline_ns(double when_seconds, const char* what = "when") {
@@ -260,7 +262,8 @@ public:
         if (ns != ns) throw_nan(what);
         return INT64_MIN;
     }
-    // now + delay_ns (a to_ns() value), saturated at kNeverNs.
+    // now + delay_ns (a to_ns() value), saturated at kNeverNs. (The clock is
+    // never negative, so a negative delay cannot overflow.)
     std::int64_t deadline_after(std::int64_t delay_ns) const noexcept {
         std::int64_t now = now_ns();
         return delay_ns >= kNeverNs - now ? kNeverNs : now + delay_ns;
