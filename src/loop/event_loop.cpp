@@ -195,15 +195,14 @@ std::unique_ptr<EventLoop> new_event_loop(EventLoopOptions options) {
 void Handle::cancel() noexcept {
     if (!n_) return;
     if (n_->threadsafe) {
-        // Posted from another thread, cancelled from any thread: claim the
-        // callable first (see run_threadsafe_node). Too late if the loop has
+        // Posted from another thread, cancelled from any thread: marked
+        // cancelled in any case (as asyncio, even after it ran), and the
+        // callable claimed (see run_threadsafe_node). Too late if the loop has
         // started it, as in asyncio. Won: the captures go now, on this thread,
         // as asyncio drops the callback in cancel(); the loop never touched
         // them (they were built on the posting thread).
-        if (!std::atomic_ref<bool>(n_->running).exchange(true, std::memory_order_acq_rel)) {
-            std::atomic_ref<bool>(n_->cancelled).store(true, std::memory_order_relaxed);
-            n_->drop_callable();
-        }
+        std::atomic_ref<bool>(n_->cancelled).store(true, std::memory_order_relaxed);
+        if (!std::atomic_ref<bool>(n_->running).exchange(true, std::memory_order_acq_rel)) n_->drop_callable();
         return;
     }
     if (n_->cancelled) return;
