@@ -391,7 +391,10 @@ void EventLoop::close() {
     drain_threadsafe();
     while (!ready_.empty()) {
         auto* n = ready_.pop();
-        if (n->run == &detail::CallbackNode::run_node) static_cast<detail::CallbackNode*>(n)->decref();
+        if (n->run == &detail::CallbackNode::run_node)
+            static_cast<detail::CallbackNode*>(n)->decref();
+        else if (n->run == &detail::run_done_callback)
+            detail::discard_done_callback(n);  // and the reference to its future
     }
     while (!heap_.empty()) {
         auto* t = heap_.back().node;
@@ -403,7 +406,7 @@ void EventLoop::close() {
         }
     }
     poller_->clear();
-    if (destroy_pending_tasks && tasks_head) destroy_pending_tasks(*this);
+    if (destroy_pending_tasks) destroy_pending_tasks(*this);
     // Jobs still running elsewhere cannot post back any more: drop what they held.
     auto in_flight = std::move(in_flight_);
     in_flight_.clear();

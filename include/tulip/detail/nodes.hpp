@@ -172,4 +172,10 @@ struct CallbackNode : TimerNode {
     }
 };
 
+// A future's done-callback node (defined in src/task/task.cpp): it holds a
+// reference to its future while scheduled, which close() must release when
+// it drops the node unrun.
+void run_done_callback(ReadyNode* n);
+void discard_done_callback(ReadyNode* n) noexcept;
+
 }  // namespace tulip::detail
