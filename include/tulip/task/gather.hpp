@@ -142,11 +142,11 @@ struct GatheringState final : FutureState<R> {
             if (seen.insert(c.f.state())) unique.push_back(c.f.state());
         nfuts = unique.size();
         for (auto* s : unique) {
-            this->incref();  // each pending callback keeps the gather alive
-            auto* self = this;
-            FutureBase(s).add_done_callback([self](FutureBase& f) {
-                self->child_done(f.state());
-                self->decref();
+            // Each pending callback keeps the gather alive, through a handle
+            // in its capture: a callback dropped unrun (its loop closed)
+            // releases it too.
+            FutureBase(s).add_done_callback([self = FutureBase(this)](FutureBase& f) {
+                static_cast<GatheringState*>(self.state())->child_done(f.state());
             });
         }
     }
