@@ -498,7 +498,7 @@ void EventLoop::close() {
         if (t->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(t));
     }
     poller_->clear();
-    if (destroy_pending_tasks && tasks_head) destroy_pending_tasks(*this);
+    if (destroy_pending_tasks) destroy_pending_tasks(*this);
     // Jobs still running elsewhere cannot post back any more: drop what they held.
     auto in_flight = std::move(in_flight_);
     in_flight_.clear();

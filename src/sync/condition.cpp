@@ -25,13 +25,14 @@ struct NotifyAwaiter {
 };
 }  // namespace
 
+// Stops after the n-th wake-up (a full walk made notify() O(waiters)).
 void Condition::do_notify(std::size_t n) noexcept {
     std::size_t idx = 0;
-    waiters_.for_each([&](detail::Waiter* w) {
-        if (idx >= n || w->done()) return;
+    for (detail::Waiter* w = waiters_.first_not_done(); w && idx < n; w = w->next) {
+        if (w->done()) continue;
         ++idx;
         w->set_result();
-    });
+    }
 }
 
 Coro<bool> Condition::wait() {

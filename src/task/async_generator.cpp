@@ -7,6 +7,7 @@
 namespace tulip::detail {
 
 void AsyncGenNode::register_with(EventLoop& l) noexcept {
+    l.destroy_pending_tasks = &close_task_layer;  // close() detaches us
     loop = &l;
     next = l.asyncgens_head;
     if (next) next->prev = this;

@@ -17,6 +17,7 @@
 // sleep(0)) the step is queued already and cancel only sets must_cancel.
 #include <tulip/task/task.hpp>
 
+#include <tulip/task/async_generator.hpp>
 #include <tulip/task/coro.hpp>
 
 #include <algorithm>
@@ -47,13 +48,32 @@ FutureStateBase::~FutureStateBase() {
     }
 }
 
+static bool is_dead_callback(ReadyNode* n) noexcept {
+    return n->run == &run_done_callback && static_cast<CallbackNode*>(n)->aux == nullptr;
+}
+
+void FutureStateBase::sweep_dead_callbacks() noexcept {
+    NodeQueue live;
+    while (!callbacks.empty()) {
+        ReadyNode* n = callbacks.pop();
+        if (is_dead_callback(n))
+            static_cast<CallbackNode*>(n)->decref();  // the list's reference
+        else
+            live.push(n);
+    }
+    callbacks.splice(live);
+    dead_callbacks = 0;
+}
+
 void FutureStateBase::schedule_callbacks() noexcept {
+    if (dead_callbacks) sweep_dead_callbacks();
     if (callbacks.empty()) return;
     // A done-callback node keeps its future alive until it has run.
     for (ReadyNode* n = callbacks.head; n; n = NodeQueue::next_of(n))
         if (n->run == &run_done_callback) incref();
-    // A Future must not outlive its loop; on a closed loop the callbacks are dropped.
-    if (loop->is_closed()) {
+    // On a closed loop the callbacks are dropped; a future may also outlive
+    // its loop object (the running loop is alive: only others are looked up).
+    if (loop != running_loop() && (!loop_alive(loop) || loop->is_closed())) {
         while (!callbacks.empty()) {
             ReadyNode* n = callbacks.pop();
             if (n->run == &run_done_callback) {
@@ -139,9 +159,29 @@ std::string task_name(const TaskBase& t) { return t.name.empty() ? "Task-" + std
 // them unlink from the futures they wait on, which are all still alive because
 // the loop holds a reference to each pending task — then the states are
 // finished and released.
-static void destroy_pending_tasks(EventLoop& loop) {
+void close_task_layer(EventLoop& loop) {
+    // Generators still open (never finalised) may be dropped after the loop
+    // is gone: unlink them now so they never touch it.
+    while (AsyncGenNode* g = loop.asyncgens_head) g->unregister();
     std::vector<TaskBase*> pending;
     for (TaskBase* t = loop.tasks_head; t; t = t->next_task) pending.push_back(t);
+    // Unlink every task from the futures it waits on, one pass per future:
+    // each frame unlinking itself would cost O(waiters) apiece, O(n^2) for n
+    // tasks awaiting one future. Every task step in a list is a pending task
+    // of this loop, and all of them are destroyed here.
+    StateSet seen(pending.size());
+    for (TaskBase* t : pending) {
+        FutureStateBase* f = t->waiter ? t->waiter->as_future() : nullptr;
+        if (!f) continue;
+        t->waiter = nullptr;
+        if (f->done() || !seen.insert(f)) continue;
+        NodeQueue keep;
+        while (!f->callbacks.empty()) {
+            ReadyNode* n = f->callbacks.pop();
+            if (n->run != &run_task_step) keep.push(n);
+        }
+        f->callbacks.splice(keep);
+    }
     for (TaskBase* t : pending) {
         log(LogLevel::error, "Task was destroyed but it is pending: " + t->fut->describe());
         if (t->root) {
@@ -158,7 +198,7 @@ static void destroy_pending_tasks(EventLoop& loop) {
 }
 
 void register_task(EventLoop& loop, TaskBase& t) {
-    loop.destroy_pending_tasks = &destroy_pending_tasks;
+    loop.destroy_pending_tasks = &close_task_layer;
     t.id = loop.next_task_id++;
     t.fut->incref();  // the loop owns a pending task
     t.next_task = loop.tasks_head;
@@ -249,11 +289,13 @@ namespace tulip {
 
 std::size_t FutureBase::remove_done_callback(const DoneCallback& cb) const {
     detail::CallbackNode* n = cb.n_;
-    if (!n || !s_ || n->aux != s_) return 0;
-    if (!s_->remove_waiter(n)) return 0;
+    // aux is this future while the node is registered on it; once the future
+    // is done its callbacks were scheduled and can no longer be removed.
+    if (!n || !s_ || n->aux != s_ || s_->done()) return 0;
+    n->aux = nullptr;  // dead: the next sweep unlinks it and drops the list's reference
     n->cancelled = true;
     n->drop_callable();
-    n->decref();  // the future's list held one reference
+    s_->note_dead_callback();
     return 1;
 }
 

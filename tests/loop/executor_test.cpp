@@ -379,7 +379,7 @@ TEST_F(ExecutorTest, ManyJobsInFlightAllComplete) {
 
 TEST_F(ExecutorTest, AMoveOnlyResultTravelsBackToTheLoop) {
     auto f = loop().run_in_executor(nullptr, [] { return std::make_unique<std::string>("boxed"); });
-    std::unique_ptr<std::string> p = run(f);
+    std::unique_ptr<std::string> p = run(std::move(f));  // given away: the result is moved out
     ASSERT_TRUE(p);
     EXPECT_EQ(*p, "boxed");
 }

@@ -87,7 +87,7 @@ Coro<TcpPair> tcp_pair() {
     auto [r, w] = co_await open_connection("127.0.0.1", port);
     p.reader = r;
     p.writer = w;
-    auto accepted = co_await accepting;
+    auto accepted = co_await std::move(accepting);  // a move-only result: given away, moved out
     p.accepted = std::move(accepted.first);
     co_return p;
 }

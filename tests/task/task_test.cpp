@@ -58,7 +58,7 @@ Coro<int> await_future(Future<int> f) { co_return co_await f; }
 
 template <class T>
 Coro<T> await_task(Task<T> t) {
-    co_return co_await t;
+    co_return co_await std::move(t);
 }
 
 Coro<void> sleep_for(double d) { co_await sleep(d); }
@@ -207,7 +207,7 @@ TEST_F(ATask, AwaitedByManyTasksRethrowsTheSameExceptionToEach) {
 TEST_F(ATask, WithAMoveOnlyResultHandsItToItsAwaiter) {
     auto make = []() -> Coro<std::unique_ptr<int>> { co_return std::make_unique<int>(6); };
     auto t = loop().create_task(make());
-    auto p = run(await_task(t));
+    auto p = run(await_task(std::move(t)));  // given away: the awaiter is its only reader
     ASSERT_NE(p, nullptr);
     EXPECT_EQ(*p, 6);
 }

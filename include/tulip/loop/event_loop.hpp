@@ -286,7 +286,8 @@ public:
     std::vector<std::function<void()>> on_close_hooks;
     // Async generators that started and have not finished (shutdown_asyncgens).
     detail::AsyncGenNode* asyncgens_head = nullptr;
-    // Installed by the task layer: destroys tasks still pending at close().
+    // Installed by the task layer: at close(), destroys tasks still pending
+    // and detaches the async generators (which may outlive the loop).
     void (*destroy_pending_tasks)(EventLoop&) = nullptr;
     bool virtual_time() const noexcept { return virtual_; }
     void check_closed() const {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/detail/copyable.hpp>
 
 namespace tulip {
 
@@ -120,7 +121,10 @@ public:
         return s_->cancelled;
     }
     // Blocks until done (or timeout: TimeoutError); returns the value or rethrows.
-    T result(std::optional<std::chrono::duration<double>> timeout = std::nullopt) {
+    // Every caller sees the same object (concurrent.futures): a copy of a
+    // copyable result, a reference to a move-only one (valid while a handle
+    // to this future lives; the value is never changed once set).
+    std::conditional_t<detail::copyable_result_v<T>, T, std::add_lvalue_reference_t<T>> result(std::optional<std::chrono::duration<double>> timeout = std::nullopt) {
         std::unique_lock g(s_->mu);
         wait_locked(g, timeout);
         if (s_->cancelled) throw CancelledError();

@@ -77,15 +77,14 @@ public:
     }
 
 protected:
+    // Wakes the first waiter not woken yet: O(1) amortised (a walk of the
+    // whole list per release made n releases over n waiters quadratic).
     bool wake_up_next() noexcept {
-        bool woke = false;
-        waiters_.for_each([&](detail::Waiter* w) {
-            if (woke || w->done()) return;
-            --value_;
-            w->set_result();
-            woke = true;
-        });
-        return woke;
+        detail::Waiter* w = waiters_.first_not_done();
+        if (!w) return false;
+        --value_;
+        w->set_result();
+        return true;
     }
     void wake_while_positive() noexcept {
         while (value_ > 0)

@@ -89,6 +89,7 @@ public:
     }
     void remove(Waiter* w) noexcept {
         if (!w->linked) return;
+        if (w == hint_) hint_ = w->prev;
         (w->prev ? w->prev->next : head_) = w->next;
         (w->next ? w->next->prev : tail_) = w->prev;
         w->prev = w->next = nullptr;
@@ -108,6 +109,19 @@ public:
             w = n;
         }
     }
+    // The first waiter not done yet, or null. Woken waiters stay linked until
+    // their task runs (asyncio's `finally: waiters.remove(fut)`); a hint past
+    // that done prefix keeps n wake-ups in a row O(n), not O(n^2). A waiter
+    // never becomes pending again and new ones go to the back, so everything
+    // before the hint stays done.
+    Waiter* first_not_done() noexcept {
+        Waiter* w = hint_ ? hint_ : head_;
+        while (w && w->done()) {
+            hint_ = w;
+            w = w->next;
+        }
+        return w;
+    }
     bool all_cancelled() const noexcept {
         for (Waiter* w = head_; w; w = w->next)
             if (!w->cancelled()) return false;
@@ -118,6 +132,7 @@ public:
 private:
     Waiter* head_ = nullptr;
     Waiter* tail_ = nullptr;
+    Waiter* hint_ = nullptr;  // every waiter up to and including it is done (null: none known)
     std::size_t size_ = 0;
 };
 

@@ -6,6 +6,16 @@
 // callbacks — the awaiting tasks among them — are scheduled with call_soon, in
 // the order they were added, never run inline (asyncio's rule).
 //
+// Results (one rule for every Future, Task and combinator): asyncio hands
+// every awaiter the same object. `co_await f` on a Future or Task that you
+// keep (an lvalue) gives a copy of a copyable result and a reference (T&) to
+// the stored object of a move-only one, valid while a handle to f lives.
+// `co_await std::move(f)` (or awaiting a temporary) consumes: it moves the
+// result out when that handle is the only reference to the future, else
+// copies a copyable result, and raises InvalidStateError for a move-only
+// result that other handles still share. A result is never emptied behind
+// another reader's back.
+//
 // Thread safety: a Future belongs to its loop's thread. From other threads use
 // loop.call_soon_threadsafe or run_coroutine_threadsafe.
 #pragma once
@@ -19,6 +29,7 @@
 #include <utility>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/detail/copyable.hpp>
 #include <tulip/detail/nodes.hpp>
 #include <tulip/detail/pool.hpp>
 #include <tulip/loop/event_loop.hpp>
@@ -30,8 +41,10 @@ namespace detail {
 // Something a suspended task waits on that can be asked to cancel
 // (asyncio's Task._fut_waiter). cancel() returns true if the waiter will wake
 // the task with CancelledError.
+struct FutureStateBase;
 struct Cancellable {
     virtual bool cancel(const std::string& msg) = 0;
+    virtual FutureStateBase* as_future() noexcept { return nullptr; }
 
 protected:
     ~Cancellable() = default;
@@ -56,6 +69,7 @@ struct FutureStateBase : Cancellable {
 
     // Future.cancel(): a pending future becomes cancelled and schedules its callbacks.
     bool cancel(const std::string& msg) override { return cancel_future(msg); }
+    FutureStateBase* as_future() noexcept override { return this; }
     bool cancel_future(const std::string& msg);
     void set_exception(std::exception_ptr e);
     // For result()/exception(): throws CancelledError or InvalidStateError as asyncio.
@@ -83,7 +97,17 @@ struct FutureStateBase : Cancellable {
     }
     void schedule_callbacks() noexcept;
     void add_waiter(ReadyNode* n) noexcept { callbacks.push(n); }
+    // Unlinks a task's step node (O(n); only when a suspended frame is torn down).
     bool remove_waiter(ReadyNode* n) noexcept { return callbacks.remove(n); }
+    // remove_done_callback leaves the node linked, marked dead (aux = null),
+    // and sweeps the list once the dead outnumber the live: removing n
+    // callbacks of one future is O(n) overall, with no back pointer per node.
+    void note_dead_callback() noexcept {
+        if (dead_callbacks < 0xFFFF) ++dead_callbacks;
+        if (dead_callbacks >= 16 && (std::size_t{dead_callbacks} * 2 >= callbacks.size || dead_callbacks == 0xFFFF))
+            sweep_dead_callbacks();
+    }
+    void sweep_dead_callbacks() noexcept;
 
     virtual TaskBase* as_task() noexcept { return nullptr; }
     virtual std::string describe() const { return "Future"; }
@@ -104,6 +128,7 @@ struct FutureStateBase : Cancellable {
     std::uint32_t refs = 1;
     State state = State::pending;
     bool log_traceback = false;  // an exception was set and nobody has looked at it
+    std::uint16_t dead_callbacks = 0;  // removed done-callbacks still linked (fits the padding)
 };
 
 // Storage for a value that may not be there yet (T or nothing for void).
@@ -189,33 +214,81 @@ inline void check_pending_cancel(TaskBase& t) {
     }
 }
 
-// Awaits a FutureState (used by Future<T> and Task<T>).
+// Hands a done future's result to a consumer that holds `own_refs` of its
+// references (see the rule at the top): moved out if nobody else holds one,
+// else copied, else InvalidStateError for a shared move-only result.
 template <class T>
-struct FutureAwaiter {
+T consume_result(FutureState<T>& s, std::uint32_t own_refs) {
+    if constexpr (std::is_void_v<T>) {
+        s.rethrow_if_failed();
+    } else {
+        T& v = s.result();
+        if (s.refs <= own_refs) return std::move(v);
+        if constexpr (copyable_result_v<T>) {
+            return v;
+        } else {
+            throw InvalidStateError("cannot move the move-only result out of " + s.describe() +
+                                    ": other handles still refer to it (co_await it as an lvalue for a reference to "
+                                    "the stored result, or drop the other handles first)");
+        }
+    }
+}
+
+// Awaits a FutureState (used by Future<T> and Task<T>). Holds a reference to
+// the state: the caller may drop every handle while it waits.
+template <class T>
+struct FutureAwaiterBase {
     FutureState<T>* s;
     TaskBase* task = nullptr;
 
+    FutureAwaiterBase(FutureState<T>* st, bool adopt) noexcept : s(st) {
+        if (!adopt) s->incref();
+    }
+    FutureAwaiterBase(const FutureAwaiterBase&) = delete;
+    ~FutureAwaiterBase() {
+        // Destroyed while suspended (the frame is torn down): unlink the task,
+        // unless close() has unlinked every task at once (waiter reset).
+        if (task && !s->done() && task->waiter == s) s->remove_waiter(task);
+        s->decref();
+    }
     bool await_ready() const noexcept { return s->done(); }
     void await_suspend(std::coroutine_handle<> h) {
         TaskBase& t = current_task_for_await("await a Future");
         suspend_task_on(t, *s, h);
         task = &t;
     }
-    T await_resume() {
-        if (TaskBase* t = std::exchange(task, nullptr)) check_pending_cancel(*t);
-        if constexpr (std::is_void_v<T>) {
-            s->rethrow_if_failed();
-        } else if constexpr (std::is_copy_constructible_v<T>) {
-            return s->result();
-        } else {
-            return std::move(s->result());  // move-only results go to the first awaiter
+    void resumed() {
+        if (TaskBase* t = std::exchange(task, nullptr)) {
+            // Cancelled after the future finished: asyncio's __wakeup has read
+            // the result before CancelledError is thrown in, so an exception
+            // stored there counts as retrieved (no "never retrieved" log).
+            if (t->must_cancel && s->state == FutureStateBase::State::finished) s->log_traceback = false;
+            check_pending_cancel(*t);
         }
     }
-    FutureAwaiter(FutureState<T>* st) noexcept : s(st) {}
-    FutureAwaiter(const FutureAwaiter&) = delete;
-    ~FutureAwaiter() {
-        // Destroyed while suspended (the frame is torn down): unlink the task.
-        if (task && !s->done()) s->remove_waiter(task);
+};
+
+// `co_await f` on an lvalue: a copy of a copyable result, T& to a move-only one.
+template <class T>
+struct FutureAwaiter : FutureAwaiterBase<T> {
+    using result_type = std::conditional_t<copyable_result_v<T>, T, std::add_lvalue_reference_t<T>>;
+    explicit FutureAwaiter(FutureState<T>* st) noexcept : FutureAwaiterBase<T>(st, false) {}
+    result_type await_resume() {
+        this->resumed();
+        if constexpr (std::is_void_v<T>)
+            this->s->rethrow_if_failed();
+        else
+            return this->s->result();
+    }
+};
+
+// `co_await std::move(f)` or a temporary: consumes (adopts the handle's reference).
+template <class T>
+struct FutureMoveAwaiter : FutureAwaiterBase<T> {
+    explicit FutureMoveAwaiter(FutureState<T>* st) noexcept : FutureAwaiterBase<T>(st, true) {}
+    T await_resume() {
+        this->resumed();
+        return consume_result(*this->s, 1);
     }
 };
 
@@ -344,7 +417,11 @@ public:
         return this->template add_done_callback_impl<Fn, Future<T>>(std::forward<Fn>(fn));
     }
 
-    detail::FutureAwaiter<T> operator co_await() const noexcept { return {typed()}; }
+    // See the rule at the top of this file.
+    detail::FutureAwaiter<T> operator co_await() const& noexcept { return detail::FutureAwaiter<T>(typed()); }
+    detail::FutureMoveAwaiter<T> operator co_await() && noexcept {
+        return detail::FutureMoveAwaiter<T>(static_cast<detail::FutureState<T>*>(std::exchange(this->s_, nullptr)));
+    }
 
 protected:
     detail::FutureState<T>* typed() const noexcept { return static_cast<detail::FutureState<T>*>(s_); }

@@ -42,46 +42,59 @@ namespace detail {
 template <class T>
 using gather_value_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
-// Reads a done child's outcome as a value (copy when possible: the child may
-// have other awaiters).
+// One child of a gather. `owned`: gather made its task from a Coro (or
+// another awaitable), so nobody else can read its result and it is moved
+// out; a Task or Future passed in follows the rule in future.hpp (moved if
+// gather holds the only reference, else copied, else InvalidStateError).
+struct GatherChild {
+    FutureBase f;
+    bool owned = false;
+};
+
+// Reads a done child's outcome as a value. `running`: the child whose done
+// callback is running now (its node holds one more reference).
 template <class T>
-gather_value_t<T> child_value(FutureStateBase* s) {
-    auto* st = static_cast<FutureState<T>*>(s);
+gather_value_t<T> child_value(const GatherChild& c, FutureStateBase* running) {
+    auto* st = static_cast<FutureState<T>*>(c.f.state());
     if constexpr (std::is_void_v<T>) {
         st->rethrow_if_failed();
         return {};
-    } else if constexpr (std::is_copy_constructible_v<T>) {
-        return st->result();
     } else {
-        return std::move(st->result());
+        if (c.owned) return std::move(st->result());
+        return consume_result(*st, st == running ? 2 : 1);
     }
 }
 template <class T>
-Outcome<gather_value_t<T>> child_outcome(FutureStateBase* s) {
+Outcome<gather_value_t<T>> child_outcome(const GatherChild& c, FutureStateBase* running) {
+    FutureStateBase* s = c.f.state();
     if (s->is_cancelled()) return Outcome<gather_value_t<T>>(std::make_exception_ptr(CancelledError(s->cancel_message)));
     if (s->exc) {
         s->log_traceback = false;
         return Outcome<gather_value_t<T>>(s->exc);
     }
-    return Outcome<gather_value_t<T>>(child_value<T>(s));
+    try {
+        return Outcome<gather_value_t<T>>(child_value<T>(c, running));
+    } catch (const InvalidStateError&) {
+        return Outcome<gather_value_t<T>>(std::current_exception());  // a shared move-only result
+    }
 }
 
 // The gathering future (asyncio's _GatheringFuture): cancel() cancels the children.
 template <class R>
 struct GatheringState final : FutureState<R> {
     using FutureState<R>::FutureState;
-    std::vector<FutureBase> children;  // argument order, duplicates included
+    std::vector<GatherChild> children;  // argument order, duplicates included
     std::size_t nfuts = 0;
     std::size_t nfinished = 0;
     bool return_exceptions = false;
     bool cancel_requested = false;
-    R (*build)(GatheringState&) = nullptr;
+    R (*build)(GatheringState&, FutureStateBase* running) = nullptr;
 
     bool cancel(const std::string& msg) override {
         if (this->done()) return false;
         bool ret = false;
         for (auto& c : children)
-            if (c.cancel(msg)) ret = true;
+            if (c.f.cancel(msg)) ret = true;
         if (ret) cancel_requested = true;
         return ret;
     }
@@ -110,7 +123,7 @@ struct GatheringState final : FutureState<R> {
                 return;
             }
             try {
-                R r = build(*this);
+                R r = build(*this, f);
                 this->set_result(std::move(r));
             } catch (...) {
                 this->FutureStateBase::set_exception(std::current_exception());
@@ -123,39 +136,46 @@ struct GatheringState final : FutureState<R> {
     // scheduled with call_soon, so the gather never completes inline.
     void start() {
         std::vector<FutureStateBase*> unique;
-        for (auto& c : children) {
-            FutureStateBase* s = c.state();
-            if (std::find(unique.begin(), unique.end(), s) != unique.end()) continue;
-            unique.push_back(s);
-            ++nfuts;
-        }
+        unique.reserve(children.size());
+        StateSet seen(children.size());
+        for (auto& c : children)
+            if (seen.insert(c.f.state())) unique.push_back(c.f.state());
+        nfuts = unique.size();
         for (auto* s : unique) {
-            this->incref();  // each pending callback keeps the gather alive
-            auto* self = this;
-            FutureBase(s).add_done_callback([self](FutureBase& f) {
-                self->child_done(f.state());
-                self->decref();
+            // Each pending callback keeps the gather alive, through a handle
+            // in its capture: a callback dropped unrun (its loop closed)
+            // releases it too.
+            FutureBase(s).add_done_callback([self = FutureBase(this)](FutureBase& f) {
+                static_cast<GatheringState*>(self.state())->child_done(f.state());
             });
         }
     }
 };
 
 template <class T>
-auto gather_child(EventLoop& loop, Coro<T>&& c) {
-    return Future<T>(loop.create_task(std::move(c)));
+GatherChild gather_child(EventLoop& loop, Coro<T>&& c) {
+    return {Future<T>(loop.create_task(std::move(c))), true};
 }
 template <class T>
-auto gather_child(EventLoop& loop, const Task<T>& t) {
-    return Future<T>(ensure_future(loop, t));
+GatherChild gather_child(EventLoop& loop, const Task<T>& t) {
+    return {Future<T>(ensure_future(loop, t)), false};
 }
 template <class T>
-auto gather_child(EventLoop& loop, const Future<T>& f) {
-    return ensure_future(loop, f);
+GatherChild gather_child(EventLoop& loop, Task<T>&& t) {
+    return {Future<T>(ensure_future(loop, std::move(t))), false};
+}
+template <class T>
+GatherChild gather_child(EventLoop& loop, const Future<T>& f) {
+    return {ensure_future(loop, f), false};
+}
+template <class T>
+GatherChild gather_child(EventLoop& loop, Future<T>&& f) {
+    return {ensure_future(loop, std::move(f)), false};
 }
 // Any other awaitable (e.g. sleep(1)) runs in a task of its own.
 template <PlainAwaitable A>
-auto gather_child(EventLoop& loop, A&& a) {
-    return Future<awaitable_result_t<A>>(ensure_future(loop, std::forward<A>(a)));
+GatherChild gather_child(EventLoop& loop, A&& a) {
+    return {Future<awaitable_result_t<A>>(ensure_future(loop, std::forward<A>(a))), true};
 }
 
 template <bool ReturnExc, class... A>
@@ -166,13 +186,14 @@ auto gather_variadic(A&&... args) {
     auto* g = new GatheringState<R>(&loop);
     Future<R> outer(g, /*adopt=*/true);
     g->return_exceptions = ReturnExc;
+    g->children.reserve(sizeof...(A));
     (g->children.push_back(gather_child(loop, std::forward<A>(args))), ...);
-    g->build = [](GatheringState<R>& self) -> R {
+    g->build = [](GatheringState<R>& self, FutureStateBase* running) -> R {
         return [&]<std::size_t... I>(std::index_sequence<I...>) {
             if constexpr (ReturnExc)
-                return R(child_outcome<awaitable_result_t<A>>(self.children[I].state())...);
+                return R(child_outcome<awaitable_result_t<A>>(self.children[I], running)...);
             else
-                return R(child_value<awaitable_result_t<A>>(self.children[I].state())...);
+                return R(child_value<awaitable_result_t<A>>(self.children[I], running)...);
         }(std::index_sequence_for<A...>{});
     };
     if constexpr (sizeof...(A) == 0) {
@@ -199,14 +220,14 @@ auto gather_range(Range&& range) {
         else
             g->children.push_back(gather_child(loop, a));
     }
-    g->build = [](GatheringState<R>& self) -> R {
+    g->build = [](GatheringState<R>& self, FutureStateBase* running) -> R {
         R out;
         out.reserve(self.children.size());
         for (auto& c : self.children) {
             if constexpr (ReturnExc)
-                out.push_back(child_outcome<T>(c.state()));
+                out.push_back(child_outcome<T>(c, running));
             else
-                out.push_back(child_value<T>(c.state()));
+                out.push_back(child_value<T>(c, running));
         }
         return out;
     };

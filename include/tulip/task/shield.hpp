@@ -14,8 +14,11 @@
 namespace tulip {
 
 namespace detail {
+// Passes inner's outcome to outer. own_refs: 0 when shield made inner itself
+// (nobody else can read it: moved), else the references shield holds (the
+// rule in future.hpp decides between move, copy and InvalidStateError).
 template <class T>
-void copy_future_state(FutureState<T>& from, FutureState<T>& to) {
+void copy_future_state(FutureState<T>& from, FutureState<T>& to, std::uint32_t own_refs) {
     if (from.is_cancelled()) {
         to.cancel_future(from.cancel_message);
     } else if (from.exc) {
@@ -23,10 +26,14 @@ void copy_future_state(FutureState<T>& from, FutureState<T>& to) {
         to.set_exception(from.exc);
     } else if constexpr (std::is_void_v<T>) {
         to.set_result();
-    } else if constexpr (std::is_copy_constructible_v<T>) {
-        to.set_result(from.value.get());
-    } else {
+    } else if (own_refs == 0) {
         to.set_result(std::move(from.value.get()));
+    } else {
+        try {
+            to.set_result(consume_result(from, own_refs));
+        } catch (const InvalidStateError&) {
+            to.set_exception(std::current_exception());
+        }
     }
 }
 }  // namespace detail
@@ -34,6 +41,7 @@ void copy_future_state(FutureState<T>& from, FutureState<T>& to) {
 template <class A>
 Future<detail::awaitable_result_t<A>> shield(A&& aw) {
     using T = detail::awaitable_result_t<A>;
+    constexpr bool owned = !std::is_base_of_v<FutureBase, std::remove_cvref_t<A>>;
     EventLoop& loop = get_running_loop();
     Future<T> inner = detail::ensure_future(loop, std::forward<A>(aw));
     if (inner.done()) return inner;
@@ -45,7 +53,9 @@ Future<detail::awaitable_result_t<A>> shield(A&& aw) {
             if (!in_st->is_cancelled()) in_st->log_traceback = false;  // mark retrieved
             return;
         }
-        detail::copy_future_state(*in_st, *out_st);
+        // Not owned: outer's callback below holds one reference to inner, and
+        // this callback's node one more while it runs.
+        detail::copy_future_state(*in_st, *out_st, owned ? 0 : 2);
     });
     outer.add_done_callback([inner, inner_cb] {
         if (!inner.done()) inner.remove_done_callback(inner_cb);

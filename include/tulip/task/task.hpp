@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -33,6 +34,7 @@ namespace detail {
 void run_task_step(ReadyNode* n);
 bool cancel_task(TaskBase& t, const std::string& msg);
 void register_task(EventLoop& loop, TaskBase& t);
+void close_task_layer(EventLoop& loop);  // EventLoop::destroy_pending_tasks
 void task_finished(TaskBase& t) noexcept;  // unlinks and drops the loop's reference
 std::string cancelled_message(const std::exception_ptr& e);
 std::string task_name(const TaskBase& t);
@@ -216,6 +218,32 @@ template <class A>
 using awaitable_result_t = typename AwaitableResult<std::remove_cvref_t<A>>::type;
 
 // asyncio.ensure_future: a Coro becomes a Task; a Task or Future is returned as is.
+// A set of future states, for the combinators' duplicate checks: a scan of
+// a small vector for a few children, a hash set beyond (gather and wait over
+// n children stay O(n)).
+class StateSet {
+public:
+    explicit StateSet(std::size_t expected) {
+        if (expected > kSmall) big_.reserve(expected);
+    }
+    // True if s was not in the set yet.
+    bool insert(const FutureStateBase* s) {
+        if (!big_.empty() || small_.size() == kSmall) {
+            if (big_.empty()) big_.insert(small_.begin(), small_.end());
+            return big_.insert(s).second;
+        }
+        for (auto* o : small_)
+            if (o == s) return false;
+        small_.push_back(s);
+        return true;
+    }
+
+private:
+    static constexpr std::size_t kSmall = 16;
+    std::vector<const FutureStateBase*> small_;
+    std::unordered_set<const FutureStateBase*> big_;
+};
+
 template <class T>
 Task<T> ensure_future(EventLoop& loop, Coro<T>&& c) {
     return loop.create_task(std::move(c));
@@ -229,6 +257,18 @@ template <class T>
 Future<T> ensure_future(EventLoop& loop, const Future<T>& f) {
     if (&f.get_loop() != &loop) throw std::invalid_argument("the Future belongs to a different loop");
     return f;
+}
+// A handle given away (std::move or a temporary) is taken over, so a
+// consumer can tell when it holds the only reference (see future.hpp).
+template <class T>
+Task<T> ensure_future(EventLoop& loop, Task<T>&& t) {
+    if (&t.get_loop() != &loop) throw std::invalid_argument("the Task belongs to a different loop");
+    return std::move(t);
+}
+template <class T>
+Future<T> ensure_future(EventLoop& loop, Future<T>&& f) {
+    if (&f.get_loop() != &loop) throw std::invalid_argument("the Future belongs to a different loop");
+    return std::move(f);
 }
 
 // Runs any other awaitable as a Task (asyncio: ensure_future of an awaitable).
@@ -244,20 +284,14 @@ Task<awaitable_result_t<A>> ensure_future(EventLoop& loop, A&& a) {
     return loop.create_task(std::forward<A>(a));
 }
 
+// The result for a consumer holding `own_refs` references to f's state (the
+// rule in future.hpp): moved if nobody else holds one.
 template <class T>
-T take_result(const Future<T>& f) {
-    if constexpr (std::is_void_v<T>) {
-        f.result();
-    } else if constexpr (std::is_copy_constructible_v<T>) {
-        return f.result();
-    } else {
-        return std::move(f.result());
-    }
+T consume_result(const Future<T>& f, std::uint32_t own_refs) {
+    return consume_result(static_cast<FutureState<T>&>(*f.state()), own_refs);
 }
 // The result of a finished Task made here from a coroutine, which nobody else
-// can read: moved out. (Also what lets a result such as
-// vector<unique_ptr<X>> through: its copy constructor exists but does not
-// compile, so take_result's is_copy_constructible test picks the copy.)
+// can read: moved out.
 template <class T>
 T move_result(const Future<T>& f) {
     if constexpr (std::is_void_v<T>)
@@ -321,10 +355,21 @@ decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
     if (detail::running_loop()) throw std::runtime_error("Cannot run the event loop while another loop is running");
     Future<T> fut = detail::ensure_future(*this, std::forward<A>(awaitable));
     detail::run_until_done(*this, fut);
-    if constexpr (std::is_base_of_v<FutureBase, std::remove_cvref_t<A>>)
-        return detail::take_result<T>(fut);  // the caller's Future: others may read it too
-    else
-        return detail::move_result<T>(fut);  // our own Task: nobody else sees it
+    // The result as `co_await` gives it (future.hpp): the caller's own handle
+    // gets a copy or, for a move-only result, a reference; a handle given
+    // away is consumed; our own Task, which nobody else sees, is moved from.
+    if constexpr (std::is_base_of_v<FutureBase, std::remove_cvref_t<A>> && std::is_lvalue_reference_v<A>) {
+        if constexpr (std::is_void_v<T>)
+            fut.result();
+        else if constexpr (detail::copyable_result_v<T>)
+            return T(fut.result());
+        else
+            return awaitable.result();  // T&, kept alive by the caller's handle
+    } else if constexpr (std::is_base_of_v<FutureBase, std::remove_cvref_t<A>>) {
+        return detail::consume_result<T>(fut, 1);
+    } else {
+        return detail::move_result<T>(fut);
+    }
 }
 
 template <class F>

@@ -102,7 +102,7 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, LoopRef loop) {
             } else if constexpr (std::is_void_v<T>) {
                 cf.set_result();
             } else {
-                cf.set_result(t.result());
+                cf.set_result(std::move(t.result()));  // our own task: nobody else reads it
             }
         });
     });

@@ -28,9 +28,9 @@ Coro<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>> to_thread(F f
     };
     auto fut = get_running_loop().run_in_executor(nullptr, std::move(call));
     if constexpr (std::is_void_v<R>) {
-        co_await fut;
+        co_await std::move(fut);
     } else {
-        co_return co_await fut;
+        co_return co_await std::move(fut);  // ours alone: the result is moved
     }
 }
 

@@ -68,12 +68,10 @@ template <class F>
 std::vector<F> unique_futures(std::vector<F> fs) {
     std::vector<F> out;
     out.reserve(fs.size());
+    StateSet seen(fs.size());
     for (auto& f : fs) {
         if (!f) throw std::invalid_argument("wait(): an empty Future/Task handle was passed");
-        bool seen = false;
-        for (auto& o : out)
-            if (o.state() == f.state()) seen = true;
-        if (!seen) out.push_back(std::move(f));
+        if (seen.insert(f.state())) out.push_back(std::move(f));
     }
     return out;
 }

@@ -46,7 +46,7 @@ Coro<detail::awaitable_result_t<A>> wait_for(A aw, std::optional<Seconds> timeou
             co_await detail::cancel_and_wait(fut);
             if (fut.cancelled()) throw TimeoutError("wait_for: the timeout expired");
         }
-        co_return detail::take_result<T>(fut);
+        co_return detail::consume_result<T>(fut, 1);  // the rule in future.hpp
     }
     auto body = [a = std::move(aw)](Timeout& t) mutable { return detail::await_inner(std::move(a), t); };
     co_return co_await tulip::timeout(timeout, std::move(body));
