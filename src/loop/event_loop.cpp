@@ -462,6 +462,15 @@ void EventLoop::close() {
     if (closed_) return;
     for (auto& hook : on_close_hooks) hook();
     on_close_hooks.clear();
+    // Shut what still uses the loop (open transports, servers, child
+    // watchers) while it can still remove their fds. Each is unlinked before
+    // its hook runs, so one that releases others (which unlink themselves)
+    // or opens new ones keeps the walk valid.
+    while (closables_) {
+        detail::LoopClosable* c = closables_;
+        c->unlink_from_loop();
+        c->on_loop_close();
+    }
     remove_all_signal_handlers();
     closed_ = true;
     // From here other threads are refused; what they posted before is dropped

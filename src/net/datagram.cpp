@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kMaxDatagram = 256 * 1024;
 
-class UdpTransport final : public DatagramTransport {
+class UdpTransport final : public DatagramTransport, private detail::LoopClosable {
 public:
     UdpTransport(EventLoop& loop, Socket sock, std::unique_ptr<DatagramProtocol> protocol,
                  std::optional<SocketAddress> peer)
@@ -28,13 +28,14 @@ public:
         } catch (...) {
         }
         incref();  // the loop's reference, dropped after connection_lost
+        link_to_loop(loop);  // a loop closed first force-closes us (on_loop_close)
         loop_->call_soon([this] { start(); });
     }
 
     std::any get_extra_info(std::string_view name) const override {
         if (name == "peername") return peer_ ? std::any(*peer_) : std::any();
         if (name == "sockname") return local_;
-        if (name == "socket") return fd_;
+        if (name == "socket") return sock_ ? fd_ : -1;
         return {};
     }
     bool is_closing() const noexcept override { return closing_; }
@@ -47,6 +48,7 @@ public:
             throw std::invalid_argument("Invalid address: must be None or " + peer_->to_string());
         if (!addr && !peer_) throw std::invalid_argument("sendto(): no address given and the endpoint is not connected");
         if (conn_lost_) {
+            if (loop_gone_) throw std::runtime_error("Event loop is closed");
             ++conn_lost_;
             return;
         }
@@ -165,9 +167,24 @@ private:
         loop_->call_soon([this, exc] { call_connection_lost(exc); });
     }
 
+    // The loop closes with this endpoint open: as the stream transport's
+    // (socket_transport.cpp): connection_lost now, socket closed, the loop's
+    // reference released; sendto() then throws, close()/abort() are no-ops.
+    void on_loop_close() noexcept override {
+        if (lost_called_) return;
+        Ref<UdpTransport> keep(this);
+        queue_.clear();
+        buffered_ = 0;
+        closing_ = true;
+        ++conn_lost_;
+        call_connection_lost(std::make_exception_ptr(std::runtime_error("Event loop is closed")));
+        loop_gone_ = true;
+    }
+
     void call_connection_lost(std::exception_ptr exc) {
         if (lost_called_) return;
         lost_called_ = true;
+        unlink_from_loop();
         if (connected_) {
             try {
                 protocol_->connection_lost(exc);
@@ -196,6 +213,7 @@ private:
     bool reading_ = false;
     bool connected_ = false;
     bool lost_called_ = false;
+    bool loop_gone_ = false;  // the loop closed while we were open
 };
 
 }  // namespace

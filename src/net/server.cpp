@@ -37,9 +37,21 @@ ServerCore::ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFac
             // no name to read: nothing to clean up
         }
     }
+    link_to_loop(loop);
 }
 
 ServerCore::~ServerCore() = default;
+
+void ServerCore::on_loop_close() noexcept {
+    Ref<ServerCore> keep(this);  // dropping the accept readers drops their references
+    waiters_.clear();
+    serving_forever_ = Future<void>();
+    try {
+        close();
+    } catch (...) {
+        // remove_reader on a loop being closed: nothing left to report to
+    }
+}
 
 void ServerCore::detach(Transport* t) {
     clients_.erase(t);

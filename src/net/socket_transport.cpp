@@ -34,7 +34,7 @@ char* read_buffer() {
     return buf.get();
 }
 
-class SocketTransport final : public Transport {
+class SocketTransport final : public Transport, private detail::LoopClosable {
 public:
     SocketTransport(EventLoop& loop, Socket sock, std::unique_ptr<BaseProtocol> protocol, detail::ServerCore* server)
         : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(protocol)), server_(server) {
@@ -58,6 +58,7 @@ public:
         } catch (...) {
         }
         incref();  // the loop's reference, dropped after connection_lost
+        link_to_loop(loop);  // a loop closed first force-closes us (on_loop_close)
         if (server_) server_->attach(this);
         loop_->call_soon([this] { start(); });
     }
@@ -68,7 +69,7 @@ public:
     std::any get_extra_info(std::string_view name) const override {
         if (name == "peername") return peer_;
         if (name == "sockname") return local_;
-        if (name == "socket") return fd_;
+        if (name == "socket") return sock_ ? fd_ : -1;
         return {};
     }
     bool is_closing() const noexcept override { return closing_; }
@@ -92,6 +93,8 @@ public:
         if (eof_) throw std::runtime_error("Cannot call write() after write_eof()");
         if (data.empty()) return;
         if (conn_lost_) {
+            // Dropping the data silently (asyncio) would hide that nothing can send it.
+            if (loop_gone_) throw std::runtime_error("Event loop is closed");
             if (conn_lost_ >= 5) log(LogLevel::warning, "socket.send() raised exception.");
             ++conn_lost_;
             return;
@@ -115,6 +118,7 @@ public:
 
     void writelines(std::span<const std::string_view> parts) override {
         if (eof_) throw std::runtime_error("Cannot call writelines() after write_eof()");
+        if (loop_gone_) throw std::runtime_error("Event loop is closed");
         if (conn_lost_ || get_write_buffer_size() != 0 || parts.size() > 64) {
             for (auto p : parts) write(p);
             return;
@@ -351,9 +355,27 @@ private:
         loop_->call_soon([this, exc] { call_connection_lost(exc); });
     }
 
+    // The loop closes with this connection open (asyncio leaves it to the GC
+    // with a ResourceWarning; here nothing may leak or dangle): drop what is
+    // buffered, run connection_lost now if connection_made ran (it is the
+    // protocol's one chance to release what it holds, e.g. a Ref to us), close
+    // the socket and release the loop's reference. From then on nothing
+    // touches the loop: write() throws, close()/abort() are no-ops.
+    void on_loop_close() noexcept override {
+        if (lost_called_) return;
+        Ref<SocketTransport> keep(this);
+        wbuf_.clear();
+        woff_ = 0;
+        closing_ = true;
+        ++conn_lost_;
+        call_connection_lost(std::make_exception_ptr(std::runtime_error("Event loop is closed")));
+        loop_gone_ = true;
+    }
+
     void call_connection_lost(std::exception_ptr exc) {
         if (lost_called_) return;
         lost_called_ = true;
+        unlink_from_loop();
         if (connected_) {
             try {
                 protocol_->connection_lost(exc);
@@ -397,6 +419,7 @@ private:
     bool connected_ = false;
     bool lost_called_ = false;
     bool protocol_paused_ = false;
+    bool loop_gone_ = false;  // the loop closed while we were open
 };
 
 }  // namespace

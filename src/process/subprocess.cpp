@@ -26,14 +26,26 @@ namespace tulip {
 
 namespace detail {
 
-class ProcessState final : public RefCounted {
+class ProcessState final : public RefCounted, public LoopClosable {
 public:
-    ProcessState(EventLoop& l, pid_t p, int pidfd) : loop(&l), pid(p), pidfd_(pidfd) {}
+    ProcessState(EventLoop& l, pid_t p, int pidfd) : loop(&l), pid(p), pidfd_(pidfd) { link_to_loop(l); }
     ~ProcessState() override {
         if (pidfd_ >= 0) {
-            if (!loop->is_closed()) loop->remove_reader(pidfd_);
+            // Linked: the loop is alive and open (its close unlinks us first).
+            if (loop_attached()) loop->remove_reader(pidfd_);
             ::close(pidfd_);
         }
+    }
+
+    // The loop closes before the child was reaped: stop watching (the
+    // watcher's reference goes), drop the waiters (their tasks go with the
+    // loop). The pidfd stays open so send_signal() still reaches this very
+    // child; nothing reaps it any more (the user may waitpid(pid())), and
+    // wait() throws "Event loop is closed".
+    void on_loop_close() noexcept override {
+        Ref<ProcessState> keep(this);
+        waiters.clear();
+        if (pidfd_ >= 0) loop->remove_reader(pidfd_);
     }
 
     void watch() {
@@ -147,6 +159,7 @@ Coro<int> Process::wait() { return wait_impl(s_); }
 
 Coro<int> Process::wait_impl(Ref<detail::ProcessState> s) {
     if (s->returncode) co_return *s->returncode;
+    if (!s->loop_attached()) throw std::runtime_error("Event loop is closed");
     auto f = Future<int>::create(*s->loop);
     s->waiters.push_back(f);
     co_return co_await f;

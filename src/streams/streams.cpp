@@ -150,10 +150,10 @@ void StreamCore::on_connection_lost(std::exception_ptr exc) {
 void StreamCore::last_user_gone() noexcept {
     // Nobody can read, write or close this connection any more: close it, so
     // the peer sees EOF, the fd is released and the transport <-> core cycle
-    // ends at connection_lost. A loop already closed cannot run the close;
-    // then the connection is left as it is (the loop's close tore it down).
+    // ends at connection_lost. A loop's close force-closes its transports
+    // (connection_lost runs then), so after it we return here before
+    // touching the transport's (perhaps destroyed) loop.
     if (!transport || connection_lost || transport->is_closing()) return;
-    if (transport->get_loop().is_closed()) return;
     try {
         transport->close();
     } catch (...) {

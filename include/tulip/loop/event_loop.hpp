@@ -52,6 +52,34 @@ struct AsyncGenNode;
 class EpollPoller;
 template <class A>
 struct AwaitableTraits;
+
+// What must be shut when its loop closes: transports, servers, child
+// watchers. Each one links itself into its loop's list when created and
+// unlinks when it ends (O(1) both ways, nothing per I/O operation); close()
+// unlinks each one still linked and calls its on_loop_close(), before the
+// loop is marked closed, so it may still remove its fds and release what the
+// loop's callbacks held. Afterwards the object must not touch the loop: it
+// may outlive it (a user's Ref<Transport>, Server, Process).
+class LoopClosable {
+public:
+    LoopClosable() = default;
+    LoopClosable(const LoopClosable&) = delete;
+    LoopClosable& operator=(const LoopClosable&) = delete;
+    virtual void on_loop_close() noexcept = 0;
+    // Still linked: the loop has not closed (and so is alive).
+    bool loop_attached() const noexcept { return owner_ != nullptr; }
+
+protected:
+    ~LoopClosable() { unlink_from_loop(); }
+    inline void link_to_loop(EventLoop& loop) noexcept;
+    inline void unlink_from_loop() noexcept;
+
+private:
+    friend class tulip::EventLoop;
+    EventLoop* owner_ = nullptr;
+    LoopClosable* prev_ = nullptr;
+    LoopClosable* next_ = nullptr;
+};
 }  // namespace detail
 
 namespace detail {
@@ -341,9 +369,32 @@ private:
     bool stopping_ = false;
     bool running_ = false;
     bool closed_ = false;
+    // Transports, servers and child watchers still open (see LoopClosable).
+    detail::LoopClosable* closables_ = nullptr;
     friend class Handle;
     friend struct detail::CallbackNode;
+    friend class detail::LoopClosable;
 };
+
+inline void detail::LoopClosable::link_to_loop(EventLoop& loop) noexcept {
+    if (owner_) return;
+    owner_ = &loop;
+    prev_ = nullptr;
+    next_ = loop.closables_;
+    if (next_) next_->prev_ = this;
+    loop.closables_ = this;
+}
+
+inline void detail::LoopClosable::unlink_from_loop() noexcept {
+    if (!owner_) return;
+    if (prev_)
+        prev_->next_ = next_;
+    else
+        owner_->closables_ = next_;
+    if (next_) next_->prev_ = prev_;
+    owner_ = nullptr;
+    prev_ = next_ = nullptr;
+}
 
 template <class F>
 Handle LoopRef::call_soon_threadsafe(F&& f) const {

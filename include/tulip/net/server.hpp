@@ -38,7 +38,7 @@ using ProtocolFactory = std::function<std::unique_ptr<BaseProtocol>()>;
 
 namespace detail {
 
-class ServerCore final : public RefCounted {
+class ServerCore final : public RefCounted, private LoopClosable {
 public:
     ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog);
     ~ServerCore() override;
@@ -65,6 +65,10 @@ public:
     EventLoop& loop() const noexcept { return *loop_; }
 
 private:
+    // The loop closes first: stop listening without waking anyone (the
+    // waiting tasks are torn down with the loop); close() is then a no-op and
+    // wait_closed() returns at once.
+    void on_loop_close() noexcept override;
     Coro<void> serve_forever_body();
     void accept_ready(int index);
     void wakeup();
