@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "support/loop_test.hpp"
 
@@ -197,6 +199,52 @@ TEST_F(CoroParamsTest, ProcessWaitAndCommunicateKeepTheProcessWhenTheHandleIsGon
         auto [out, err] = co_await talk;
         EXPECT_EQ(out, std::string(5000, 'c'));
         EXPECT_EQ(co_await waiting, 0);
+    })());
+}
+
+}  // namespace
+
+namespace {
+
+Coro<int> value_after(double delay, int v) {
+    co_await sleep(delay);
+    co_return v;
+}
+
+AsyncGenerator<int> count_up(std::vector<int>* log) {
+    for (int i = 0;; ++i) {
+        try {
+            co_yield i;
+        } catch (const GeneratorExit&) {
+            log->push_back(-1);  // the cleanup ran
+            throw;
+        }
+    }
+}
+
+TEST_F(CoroParamsTest, AsCompletedNextKeepsItsStateWhenTheIteratorIsGone) {
+    run_io(([]() -> Coro<void> {
+        std::vector<Task<int>> tasks;
+        tasks.push_back(create_task(value_after(0.002, 7)));
+        auto it = std::make_unique<AsCompleted<Task<int>>>(as_completed(tasks));
+        Task<Task<int>> first = create_task(it->next());
+        it.reset();  // the iterator is gone before next()'s task runs
+        Task<int> done = co_await first;
+        EXPECT_EQ(co_await done, 7);
+    })());
+}
+
+TEST_F(CoroParamsTest, AcloseTakesTheGeneratorFrameWhenCalledNotWhenRun) {
+    run_io(([]() -> Coro<void> {
+        std::vector<int> log;
+        AsyncGenerator<int> gen = count_up(&log);
+        auto first = co_await gen.next();
+        EXPECT_EQ(first, std::optional<int>(0));
+        Coro<void> closing = gen.aclose();
+        AsyncGenerator<int> moved = std::move(gen);  // moved before aclose runs
+        co_await std::move(closing);
+        EXPECT_EQ(log, std::vector<int>{-1});
+        EXPECT_TRUE(moved.finished());
     })());
 }
 

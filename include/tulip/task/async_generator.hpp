@@ -168,18 +168,22 @@ public:
     NextAwaiter next() noexcept { return NextAwaiter{h_}; }
 
     // Runs the generator's cleanup (GeneratorExit at its co_yield). Idempotent.
-    Coro<void> aclose() {
-        if (!h_) co_return;
-        auto& p = h_.promise();
+    // Not a coroutine itself: the frame is taken now, so moving the generator
+    // before the Coro runs is safe; the generator object must still outlive
+    // it (borrowed, as next() borrows it).
+    Coro<void> aclose() { return aclose_frame(h_); }
+    bool finished() const noexcept { return !h_ || h_.promise().finished; }
+
+private:
+    static Coro<void> aclose_frame(handle_type h) {
+        if (!h) co_return;
+        auto& p = h.promise();
         if (!p.started || p.finished) {
             p.finished = true;
             co_return;
         }
         co_await detail::aclose_node(p);
     }
-    bool finished() const noexcept { return !h_ || h_.promise().finished; }
-
-private:
     void drop() noexcept {
         if (!h_) return;
         auto& p = h_.promise();

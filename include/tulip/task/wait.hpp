@@ -167,8 +167,12 @@ public:
 
     // The next future to complete. TimeoutError once the timeout has passed;
     // std::out_of_range when every future was handed out.
-    Coro<F> next() {
-        auto st = st_;
+    // Not a coroutine itself: the state is taken now, so the Coro may
+    // outlive this object (create_task(it.next()), CP.53).
+    Coro<F> next() { return next_from(st_); }
+
+private:
+    static Coro<F> next_from(std::shared_ptr<detail::AsCompletedState<F>> st) {
         if (st->todo == 0) throw std::out_of_range("as_completed: no futures left");
         while (st->done.empty()) {
             if (st->timed_out) throw TimeoutError("as_completed: the timeout expired");
@@ -181,7 +185,6 @@ public:
         co_return f;
     }
 
-private:
     std::shared_ptr<detail::AsCompletedState<F>> st_;
 };
 
