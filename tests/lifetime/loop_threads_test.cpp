@@ -19,6 +19,7 @@
 #include <tulip/task/threadsafe.hpp>
 #include <tulip/task/to_thread.hpp>
 
+#include "support/gate.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
@@ -26,27 +27,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Jobs wait here until the test opens it; never longer than the loopback
-// bound, and a job can tell whether it was opened or timed out.
-class Gate {
-public:
-    void open() {
-        {
-            std::lock_guard g(mu_);
-            open_ = true;
-        }
-        cv_.notify_all();
-    }
-    bool wait() {
-        std::unique_lock g(mu_);
-        return cv_.wait_for(g, test::kLoopbackTimeout, [&] { return open_; });
-    }
-
-private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool open_ = false;
-};
+using test::Gate;
 
 // Polls pred from a plain thread, bounded by the loopback timeout.
 template <class P>

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/gate.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
@@ -26,27 +27,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A door that jobs wait at until the test opens it (never longer than the
-// loopback bound, so a failing test cannot hang on it).
-class Gate {
-public:
-    void open() {
-        {
-            std::lock_guard g(mu_);
-            open_ = true;
-        }
-        cv_.notify_all();
-    }
-    bool wait() {
-        std::unique_lock g(mu_);
-        return cv_.wait_for(g, test::kLoopbackTimeout, [&] { return open_; });
-    }
-
-private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool open_ = false;
-};
+using test::Gate;
 
 // Counts what passes through a user executor; runs jobs on an inner pool.
 class CountingExecutor final : public Executor {
