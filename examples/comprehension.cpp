@@ -104,9 +104,11 @@ tulip::Coro<int> amain() {
     // (3) [await f() async for f in funcs if await smth]
     std::vector<std::string> result;
     auto fs = funcs();
-    while (auto f = co_await fs.next())              // async for f in funcs
-        if (co_await smth(*f))                       //   if await smth
+    while (auto f = co_await fs.next()) {            // async for f in funcs
+        bool keep = co_await smth(*f);               //   if await smth (named first:
+        if (keep)                                    //   GCC 12 miscompiles `if (co_await ...)`)
             result.push_back(co_await (*f)());       //     await f()
+    }
     print_list("[await f() async for f in funcs if await smth] ->", result);
 
     bool ok = all == std::vector<int>{0, 1, 2, 3, 4, 5} && odd == std::vector<int>{1, 3, 5} && result.size() == 3 &&

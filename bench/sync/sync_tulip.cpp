@@ -107,8 +107,10 @@ Coro<int> spawn_true() {
 }
 
 Coro<void> spawner(int count, int* ok) {
-    for (int i = 0; i < count; ++i)
-        if (co_await spawn_true() == 0) ++*ok;
+    for (int i = 0; i < count; ++i) {
+        int rc = co_await spawn_true();  // named first: GCC 12 miscompiles `if (co_await ...)`
+        if (rc == 0) ++*ok;
+    }
 }
 
 Coro<void> spawn_row(int n, int concurrency, const char* row) {

@@ -40,21 +40,25 @@ Coro<void> acquire_and_keep(Condition& cond) {
 Coro<bool> wait_note_keep(Condition& cond, std::vector<int>* order, int id) {
     auto held = co_await cond.acquire();
     held.detach();
-    if (co_await cond.wait()) order->push_back(id);
+    bool woke = co_await cond.wait();  // named first: GCC 12 miscompiles `if (co_await ...)`
+    if (woke) order->push_back(id);
     co_return true;
 }
 
 // c1/c2/c3 of test_notify: as above, but the lock is released at the end.
 Coro<bool> wait_note_release(Condition& cond, std::vector<int>* order, int id) {
     auto held = co_await cond.acquire();
-    if (co_await cond.wait()) order->push_back(id);
+    bool woke = co_await cond.wait();  // named first: GCC 12 miscompiles `if (co_await ...)`
+    if (woke) order->push_back(id);
     co_return true;
 }
 
 // c1 of test_wait_for.
 Coro<bool> wait_for_flag_note(Condition& cond, const bool* flag, std::vector<int>* order, int id) {
     auto held = co_await cond.acquire();
-    if (co_await cond.wait_for([flag] { return *flag; })) order->push_back(id);
+    auto pred = [flag] { return *flag; };
+    bool met = co_await cond.wait_for(pred);  // named first: GCC 12 miscompiles `if (co_await ...)`
+    if (met) order->push_back(id);
     co_return true;
 }
 

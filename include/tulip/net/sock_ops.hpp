@@ -35,7 +35,9 @@ namespace tulip {
 
 // Up to n bytes; an empty string means the peer closed its end.
 Coro<std::string> sock_recv(Socket& sock, std::size_t n);
-// Reads into buf; returns the count (0: the peer closed).
+// Reads into buf; returns the count (0: the peer closed). Borrows buf, as it
+// borrows sock (filling the caller's buffer is the point of recv_into): both
+// must outlive the returned Coro. Use sock_recv for an owned result.
 Coro<std::size_t> sock_recv_into(Socket& sock, std::span<char> buf);
 // A datagram of up to n bytes and its sender.
 Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::size_t n);
