@@ -457,6 +457,26 @@ TEST_F(TaskFactoryProtocol, CreateEagerTaskFactoryRunsTheCustomPartBeforeTheEage
     EXPECT_EQ(order[3], "returned");
 }
 
+// test_tasks.py test_eager_start_false: a task started without eager_start
+// runs nothing inside create_task.
+TEST_F(TaskFactoryProtocol, StartTaskWithoutEagerStartSchedulesTheFirstStep) {
+    std::string name = "<not run>";
+    auto coro = [&]() -> Coro<void> {
+        name = current_task().get_name();
+        co_return;
+    };
+    auto main = [&]() -> Coro<void> {
+        loop().set_task_factory([](EventLoop&, const AnyTask& t) { start_task(t, /*eager_start=*/false); });
+        auto t = loop().create_task(coro(), "example");
+        loop().set_task_factory(nullptr);
+        EXPECT_FALSE(t.done());
+        EXPECT_EQ(name, "<not run>");
+        co_await t;
+        EXPECT_EQ(name, "example");
+    };
+    run(main());
+}
+
 // ---- test_eager_task_factory.py: BaseTaskCountingTests ------------------------
 //
 // asyncio counts tasks started without eager_start; here the factory counts
