@@ -408,6 +408,21 @@ TEST_F(TasksConformance, CancellingATaskAwaitingAGatherPropagatesTheMessage) {
     }
 }
 
+// SleepTests.test_sleep_zero: sleep(0, result) lets a callback scheduled
+// before it run, then returns the result.
+TEST_F(TasksConformance, SleepZeroRunsWhatWasScheduledBeforeItAndReturnsItsResult) {
+    int result = 0;
+    auto coro = [&]() -> Coro<void> {
+        loop().call_soon([&result] { result += 1; });
+        EXPECT_EQ(result, 0);
+        int num = co_await sleep(0, 10);
+        EXPECT_EQ(result, 1);
+        result += num;
+    };
+    run(coro());
+    EXPECT_EQ(result, 11);
+}
+
 // RunCoroutineThreadsafeTests.test_run_coroutine_threadsafe_task_factory_exception:
 // the factory's error reaches the caller and, once, the exception handler.
 struct NameError : std::runtime_error {
