@@ -328,7 +328,7 @@ void start_task(const AnyTask& task, bool eager_start) {
     EventLoop& loop = *t->fut->loop;
     // asyncio starts eagerly only on a running loop (Task.__init__); a loop
     // running on another thread is not ours to step.
-    if (eager_start && detail::running_loop() == &loop)
+    if (eager_start && detail::running_loop() == &loop && !detail::tls_no_eager_start)
         detail::run_task_step(t);  // the first step, now; it swaps current_task
     else
         loop.schedule(t);

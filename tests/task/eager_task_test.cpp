@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <tulip/task/async_generator.hpp>
 #include <tulip/task/future.hpp>
 #include <tulip/task/gather.hpp>
 #include <tulip/task/sleep.hpp>
@@ -367,6 +368,34 @@ TEST_F(EagerTaskFactory, ATaskGroupChildThatFailsEagerlyCancelsTheBodyAndTheSibl
     run(main());
     EXPECT_TRUE(body_cancelled);
     EXPECT_TRUE(sibling_cancelled);
+}
+
+AsyncGenerator<int> logs_its_cleanup(std::vector<std::string>* log) {
+    bool closing = false;
+    try {
+        co_yield 1;
+        co_yield 2;
+    } catch (const GeneratorExit&) {
+        closing = true;
+    }
+    if (closing) log->push_back("cleanup");
+}
+
+TEST_F(EagerTaskFactory, ADroppedAsyncGeneratorIsFinalisedLaterNotInsideItsDestructor) {
+    // asyncio's finaliser hook defers the aclose() task with call_soon; an
+    // eager start here would run the cleanup inside the destructor.
+    std::vector<std::string> log;
+    auto body = [&]() -> Coro<void> {
+        {
+            auto gen = logs_its_cleanup(&log);
+            auto first = co_await gen.next();
+            EXPECT_EQ(first, 1);
+        }
+        log.push_back("consumer went on");
+        co_await sleep(1);
+    };
+    run(body());
+    EXPECT_EQ(log, (std::vector<std::string>{"consumer went on", "cleanup"}));
 }
 
 // ---- the C++ factory protocol ------------------------------------------------

@@ -40,6 +40,10 @@ std::string cancelled_message(const std::exception_ptr& e);
 std::string task_name(const TaskBase& t);
 void run_task_factory(EventLoop& loop, TaskBase& t);  // create_task with a task factory set
 bool task_launched(const TaskBase& t) noexcept;
+// Set around a create_task that runs where user code must not run inline (an
+// async generator's finaliser, started from a destructor; asyncio defers it
+// with call_soon): an eager start is scheduled instead.
+inline thread_local bool tls_no_eager_start = false;
 
 template <class T>
 struct TaskState final : FutureState<T>, TaskBase {
