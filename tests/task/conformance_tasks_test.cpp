@@ -45,6 +45,17 @@ Coro<int> fail_after(double delay) {
     throw std::domain_error("really");
 }
 
+// Runs f, which must raise CancelledError carrying msg.
+template <class F>
+void expect_cancelled_with(const std::string& msg, F f) {
+    try {
+        f();
+        ADD_FAILURE() << "no CancelledError";
+    } catch (const CancelledError& e) {
+        EXPECT_EQ(e.message(), msg);
+    }
+}
+
 // test_task_class: a task runs on the loop it was created on.
 TEST_F(TasksConformance, ATaskBelongsToTheLoopThatMadeItAndGivesItsResult) {
     auto notmuch = []() -> Coro<std::string> { co_return "ok"; };
@@ -182,12 +193,7 @@ TEST_F(TasksConformance, ResultAndExceptionOfATaskCancelledWithAMessageRaiseIt) 
                 else
                     (void)task.exception();
             };
-            try {
-                run(coro());
-                ADD_FAILURE() << "no CancelledError";
-            } catch (const CancelledError& e) {
-                EXPECT_EQ(e.message(), msg);
-            }
+            expect_cancelled_with(msg, [&] { run(coro()); });
         }
     }
 }
@@ -399,12 +405,7 @@ TEST_F(TasksConformance, CancellingATaskAwaitingAGatherPropagatesTheMessage) {
             qwe.cancel(msg);
             co_await qwe;
         };
-        try {
-            run(main());
-            ADD_FAILURE() << "gather did not propagate the CancelledError";
-        } catch (const CancelledError& e) {
-            EXPECT_EQ(e.message(), msg);
-        }
+        expect_cancelled_with(msg, [&] { run(main()); });
     }
 }
 
