@@ -13,6 +13,7 @@
 #include <tulip/task/gather.hpp>
 #include <tulip/task/sleep.hpp>
 #include <tulip/task/task_group.hpp>
+#include <tulip/task/wait_for.hpp>
 
 #include "support/loop_test.hpp"
 
@@ -368,6 +369,24 @@ TEST_F(EagerTaskFactory, ATaskGroupChildThatFailsEagerlyCancelsTheBodyAndTheSibl
     run(main());
     EXPECT_TRUE(body_cancelled);
     EXPECT_TRUE(sibling_cancelled);
+}
+
+TEST_F(EagerTaskFactory, WaitForWithAZeroTimeoutGivesTheResultOfACoroutineThatCompletesEagerly) {
+    // As asyncio 3.12: wait_for(coro, 0) wraps coro in a task, which the
+    // eager factory runs to completion at once; without a factory that task
+    // would not have started and the call would time out.
+    auto main = [&]() -> Coro<void> {
+        auto s = co_await wait_for(hello(), 0.0);
+        EXPECT_EQ(s, "hello");
+        bool timed_out = false;
+        try {
+            co_await wait_for(after_sleep(1, "late"), 0.0);
+        } catch (const TimeoutError&) {
+            timed_out = true;
+        }
+        EXPECT_TRUE(timed_out);
+    };
+    run(main());
 }
 
 AsyncGenerator<int> logs_its_cleanup(std::vector<std::string>* log) {
