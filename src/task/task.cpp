@@ -255,6 +255,27 @@ void run_task_step(ReadyNode* n) {
     if (t->root.done()) t->finish(t);
 }
 
+// Started: its first step is queued (or it waits on something), it has run,
+// or it is done. A task straight from create_task is none of these.
+bool task_launched(const TaskBase& t) noexcept { return t.started || t.queued() || t.fut->done(); }
+
+void run_task_factory(EventLoop& loop, TaskBase& t) {
+    try {
+        loop.get_task_factory()(loop, AnyTask(&t));
+    } catch (...) {
+        if (!task_launched(t)) {
+            // Never started: drop the frame and the loop's reference; the
+            // caller's handle goes with the exception.
+            t.root.destroy();
+            t.root = {};
+            t.fut->cancel_future(std::string());
+            task_finished(t);
+        }
+        throw;
+    }
+    if (!task_launched(t)) loop.schedule(&t);
+}
+
 bool cancel_task(TaskBase& t, const std::string& msg) {
     FutureStateBase& f = *t.fut;
     f.log_traceback = false;
@@ -298,6 +319,22 @@ std::size_t FutureBase::remove_done_callback(const DoneCallback& cb) const {
     s_->note_dead_callback();
     return 1;
 }
+
+void start_task(const AnyTask& task, bool eager_start) {
+    detail::TaskBase* t = task ? task.state()->as_task() : nullptr;
+    if (!t) throw std::invalid_argument("start_task() needs a Task, got an empty handle");
+    if (detail::task_launched(*t))
+        throw std::runtime_error("start_task(): " + t->fut->describe() + " was started already");
+    EventLoop& loop = *t->fut->loop;
+    // asyncio starts eagerly only on a running loop (Task.__init__); a loop
+    // running on another thread is not ours to step.
+    if (eager_start && detail::running_loop() == &loop && !detail::tls_no_eager_start)
+        detail::run_task_step(t);  // the first step, now; it swaps current_task
+    else
+        loop.schedule(t);
+}
+
+void eager_task_factory(EventLoop&, const AnyTask& task) { start_task(task, /*eager_start=*/true); }
 
 std::vector<AnyTask> all_tasks(EventLoop& loop) {
     std::vector<AnyTask> out;

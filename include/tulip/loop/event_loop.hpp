@@ -44,6 +44,11 @@ class Task;
 template <class T>
 class Future;
 class EventLoop;
+class AnyTask;
+
+// A task factory (asyncio's loop.set_task_factory): create_task hands it each
+// new task, registered but not started, and it starts it (see task.hpp).
+using TaskFactory = std::function<void(EventLoop&, const AnyTask&)>;
 
 namespace detail {
 struct FutureStateBase;
@@ -234,6 +239,11 @@ public:
     template <class A>
         requires(!detail::is_coro_v<std::remove_cvref_t<A>>)
     auto create_task(A&& awaitable, std::string name);
+    // What create_task calls with each new task; empty (the default): the
+    // task is scheduled (asyncio set_task_factory/get_task_factory; None is
+    // an empty TaskFactory). See eager_task_factory in task.hpp.
+    void set_task_factory(TaskFactory factory) { task_factory_ = std::move(factory); }
+    const TaskFactory& get_task_factory() const noexcept { return task_factory_; }
 
     // ---- executors (defined in task/) -------------------------------------------
     // Runs f() on executor (nullptr: the default ThreadPoolExecutor) and returns
@@ -368,6 +378,7 @@ private:
     std::unordered_map<void*, void (*)(void*) noexcept> in_flight_;
     bool stopping_ = false;
     bool running_ = false;
+    TaskFactory task_factory_;
     bool closed_ = false;
     // Transports, servers and child watchers still open (see LoopClosable).
     detail::LoopClosable* closables_ = nullptr;

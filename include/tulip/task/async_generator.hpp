@@ -192,11 +192,15 @@ private:
             // Dropped half-way: finalise in a task so the cleanup may await.
             EventLoop* loop = detail::running_loop();
             if (loop && loop == p.loop && !loop->is_closed()) {
+                // Never eagerly (a task factory's): this is a destructor.
+                bool outer = std::exchange(detail::tls_no_eager_start, true);
                 try {
                     (void)loop->create_task(detail::finalize_dropped(h, &p));
+                    detail::tls_no_eager_start = outer;
                     return;
                 } catch (...) {
                 }
+                detail::tls_no_eager_start = outer;
             }
         }
         h.destroy();  // never started, finished, or no loop: destructors run, no awaits

@@ -131,9 +131,11 @@ struct GatheringState final : FutureState<R> {
         }
     }
 
-    // Registers the children once each (duplicates share one future). A child
-    // that is already done is no exception: as in asyncio, its callback is
-    // scheduled with call_soon, so the gather never completes inline.
+    // Registers the children once each (duplicates share one future). As in
+    // asyncio 3.12+, a child that is done already (a finished Future, an
+    // eager task that completed in create_task) is accounted for here,
+    // after the pending ones are registered and in argument order: if every
+    // child is done, the gather is done when it is returned.
     void start() {
         std::vector<FutureStateBase*> unique;
         unique.reserve(children.size());
@@ -141,7 +143,12 @@ struct GatheringState final : FutureState<R> {
         for (auto& c : children)
             if (seen.insert(c.f.state())) unique.push_back(c.f.state());
         nfuts = unique.size();
+        std::size_t ndone = 0;
         for (auto* s : unique) {
+            if (s->done()) {
+                ++ndone;
+                continue;
+            }
             // Each pending callback keeps the gather alive, through a handle
             // in its capture: a callback dropped unrun (its loop closed)
             // releases it too.
@@ -149,6 +156,9 @@ struct GatheringState final : FutureState<R> {
                 static_cast<GatheringState*>(self.state())->child_done(f.state());
             });
         }
+        if (ndone == 0) return;
+        for (auto* s : unique)
+            if (s->done()) child_done(s);
     }
 };
 

@@ -38,6 +38,12 @@ void close_task_layer(EventLoop& loop);  // EventLoop::destroy_pending_tasks
 void task_finished(TaskBase& t) noexcept;  // unlinks and drops the loop's reference
 std::string cancelled_message(const std::exception_ptr& e);
 std::string task_name(const TaskBase& t);
+void run_task_factory(EventLoop& loop, TaskBase& t);  // create_task with a task factory set
+bool task_launched(const TaskBase& t) noexcept;
+// Set around a create_task that runs where user code must not run inline (an
+// async generator's finaliser, started from a destructor; asyncio defers it
+// with call_soon): an eager start is scheduled instead.
+inline thread_local bool tls_no_eager_start = false;
 
 template <class T>
 struct TaskState final : FutureState<T>, TaskBase {
@@ -145,14 +151,12 @@ public:
 };
 
 template <class T>
-Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
-    Task<T> t = create_task(std::move(coro));
-    t.set_name(std::move(name));
-    return t;
+Task<T> EventLoop::create_task(Coro<T> coro) {
+    return create_task(std::move(coro), std::string());
 }
 
 template <class T>
-Task<T> EventLoop::create_task(Coro<T> coro) {
+Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
     check_closed();
     if (!coro) throw std::invalid_argument("create_task() needs a coroutine, got an empty Coro");
     auto* st = new detail::TaskState<T>(this, typename detail::TaskState<T>::handle_type{});
@@ -165,9 +169,14 @@ Task<T> EventLoop::create_task(Coro<T> coro) {
     h.promise().started = true;
     st->root = h;
     st->resume_at = h;
+    st->name = std::move(name);  // before a factory's eager step, which may ask for it
     detail::register_task(*this, *st);
-    schedule(st);  // the first step runs soon, as asyncio's call_soon(self.__step)
-    return Task<T>(st, /*adopt=*/true);
+    Task<T> task(st, /*adopt=*/true);
+    if (task_factory_) [[unlikely]]
+        detail::run_task_factory(*this, *st);
+    else
+        schedule(st);  // the first step runs soon, as asyncio's call_soon(self.__step)
+    return task;
 }
 
 // Wraps coro in a Task on the running loop (asyncio.create_task).
@@ -186,6 +195,44 @@ inline AnyTask current_task() noexcept { return AnyTask(detail::tls_current_task
 // The loop's tasks that are not done (asyncio.all_tasks()).
 std::vector<AnyTask> all_tasks(EventLoop& loop);
 inline std::vector<AnyTask> all_tasks() { return all_tasks(get_running_loop()); }
+
+// ---- task factories (asyncio loop.set_task_factory, 3.12's eager tasks) -------
+//
+// asyncio's factory builds the Task itself (often a Task subclass). In C++,
+// create_task must return a Task<T> for its coroutine's T, and a type-erased
+// factory cannot build one. So create_task builds the task (registered, named,
+// not started) and hands it to the factory as an AnyTask; the factory may
+// decorate it (done callbacks, bookkeeping, cancel()) and starts it with
+// start_task. A factory that returns without starting it leaves that to
+// create_task, which schedules it as without a factory. A factory that throws
+// makes create_task throw; a task it did not start is then discarded.
+// With no factory set, create_task pays one branch.
+
+// Starts a task handed to a task factory, once. eager_start (asyncio
+// Task(..., eager_start=True)): if its loop is running on this thread, the
+// first step runs now, inside this call, until the coroutine first suspends
+// on something not done; current_task() is that task meanwhile and is
+// restored after. A task that finishes in that step is never scheduled (its
+// done callbacks still run soon, from the ready queue). Otherwise, or if the
+// loop is not running, the first step is scheduled (call_soon).
+// Raises std::runtime_error if the task was started already.
+void start_task(const AnyTask& task, bool eager_start = false);
+
+// The eager factory (asyncio.eager_task_factory): every create_task on the
+// loop starts its task eagerly.  loop.set_task_factory(tulip::eager_task_factory);
+void eager_task_factory(EventLoop& loop, const AnyTask& task);
+
+// asyncio.create_eager_task_factory(custom_task_constructor): a factory that
+// runs custom(loop, task) first (to decorate the task, as a custom Task class
+// would), then starts the task eagerly unless custom started it itself.
+template <class F>
+    requires std::is_invocable_v<F&, EventLoop&, const AnyTask&>
+TaskFactory create_eager_task_factory(F custom) {
+    return [custom = std::move(custom)](EventLoop& loop, const AnyTask& task) mutable {
+        custom(loop, task);
+        if (!detail::task_launched(*task.state()->as_task())) start_task(task, /*eager_start=*/true);
+    };
+}
 
 namespace detail {
 

@@ -77,9 +77,12 @@ ConcurrentFuture<T> run_coroutine_threadsafe(Coro<T> coro, LoopRef loop) {
         try {
             box->task = target->create_task(std::move(c));
         } catch (...) {
+            // A task factory refused it: the caller gets the error and, as
+            // asyncio re-raises it in the callback, so does the loop's
+            // exception handler.
             f.set_exception(std::current_exception());
             done.armed = false;
-            return;
+            throw;
         }
         // If the loop closes with the task pending, it drops this callback:
         // the completer then fails the ConcurrentFuture and box is emptied on
