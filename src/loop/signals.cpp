@@ -83,8 +83,10 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
         throw std::invalid_argument("invalid signal number " + std::to_string(sig));
     }
     if (sig == SIGKILL || sig == SIGSTOP) {
+        // asyncio: sigaction's EINVAL becomes RuntimeError for these.
         n->decref();
-        throw std::invalid_argument(std::string("signal ") + ::strsignal(sig) + " cannot be caught");
+        throw std::runtime_error(std::string("signal ") + std::to_string(sig) + " (" + ::strsignal(sig) +
+                                 ") cannot be caught");
     }
     const EventLoop* expected = nullptr;
     if (!g_signal_owner.compare_exchange_strong(expected, this) && expected != this) {
@@ -101,7 +103,7 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
         signal_read_fd_ = p[0];
         signal_write_fd_ = p[1];
         g_signal_fd.store(signal_write_fd_);
-        add_reader(signal_read_fd_, [this] { dispatch_signals(); });
+        watch_reader(signal_read_fd_, [this] { dispatch_signals(); });
         poller_->adjust_internal_fds(+1);  // polled only when the loop would block anyway
     }
     struct sigaction sa {};
@@ -122,6 +124,7 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
 }
 
 bool EventLoop::remove_signal_handler(int sig) {
+    check_thread("remove_signal_handler");
     if (sig <= 0 || sig >= NSIG) throw std::invalid_argument("invalid signal number " + std::to_string(sig));
     if (static_cast<std::size_t>(sig) >= signal_handlers_.size() || !signal_handlers_[static_cast<std::size_t>(sig)])
         return false;
@@ -179,7 +182,7 @@ void EventLoop::remove_all_signal_handlers() noexcept {
     if (signal_read_fd_ >= 0) {
         unpublish_signal_fd();
         if (!closed_) {
-            remove_reader(signal_read_fd_);
+            unwatch_reader(signal_read_fd_);
             poller_->adjust_internal_fds(-1);
         }
         ::close(signal_read_fd_);

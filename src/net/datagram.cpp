@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kMaxDatagram = 256 * 1024;
 
-class UdpTransport final : public DatagramTransport, private detail::LoopClosable {
+class UdpTransport final : public DatagramTransport, private detail::LoopClosable, private detail::FdOwner {
 public:
     UdpTransport(EventLoop& loop, Socket sock, std::unique_ptr<DatagramProtocol> protocol,
                  std::optional<SocketAddress> peer)
@@ -29,6 +29,7 @@ public:
         }
         incref();  // the loop's reference, dropped after connection_lost
         link_to_loop(loop);  // a loop closed first force-closes us (on_loop_close)
+        loop_->set_fd_owner(fd_, this);  // add_reader(fd) & co. refuse it while we are open
         loop_->call_soon([this] { start(); });
     }
 
@@ -39,6 +40,10 @@ public:
         return {};
     }
     bool is_closing() const noexcept override { return closing_; }
+    std::string fd_owner_name() const override {
+        return "<UdpTransport fd=" + std::to_string(fd_) + (closing_ ? " closing>" : ">");
+    }
+    bool fd_owner_closing() const noexcept override { return closing_; }
     BaseProtocol& get_protocol() const noexcept override { return *protocol_; }
     EventLoop& get_loop() const noexcept override { return *loop_; }
     std::size_t get_write_buffer_size() const noexcept override { return buffered_; }
@@ -60,7 +65,7 @@ public:
                 report(make_os_error(errno, "sendto"));
                 return;
             }
-            loop_->add_writer(fd_, [this] { write_ready(); });
+            loop_->watch_writer(fd_, [this] { write_ready(); });
         }
         queue_.push_back({std::string(data), addr ? std::optional<SocketAddress>(*addr) : std::nullopt});
         buffered_ += data.size();
@@ -69,7 +74,7 @@ public:
     void close() override {
         if (closing_) return;
         closing_ = true;
-        if (reading_) loop_->remove_reader(fd_);
+        if (reading_) loop_->unwatch_reader(fd_);
         reading_ = false;
         if (queue_.empty()) {
             ++conn_lost_;
@@ -96,7 +101,7 @@ private:
         }
         connected_ = true;
         if (!closing_) {
-            loop_->add_reader(fd_, [this] { read_ready(); });
+            loop_->watch_reader(fd_, [this] { read_ready(); });
             reading_ = true;
         }
     }
@@ -138,7 +143,7 @@ private:
             buffered_ -= p.data.size();
             queue_.pop_front();
         }
-        loop_->remove_writer(fd_);
+        loop_->unwatch_writer(fd_);
         if (closing_) call_connection_lost(nullptr);
     }
 
@@ -156,11 +161,11 @@ private:
         if (!queue_.empty()) {
             queue_.clear();
             buffered_ = 0;
-            loop_->remove_writer(fd_);
+            loop_->unwatch_writer(fd_);
         }
         if (!closing_) {
             closing_ = true;
-            if (reading_) loop_->remove_reader(fd_);
+            if (reading_) loop_->unwatch_reader(fd_);
             reading_ = false;
         }
         ++conn_lost_;
@@ -193,8 +198,9 @@ private:
             }
         }
         if (!loop_->is_closed()) {
-            loop_->remove_reader(fd_);
-            loop_->remove_writer(fd_);
+            loop_->unwatch_reader(fd_);
+            loop_->unwatch_writer(fd_);
+            loop_->set_fd_owner(fd_, nullptr);
         }
         sock_.close();
         decref();

@@ -1,6 +1,8 @@
 // The sock_* operations: try the syscall, wait for readiness only on EAGAIN.
 #include <tulip/net/sock_ops.hpp>
 
+#include <fcntl.h>
+
 #include <cerrno>
 
 #include <tulip/core/exceptions.hpp>
@@ -79,6 +81,14 @@ private:
 
 void check_socket(const Socket& s, const char* op) {
     if (!s) throw std::invalid_argument(std::string(op) + ": the socket is closed");
+    // Debug mode, as asyncio's: a blocking socket would stall the whole loop
+    // (the first syscall blocks instead of returning EAGAIN).
+    EventLoop* loop = detail::running_loop();
+    if (loop && loop->get_debug()) [[unlikely]] {
+        int flags = ::fcntl(s.fileno(), F_GETFL);
+        if (flags >= 0 && !(flags & O_NONBLOCK))
+            throw std::invalid_argument(std::string(op) + ": the socket must be non-blocking");
+    }
 }
 
 }  // namespace
@@ -169,6 +179,7 @@ Coro<void> sock_connect(Socket& sock, SocketAddress target) {
 }
 
 Coro<void> sock_connect(Socket& sock, std::string host, std::uint16_t port) {
+    check_socket(sock, "sock_connect");
     AddrInfoOptions o;
     o.family = sock.family();
     o.type = SOCK_STREAM;
