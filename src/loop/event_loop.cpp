@@ -12,6 +12,7 @@
 #include <tulip/loop/event_loop.hpp>
 
 #include <execinfo.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,15 @@ LogSink& log_sink() {
     static LogSink sink;
     return sink;
 }
+
+// A child forked while a loop runs does not run that loop (asyncio 3.12 resets
+// the running loop after fork): the forking thread's slot, the only thread the
+// child has, is cleared there, so the child may run a loop of its own.
+void forget_running_loop_after_fork() noexcept {
+    tls_running_loop = nullptr;
+    detail::tls_debug_state = -1;
+}
+[[maybe_unused]] const int g_fork_hook = ::pthread_atfork(nullptr, nullptr, &forget_running_loop_after_fork);
 
 std::int64_t monotonic_ns() noexcept {
     timespec ts;

@@ -8,6 +8,7 @@
 #include <tulip/loop/event_loop.hpp>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
@@ -46,6 +47,16 @@ extern "C" void tulip_on_signal(int sig) {
     g_signal_writers.fetch_sub(1, std::memory_order_seq_cst);
     errno = saved;
 }
+
+// A forked child must not wake its parent's loop: its signals stop reaching
+// the inherited pipe (asyncio 3.12 clears the wakeup fd in the child), and it
+// may install handlers on a loop of its own.
+void detach_signals_after_fork() noexcept {
+    g_signal_fd.store(-1);
+    g_signal_pending.store(false);
+    g_signal_owner.store(nullptr);
+}
+[[maybe_unused]] const int g_fork_hook = ::pthread_atfork(nullptr, nullptr, &detach_signals_after_fork);
 
 // Unpublishes the pipe's write end and waits out handlers that may still be
 // writing to it (a non-blocking write: a few microseconds at most). A handler

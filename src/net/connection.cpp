@@ -148,6 +148,13 @@ Coro<Socket> open_unix_socket(std::string path) {
 
 namespace detail {
 
+void require_stream_socket(const Socket& sock, const char* what) {
+    if (!sock) throw std::invalid_argument(std::string(what) + ": the socket is closed");
+    if (sock.type() != SOCK_STREAM)
+        throw std::invalid_argument(std::string(what) + ": A Stream Socket was expected, got a socket of type " +
+                                    std::to_string(sock.type()));
+}
+
 Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol) {
     EventLoop& loop = get_running_loop();
     Ref<Transport> t = make_socket_transport(loop, std::move(sock), std::move(protocol));

@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/net/connection.hpp>
 #include <tulip/net/dns.hpp>
 #include <tulip/net/socket_transport.hpp>
 #include <tulip/task/sleep.hpp>
@@ -252,6 +253,7 @@ Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, 
 
 Server server_from_socket(ProtocolFactory factory, Socket sock, ServerOptions options) {
     EventLoop& loop = get_running_loop();
+    require_stream_socket(sock, "create_server");
     std::vector<Socket> socks;
     socks.push_back(std::move(sock));
     Ref<ServerCore> core(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog));

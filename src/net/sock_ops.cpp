@@ -181,8 +181,10 @@ Coro<void> sock_connect(Socket& sock, SocketAddress target) {
 Coro<void> sock_connect(Socket& sock, std::string host, std::uint16_t port) {
     check_socket(sock, "sock_connect");
     AddrInfoOptions o;
+    // Resolved for this socket's family and type (asyncio passes both), so a
+    // datagram socket gets a datagram address.
     o.family = sock.family();
-    o.type = SOCK_STREAM;
+    o.type = sock.type();
     auto infos = co_await getaddrinfo(host, port, o);
     if (infos.empty()) throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo(" + host + ")");
     co_await sock_connect(sock, infos.front().address);

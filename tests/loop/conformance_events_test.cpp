@@ -9,6 +9,9 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <functional>
@@ -310,6 +313,192 @@ TEST_F(SockDebug, DebugModeSockOperationsOnANonBlockingSocketWork) {
     auto [a, b] = Socket::pair();
     run_io(sock_sendall(a, std::string("hi")));
     EXPECT_EQ(run_io(sock_recv(b, 2)), "hi");
+}
+
+// ---- test_events / test_base_events cases ported here ------------------------
+
+class LoopConformance : public test::LoopTest {};
+class RealTimeLoopConformance : public test::RealTimeLoopTest {};
+
+// test_events: test_run_until_complete
+TEST_F(RealTimeLoopConformance, RunUntilCompleteOfASleepWaitsAtLeastItsDelay) {
+    const double t0 = loop().time();
+    run(sleep(0.1));
+    EXPECT_GE(loop().time() - t0, 0.1 - 1e-3);  // the clock's resolution, no upper bound
+}
+
+Coro<void> tiny_sleeps() {
+    co_await sleep(1e-2);
+    co_await sleep(1e-4);
+    co_await sleep(1e-6);
+    co_await sleep(1e-8);
+    co_await sleep(1e-10);
+}
+
+// test_events: test_timeout_rounding (a poll timeout is rounded up, never
+// down to a busy loop of zero-timeout polls)
+TEST_F(RealTimeLoopConformance, TinySleepsTakeAFewIterationsNotABusyLoop) {
+    auto t = loop().create_task(tiny_sleeps());
+    int iterations = 0;
+    while (!t.done() && iterations < 10000) {
+        run_once();
+        ++iterations;
+    }
+    EXPECT_TRUE(t.done());
+    EXPECT_LE(iterations, 20);
+}
+
+// test_events: test_signal_handling_while_selecting
+TEST_F(RealTimeLoopConformance, ASignalArrivingWhileTheLoopWaitsInItsPollerRunsTheHandler) {
+    int caught = 0;
+    loop().add_signal_handler(SIGALRM, [&] {
+        ++caught;
+        loop().stop();
+    });
+    TimerHandle guard = loop().call_later(test::kLoopbackTimeout, [&] { loop().stop(); });
+    itimerval once{};
+    once.it_value.tv_usec = 10000;  // 10 ms, while the loop is blocked in epoll_wait
+    ASSERT_EQ(::setitimer(ITIMER_REAL, &once, nullptr), 0);
+    loop().run_forever();
+    guard.cancel();
+    EXPECT_EQ(caught, 1);
+    EXPECT_TRUE(loop().remove_signal_handler(SIGALRM));
+}
+
+Coro<void> hold(std::shared_ptr<int> token) {
+    (void)token;
+    co_return;
+}
+
+// test_events: test_close (create_task, run_in_executor); test_base_events:
+// test_create_task_error_closes_coro
+TEST_F(LoopConformance, AClosedLoopRefusesCreateTaskAndRunInExecutorAndDropsTheCoroutine) {
+    loop().close();
+    auto token = std::make_shared<int>(0);
+    EXPECT_THROW(loop().create_task(hold(token)), std::runtime_error);
+    EXPECT_EQ(token.use_count(), 1);  // the coroutine was destroyed, as asyncio closes it
+    EXPECT_THROW(loop().run_in_executor(nullptr, [] { return 1; }), std::runtime_error);
+}
+
+// test_events: TimerTests.test_when
+TEST_F(LoopConformance, ATimerHandleKnowsWhenItIsDue) {
+    TimerHandle at = loop().call_at(5.0, [] {});
+    TimerHandle later = loop().call_later(2.0, [] {});
+    EXPECT_DOUBLE_EQ(at.when(), 5.0);
+    EXPECT_DOUBLE_EQ(later.when(), loop().time() + 2.0);
+    at.cancel();
+    later.cancel();
+}
+
+// test_base_events: test_check_thread, "check disabled if debug mode is disabled"
+TEST_F(LoopThreadCheck, WithoutDebugModeTheThreadIsNotChecked) {
+    loop().set_debug(false);
+    bool ran = false;
+    bool threw = false;
+    loop().call_soon([&] {
+        // The loop thread waits in join(): no race, only the check is under test.
+        on_other_thread([&] {
+            try {
+                loop().call_soon([&] { ran = true; });
+            } catch (const std::runtime_error&) {
+                threw = true;
+            }
+        });
+    });
+    run_briefly();
+    EXPECT_FALSE(threw);
+    EXPECT_TRUE(ran);
+}
+
+// test_base_events: test_single_selecter_event_callback_after_stopping
+TEST_F(RealTimeLoopConformance, AReadyFdRunsItsReaderOnceAcrossAStopAndARestart) {
+    auto [a, b] = Socket::pair();
+    ASSERT_EQ(::write(b.fileno(), "x", 1), 1);
+    int calls = 0;
+    loop().add_reader(a.fileno(), [&, fd = a.fileno()] {
+        ++calls;
+        char c;
+        [[maybe_unused]] auto r = ::read(fd, &c, 1);
+    });
+    for (int i = 0; i < 2; ++i) {
+        loop().call_soon([&] { loop().stop(); });
+        loop().run_forever();
+    }
+    run(sleep(0.01));
+    EXPECT_EQ(calls, 1);
+    EXPECT_TRUE(loop().remove_reader(a.fileno()));
+}
+
+// ---- test_unix_events: TestFork ---------------------------------------------
+
+// Runs child() in a forked child and returns its exit status (the child only
+// writes to a pipe or runs a loop of its own, then _exits).
+template <class F>
+int in_forked_child(F child) {
+    pid_t pid = ::fork();
+    if (pid == 0) ::_exit(child());
+    int status = 0;
+    if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST_F(RealTimeLoopConformance, AForkedChildDoesNotShareTheRunningLoop) {
+    int status = -1;
+    run([&]() -> Coro<void> {
+        status = in_forked_child([] { return detail::running_loop() == nullptr ? 0 : 1; });
+        co_return;
+    }());
+    EXPECT_EQ(status, 0) << "the child still saw its parent's running loop";
+}
+
+TEST_F(RealTimeLoopConformance, ASignalSentToAForkedChildDoesNotReachTheParentsLoop) {
+    bool parent_handled = false;
+    loop().add_signal_handler(SIGUSR1, [&] { parent_handled = true; });
+    int status = in_forked_child([] {
+        ::kill(::getpid(), SIGUSR1);  // runs the inherited C handler in the child
+        return 0;
+    });
+    EXPECT_EQ(status, 0);
+    run(sleep(0.05));  // anything written to the shared pipe would be read by now
+    EXPECT_FALSE(parent_handled);
+    EXPECT_TRUE(loop().remove_signal_handler(SIGUSR1));
+}
+
+Coro<int> forty_two() {
+    co_await sleep(0.001);
+    co_return 42;
+}
+
+TEST_F(RealTimeLoopConformance, AChildForkedFromARunningLoopCanRunALoopOfItsOwn) {
+    int status = -1;
+    run([&]() -> Coro<void> {
+        status = in_forked_child([] {
+            try {
+                return tulip::run(forty_two()) == 42 ? 0 : 1;
+            } catch (...) {
+                return 2;
+            }
+        });
+        co_return;
+    }());
+    EXPECT_EQ(status, 0);
+}
+
+Coro<int> run_true() {
+    auto p = co_await create_subprocess_exec("true");
+    int rc = co_await p.wait();
+    co_return rc;
+}
+
+TEST_F(RealTimeLoopConformance, AForkedChildCanStartASubprocessOnItsOwnLoop) {
+    int status = in_forked_child([] {
+        try {
+            return tulip::run(run_true()) == 0 ? 0 : 1;
+        } catch (...) {
+            return 2;
+        }
+    });
+    EXPECT_EQ(status, 0);
 }
 
 }  // namespace
