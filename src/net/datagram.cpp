@@ -20,8 +20,9 @@ constexpr std::size_t kMaxDatagram = 256 * 1024;
 class UdpTransport final : public DatagramTransport, private detail::LoopClosable, private detail::FdOwner {
 public:
     UdpTransport(EventLoop& loop, Socket sock, std::unique_ptr<DatagramProtocol> protocol,
-                 std::optional<SocketAddress> peer)
-        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(protocol)), peer_(std::move(peer)) {
+                 std::optional<SocketAddress> peer, bool peer_connected)
+        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(protocol)), peer_(std::move(peer)),
+          peer_connected_(peer_ && peer_connected) {
         fd_ = sock_.fileno();
         try {
             local_ = sock_.getsockname();
@@ -34,7 +35,7 @@ public:
     }
 
     std::any get_extra_info(std::string_view name) const override {
-        if (name == "peername") return peer_ ? std::any(*peer_) : std::any();
+        if (name == "peername") return peer_connected_ ? std::any(*peer_) : std::any();
         if (name == "sockname") return local_;
         if (name == "socket") return sock_ ? fd_ : -1;
         return {};
@@ -52,13 +53,16 @@ public:
         if (addr && peer_ && !(*addr == *peer_))
             throw std::invalid_argument("Invalid address: must be None or " + peer_->to_string());
         if (!addr && !peer_) throw std::invalid_argument("sendto(): no address given and the endpoint is not connected");
+        // A remote_addr that was not connected (allow_broadcast) is where
+        // sendto() without an address goes, as asyncio's _address.
+        if (!addr && !peer_connected_) addr = &*peer_;
         if (conn_lost_) {
             if (loop_gone_) throw std::runtime_error("Event loop is closed");
             ++conn_lost_;
             return;
         }
         if (queue_.empty()) {
-            long n = peer_ ? detail::sys::send(fd_, data.data(), data.size(), 0)
+            long n = peer_connected_ ? detail::sys::send(fd_, data.data(), data.size(), 0)
                            : detail::sys::sendto(fd_, data.data(), data.size(), 0, addr->data(), addr->size());
             if (n >= 0) return;
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -211,6 +215,7 @@ private:
     int fd_ = -1;
     std::unique_ptr<DatagramProtocol> protocol_;
     std::optional<SocketAddress> peer_;
+    bool peer_connected_ = false;  // peer_ is the socket's connected peer (else only a default address)
     SocketAddress local_;
     std::deque<Pending> queue_;
     std::size_t buffered_ = 0;
@@ -227,8 +232,25 @@ private:
 namespace detail {
 
 Ref<DatagramTransport> make_datagram_transport(EventLoop& loop, Socket sock, std::unique_ptr<DatagramProtocol> protocol,
-                                               std::optional<SocketAddress> peer) {
-    return Ref<DatagramTransport>(new UdpTransport(loop, std::move(sock), std::move(protocol), std::move(peer)));
+                                               std::optional<SocketAddress> peer, bool peer_connected) {
+    return Ref<DatagramTransport>(
+        new UdpTransport(loop, std::move(sock), std::move(protocol), std::move(peer), peer_connected));
+}
+
+Coro<Ref<DatagramTransport>> datagram_endpoint_from_socket(std::unique_ptr<DatagramProtocol> protocol, Socket sock) {
+    EventLoop& loop = get_running_loop();
+    if (!sock) throw std::invalid_argument("create_datagram_endpoint: the socket is closed");
+    if (sock.type() != SOCK_DGRAM)
+        throw std::invalid_argument("create_datagram_endpoint: A datagram socket was expected, got a socket of type " +
+                                    std::to_string(sock.type()));
+    std::optional<SocketAddress> peer;
+    try {
+        peer = sock.getpeername();  // a connected socket keeps its peer
+    } catch (const std::system_error&) {
+    }
+    Ref<DatagramTransport> t = make_datagram_transport(loop, std::move(sock), std::move(protocol), peer);
+    co_await sleep(0);  // connection_made runs first, as in datagram_endpoint_impl
+    co_return t;
 }
 
 Coro<Ref<DatagramTransport>> datagram_endpoint_impl(std::unique_ptr<DatagramProtocol> protocol,
@@ -241,8 +263,12 @@ Coro<Ref<DatagramTransport>> datagram_endpoint_impl(std::unique_ptr<DatagramProt
     if (options.reuse_port) s.set_reuse_port(true);
     if (options.allow_broadcast) s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1);
     if (options.local_addr) s.bind(*options.local_addr);
-    if (options.remote_addr) co_await sock_connect(s, *options.remote_addr);
-    Ref<DatagramTransport> t = make_datagram_transport(loop, std::move(s), std::move(protocol), options.remote_addr);
+    // With allow_broadcast the socket is not connected (it may send to a
+    // broadcast address); remote_addr is then only sendto()'s default.
+    bool connect = options.remote_addr && !options.allow_broadcast;
+    if (connect) co_await sock_connect(s, *options.remote_addr);
+    Ref<DatagramTransport> t =
+        make_datagram_transport(loop, std::move(s), std::move(protocol), options.remote_addr, connect);
     co_await sleep(0);  // let connection_made run first, as asyncio's waiter does
     co_return t;
 }

@@ -315,4 +315,60 @@ TEST_F(NetConformance, AServerAcceptsEveryWaitingConnectionInOneReadiness) {
     EXPECT_EQ(made, 5);
 }
 
+struct DatagramSeen : DatagramProtocol {
+    explicit DatagramSeen(std::vector<std::string>* got, int* lost) : got(got), lost(lost) {}
+    void datagram_received(std::string_view d, const SocketAddress&) override { got->emplace_back(d); }
+    void connection_lost(std::exception_ptr) override { ++*lost; }
+    std::vector<std::string>* got;
+    int* lost;
+};
+
+// test_base_events: test_create_datagram_endpoint_allow_broadcast
+TEST_F(NetConformance, AllowBroadcastLeavesTheRemoteAddressUnconnectedAndSendtoUsesIt) {
+    run_io([&]() -> Coro<void> {
+        Socket peer = Socket::create(AF_INET, SOCK_DGRAM);
+        peer.bind(SocketAddress::from_ip("127.0.0.1", 0));
+        DatagramOptions o;
+        o.remote_addr = peer.getsockname();
+        o.allow_broadcast = true;
+        auto e = co_await create_datagram_endpoint([] { return std::make_unique<QuietDatagram>(); }, o);
+        EXPECT_FALSE(e.first->get_extra_info("peername").has_value()) << "the socket was connected";
+        e.first->sendto("to the default address");
+        auto got = co_await sock_recvfrom(peer, 64);
+        EXPECT_EQ(got.first, "to the default address");
+        e.first->close();
+        co_await sleep(0);
+    }());
+}
+
+// test_events: test_create_datagram_endpoint_sock; test_base_events:
+// test_create_datagram_endpoint_sock, test_create_datagram_endpoint_wrong_sock
+TEST_F(NetConformance, ADatagramEndpointWrapsAnExistingDatagramSocketAndRefusesAStreamOne) {
+    std::vector<std::string> got;
+    int lost = 0;
+    run_io([&]() -> Coro<void> {
+        Socket s = Socket::create(AF_INET, SOCK_DGRAM);
+        s.bind(SocketAddress::from_ip("127.0.0.1", 0));
+        SocketAddress addr = s.getsockname();
+        auto e = co_await create_datagram_endpoint([&] { return std::make_unique<DatagramSeen>(&got, &lost); },
+                                                   std::move(s));
+        EXPECT_EQ(std::any_cast<SocketAddress>(e.first->get_extra_info("sockname")), addr);
+        Socket sender = Socket::create(AF_INET, SOCK_DGRAM);
+        co_await sock_sendto(sender, std::string("hello"), addr);
+        co_await eventually([&] { return got.size() == 1; });
+        e.first->close();
+        co_await eventually([&] { return lost == 1; });
+
+        Socket stream = Socket::create(AF_INET, SOCK_STREAM);
+        try {
+            auto bad = co_await create_datagram_endpoint([] { return std::make_unique<QuietDatagram>(); },
+                                                         std::move(stream));
+            ADD_FAILURE() << "a stream socket was accepted";
+        } catch (const std::invalid_argument& err) {
+            EXPECT_NE(std::string(err.what()).find("datagram socket was expected"), std::string::npos) << err.what();
+        }
+    }());
+    EXPECT_EQ(got, (std::vector<std::string>{"hello"}));
+}
+
 }  // namespace
