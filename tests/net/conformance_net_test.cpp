@@ -371,4 +371,35 @@ TEST_F(NetConformance, ADatagramEndpointWrapsAnExistingDatagramSocketAndRefusesA
     EXPECT_EQ(got, (std::vector<std::string>{"hello"}));
 }
 
+// test_base_events: test_create_connection_connect_err (all_errors=True: an
+// ExceptionGroup even for one address; without it the error itself)
+TEST_F(NetConformance, AllErrorsRaisesAnExceptionGroupOfEveryFailedAttempt) {
+    std::uint16_t closed_port;
+    {
+        Socket probe = Socket::create(AF_INET);
+        probe.bind(SocketAddress::from_ip("127.0.0.1", 0));
+        closed_port = probe.getsockname().port();
+    }  // closed: nobody listens there
+    run_io([&]() -> Coro<void> {
+        ConnectOptions o;
+        o.all_errors = true;
+        try {
+            auto conn = co_await create_connection([] { return std::make_unique<Protocol>(); }, "127.0.0.1",
+                                                   closed_port, o);
+            ADD_FAILURE() << "connected to a closed port";
+        } catch (const ExceptionGroup& g) {
+            EXPECT_EQ(g.exceptions().size(), 1u);
+            if (!g.exceptions().empty()) {
+                EXPECT_THROW(std::rethrow_exception(g.exceptions()[0]), ConnectionRefusedError);
+            }
+        }
+        try {
+            auto conn = co_await create_connection([] { return std::make_unique<Protocol>(); }, "127.0.0.1",
+                                                   closed_port);
+            ADD_FAILURE() << "connected to a closed port";
+        } catch (const ConnectionRefusedError&) {
+        }
+    }());
+}
+
 }  // namespace

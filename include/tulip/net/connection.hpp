@@ -37,6 +37,10 @@ struct ConnectOptions {
     std::optional<SocketAddress> local_addr;  // bind before connecting
     std::optional<double> happy_eyeballs_delay;  // seconds; asyncio recommends 0.25
     int interleave = 0;                          // 0: 1 when racing, else none
+    // When every address fails: false raises the one error, or an OSError-like
+    // std::system_error naming them all; true raises an ExceptionGroup of
+    // every attempt's error (asyncio 3.12 all_errors=True).
+    bool all_errors = false;
 };
 
 // Connects a TCP socket to host:port (every address tried, see above).
