@@ -259,6 +259,7 @@ Coro<Ref<DatagramTransport>> datagram_endpoint_impl(std::unique_ptr<DatagramProt
     int family = options.local_addr ? options.local_addr->family() : options.remote_addr->family();
     if (options.local_addr && options.remote_addr && options.local_addr->family() != options.remote_addr->family())
         throw std::invalid_argument("local_addr and remote_addr have different address families");
+    if (family == AF_UNIX && options.local_addr) remove_stale_unix_socket(options.local_addr->path());
     Socket s = Socket::create(family, SOCK_DGRAM);
     if (options.reuse_port) s.set_reuse_port(true);
     if (options.allow_broadcast) s.setsockopt(SOL_SOCKET, SO_BROADCAST, 1);

@@ -233,11 +233,7 @@ Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string
 Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, ServerOptions options) {
     EventLoop& loop = get_running_loop();
     SocketAddress addr = SocketAddress::from_unix(path);
-    if (path[0] != '\0') {
-        // Remove a stale socket file (but never anything else).
-        struct stat st {};
-        if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-    }
+    remove_stale_unix_socket(path);
     Socket s = Socket::create(AF_UNIX, SOCK_STREAM);
     try {
         s.bind(addr);

@@ -380,6 +380,14 @@ TEST_F(LoopConformance, AClosedLoopRefusesCreateTaskAndRunInExecutorAndDropsTheC
     EXPECT_THROW(loop().run_in_executor(nullptr, [] { return 1; }), std::runtime_error);
 }
 
+// test_base_events: test_set_debug
+TEST_F(LoopConformance, SetDebugTurnsDebugModeOnAndOff) {
+    loop().set_debug(true);
+    EXPECT_TRUE(loop().get_debug());
+    loop().set_debug(false);
+    EXPECT_FALSE(loop().get_debug());
+}
+
 // test_events: TimerTests.test_when
 TEST_F(LoopConformance, ATimerHandleKnowsWhenItIsDue) {
     TimerHandle at = loop().call_at(5.0, [] {});

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <any>
 #include <memory>
@@ -399,6 +401,56 @@ TEST_F(NetConformance, AllErrorsRaisesAnExceptionGroupOfEveryFailedAttempt) {
             ADD_FAILURE() << "connected to a closed port";
         } catch (const ConnectionRefusedError&) {
         }
+    }());
+}
+
+// test_base_events: test_create_datagram_endpoint_existing_sock_unix
+TEST_F(NetConformance, AUnixDatagramEndpointReplacesAStaleSocketFileAtItsPath) {
+    char dir[] = "/tmp/tulip-conf-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    const std::string path = std::string(dir) + "/dgram.sock";
+    {
+        Socket old = Socket::create(AF_UNIX, SOCK_DGRAM);
+        old.bind(SocketAddress::from_unix(path));
+    }  // closed: the socket file stays behind
+    run_io([&]() -> Coro<void> {
+        DatagramOptions o;
+        o.local_addr = SocketAddress::from_unix(path);
+        auto e = co_await create_datagram_endpoint([] { return std::make_unique<QuietDatagram>(); }, o);
+        e.first->close();
+        co_await sleep(0);
+    }());
+    ::unlink(path.c_str());
+    ::rmdir(dir);
+}
+
+// test_selector_events: SelectorSocketTransportBufferedProtocolTests.test_buffer_updated_error
+TEST_F(NetConformance, BufferUpdatedThrowingIsReportedAndClosesTheTransport) {
+    struct ThrowsOnUpdate : Buffered {
+        using Buffered::Buffered;
+        void buffer_updated(std::size_t) override { throw std::logic_error("update went wrong"); }
+    };
+    expect_handler_calls = true;
+    Seen seen;
+    auto [a, b] = Socket::pair();
+    run_io([&]() -> Coro<void> {
+        auto conn = co_await create_connection([&] { return std::make_unique<ThrowsOnUpdate>(&seen); }, std::move(a));
+        co_await sock_sendall(b, std::string("data"));
+        co_await eventually([&] { return seen.lost == 1; });
+    }());
+    ASSERT_NE(seen.error, nullptr);
+    EXPECT_NE(describe_exception(seen.error).find("update went wrong"), std::string::npos);
+    ASSERT_EQ(handler_calls.size(), 1u);
+    EXPECT_NE(handler_calls[0].message.find("buffer_updated"), std::string::npos) << handler_calls[0].message;
+}
+
+// test_events: TestServer.test_get_loop
+TEST_F(NetConformance, AServerKnowsItsLoop) {
+    run_io([&]() -> Coro<void> {
+        Server server = co_await create_server([] { return std::make_unique<Protocol>(); }, "127.0.0.1", 0);
+        EXPECT_EQ(&server.get_loop(), &loop());
+        server.close();
+        co_await server.wait_closed();
     }());
 }
 
