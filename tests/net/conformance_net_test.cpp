@@ -8,10 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cstdlib>
-
 #include <algorithm>
 #include <any>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>

@@ -13,7 +13,8 @@
 //
 // Thread safety: only call_soon_threadsafe may be called from another thread,
 // and only while the loop object is alive; a thread that may outlive the loop
-// keeps a LoopRef (threadsafe_ref()) instead.
+// keeps a LoopRef (threadsafe_ref()) instead. In debug mode the other methods
+// check the thread while the loop runs (asyncio's _check_thread).
 #pragma once
 
 #include <atomic>
