@@ -65,10 +65,12 @@ private:
         if (!registered_) return;
         registered_ = false;
         if (loop_->is_closed()) return;
+        // Unchecked: this runs from destructors and cancellation, and the
+        // checks were made when the watcher was added.
         if (write_)
-            loop_->remove_writer(fd_);
+            loop_->unwatch_writer(fd_);
         else
-            loop_->remove_reader(fd_);
+            loop_->unwatch_reader(fd_);
     }
     int fd_;
     bool write_;

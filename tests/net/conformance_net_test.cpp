@@ -107,8 +107,15 @@ TEST_F(NetConformance, EofReceivedThrowingIsReportedAndClosesTheTransport) {
     ASSERT_EQ(handler_calls.size(), 1u);
 }
 
+struct BufferedOptions {
+    std::size_t size = 16;
+    bool keep_open = false;
+    bool throw_on_eof = false;
+};
+
 struct Buffered : BufferedProtocol {
-    explicit Buffered(Seen* s, std::size_t size = 16) : s(s), buf(size) {}
+    using Options = BufferedOptions;
+    explicit Buffered(Seen* s, Options o = Options()) : s(s), buf(o.size), keep_open(o.keep_open), throw_on_eof(o.throw_on_eof) {}
     void connection_made(Transport& t) override {
         s->transport = &t;
         s->events.push_back("made");
@@ -141,16 +148,13 @@ TEST_F(NetConformance, ABufferedProtocolSeesEofThenTheTransportClosesUnlessItKee
         Seen seen;
         auto [a, b] = Socket::pair();
         run_io([&]() -> Coro<void> {
-            auto conn = co_await create_connection(
-                [&] {
-                    auto p = std::make_unique<Buffered>(&seen);
-                    p->keep_open = keep_open;
-                    return p;
-                },
-                std::move(a));
+            Buffered::Options o;
+            o.keep_open = keep_open;
+            auto conn = co_await create_connection([&] { return std::make_unique<Buffered>(&seen, o); }, std::move(a));
             co_await sock_sendall(b, std::string("abc"));
             ::shutdown(b.fileno(), SHUT_WR);
-            co_await eventually([&] { return std::find(seen.events.begin(), seen.events.end(), "eof") != seen.events.end(); });
+            auto& ev = seen.events;
+            co_await eventually([&] { return std::find(ev.begin(), ev.end(), "eof") != ev.end(); });
             co_await sleep(0.01);
             if (keep_open) {
                 EXPECT_EQ(seen.lost, 0);
@@ -172,13 +176,9 @@ TEST_F(NetConformance, ABufferedProtocolsEofReceivedThrowingIsReportedAndClosesT
     Seen seen;
     auto [a, b] = Socket::pair();
     run_io([&]() -> Coro<void> {
-        auto conn = co_await create_connection(
-            [&] {
-                auto p = std::make_unique<Buffered>(&seen);
-                p->throw_on_eof = true;
-                return p;
-            },
-            std::move(a));
+        Buffered::Options o;
+        o.throw_on_eof = true;
+        auto conn = co_await create_connection([&] { return std::make_unique<Buffered>(&seen, o); }, std::move(a));
         ::shutdown(b.fileno(), SHUT_WR);
         co_await eventually([&] { return seen.lost == 1; });
     }());
@@ -193,7 +193,9 @@ TEST_F(NetConformance, AnEmptyBufferFromGetBufferIsAFatalError) {
     Seen seen;
     auto [a, b] = Socket::pair();
     run_io([&]() -> Coro<void> {
-        auto conn = co_await create_connection([&] { return std::make_unique<Buffered>(&seen, 0); }, std::move(a));
+        Buffered::Options o;
+        o.size = 0;
+        auto conn = co_await create_connection([&] { return std::make_unique<Buffered>(&seen, o); }, std::move(a));
         co_await sock_sendall(b, std::string("data"));
         co_await eventually([&] { return seen.lost == 1; });
     }());
