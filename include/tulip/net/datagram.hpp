@@ -3,10 +3,11 @@
 //
 // local_addr binds, remote_addr connects (then sendto() may omit the address
 // and only that peer's datagrams arrive); with allow_broadcast, remote_addr is
-// not connected, only the address sendto() uses when given none (asyncio). Datagrams are sent at once; what
-// the kernel refuses with EAGAIN waits in a queue. Errors of a send or
-// receive (e.g. ICMP port unreachable on a connected socket) go to
-// protocol.error_received() and do not close the endpoint.
+// not connected, only the address sendto() uses when given none (asyncio).
+// Datagrams are sent at once; what the kernel refuses with EAGAIN waits in a
+// queue. Errors of a send or receive (e.g. ICMP port unreachable on a
+// connected socket) go to protocol.error_received() and do not close the
+// endpoint.
 // Thread safety: loop thread only.
 #pragma once
 
