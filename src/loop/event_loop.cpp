@@ -12,6 +12,7 @@
 #include <tulip/loop/event_loop.hpp>
 
 #include <execinfo.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,15 @@ LogSink& log_sink() {
     static LogSink sink;
     return sink;
 }
+
+// A child forked while a loop runs does not run that loop (asyncio 3.12 resets
+// the running loop after fork): the forking thread's slot, the only thread the
+// child has, is cleared there, so the child may run a loop of its own.
+void forget_running_loop_after_fork() noexcept {
+    tls_running_loop = nullptr;
+    detail::tls_debug_state = -1;
+}
+[[maybe_unused]] const int g_fork_hook = ::pthread_atfork(nullptr, nullptr, &forget_running_loop_after_fork);
 
 std::int64_t monotonic_ns() noexcept {
     timespec ts;
@@ -244,7 +254,7 @@ void EventLoop::throw_nan(const char* what) { throw std::invalid_argument(std::s
 
 std::int64_t EventLoop::now_ns() const noexcept { return virtual_ ? virtual_now_ : monotonic_ns(); }
 
-void EventLoop::drain_threadsafe() {
+void EventLoop::drain_threadsafe() noexcept {
     // A plain load first: taking the lock costs ~20 cycles per iteration.
     if (door_->pending()) door_->drain(ready_);
 }
@@ -256,7 +266,32 @@ void EventLoop::set_fd_callback(int fd, bool write, detail::CallbackNode* n) {
     }
 }
 
-bool EventLoop::remove_reader(int fd) {
+void EventLoop::check_thread_slow(const char* what) const {
+    std::thread::id id = thread_id_.load(std::memory_order_relaxed);
+    if (id != std::thread::id{} && id != std::this_thread::get_id())
+        throw std::runtime_error(std::string(what) +
+                                 "() called from a thread other than the event loop's (debug mode checks this; "
+                                 "only call_soon_threadsafe may be called from other threads)");
+}
+
+void EventLoop::set_fd_owner(int fd, detail::FdOwner* owner) {
+    if (fd < 0) return;
+    auto i = static_cast<std::size_t>(fd);
+    if (i >= fd_owners_.size()) {
+        if (!owner) return;
+        fd_owners_.resize(i + 1, nullptr);
+    }
+    fd_owners_[i] = owner;
+}
+
+void EventLoop::check_fd_owner(int fd) const {
+    detail::FdOwner* t = fd_owners_[static_cast<std::size_t>(fd)];
+    if (!t->fd_owner_closing())
+        throw std::runtime_error("File descriptor " + std::to_string(fd) + " is used by transport " +
+                                 t->fd_owner_name());
+}
+
+bool EventLoop::unwatch_reader(int fd) {
     if (closed_ || fd < 0) return false;
     auto* old = poller_->set(fd, false, nullptr);
     if (!old) return false;
@@ -265,7 +300,7 @@ bool EventLoop::remove_reader(int fd) {
     return true;
 }
 
-bool EventLoop::remove_writer(int fd) {
+bool EventLoop::unwatch_writer(int fd) {
     if (closed_ || fd < 0) return false;
     auto* old = poller_->set(fd, true, nullptr);
     if (!old) return false;
@@ -441,10 +476,12 @@ void EventLoop::run_forever() {
     if (tls_running_loop) throw std::runtime_error("Cannot run the event loop while another loop is running");
     running_ = true;
     tls_running_loop = this;
+    thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
     detail::tls_debug_state = debug_ ? 1 : 0;
     struct Reset {
         EventLoop* l;
         ~Reset() {
+            l->thread_id_.store(std::thread::id{}, std::memory_order_relaxed);
             l->stopping_ = false;
             l->running_ = false;
             tls_running_loop = nullptr;
@@ -472,6 +509,7 @@ void EventLoop::close() {
         c->on_loop_close();
     }
     remove_all_signal_handlers();
+    fd_owners_.clear();  // every transport was force-closed above
     closed_ = true;
     // From here other threads are refused; what they posted before is dropped
     // below, with the rest of the ready queue.

@@ -8,6 +8,7 @@
 #include <tulip/loop/event_loop.hpp>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
@@ -47,6 +48,16 @@ extern "C" void tulip_on_signal(int sig) {
     errno = saved;
 }
 
+// A forked child must not wake its parent's loop: its signals stop reaching
+// the inherited pipe (asyncio 3.12 clears the wakeup fd in the child), and it
+// may install handlers on a loop of its own.
+void detach_signals_after_fork() noexcept {
+    g_signal_fd.store(-1);
+    g_signal_pending.store(false);
+    g_signal_owner.store(nullptr);
+}
+[[maybe_unused]] const int g_fork_hook = ::pthread_atfork(nullptr, nullptr, &detach_signals_after_fork);
+
 // Unpublishes the pipe's write end and waits out handlers that may still be
 // writing to it (a non-blocking write: a few microseconds at most). A handler
 // interrupting this very thread has finished before we resume, so this
@@ -83,8 +94,10 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
         throw std::invalid_argument("invalid signal number " + std::to_string(sig));
     }
     if (sig == SIGKILL || sig == SIGSTOP) {
+        // asyncio: sigaction's EINVAL becomes RuntimeError for these.
         n->decref();
-        throw std::invalid_argument(std::string("signal ") + ::strsignal(sig) + " cannot be caught");
+        throw std::runtime_error(std::string("signal ") + std::to_string(sig) + " (" + ::strsignal(sig) +
+                                 ") cannot be caught");
     }
     const EventLoop* expected = nullptr;
     if (!g_signal_owner.compare_exchange_strong(expected, this) && expected != this) {
@@ -101,7 +114,7 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
         signal_read_fd_ = p[0];
         signal_write_fd_ = p[1];
         g_signal_fd.store(signal_write_fd_);
-        add_reader(signal_read_fd_, [this] { dispatch_signals(); });
+        watch_reader(signal_read_fd_, [this] { dispatch_signals(); });
         poller_->adjust_internal_fds(+1);  // polled only when the loop would block anyway
     }
     struct sigaction sa {};
@@ -122,6 +135,7 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
 }
 
 bool EventLoop::remove_signal_handler(int sig) {
+    check_thread("remove_signal_handler");
     if (sig <= 0 || sig >= NSIG) throw std::invalid_argument("invalid signal number " + std::to_string(sig));
     if (static_cast<std::size_t>(sig) >= signal_handlers_.size() || !signal_handlers_[static_cast<std::size_t>(sig)])
         return false;
@@ -179,7 +193,7 @@ void EventLoop::remove_all_signal_handlers() noexcept {
     if (signal_read_fd_ >= 0) {
         unpublish_signal_fd();
         if (!closed_) {
-            remove_reader(signal_read_fd_);
+            unwatch_reader(signal_read_fd_);
             poller_->adjust_internal_fds(-1);
         }
         ::close(signal_read_fd_);

@@ -52,7 +52,9 @@ Coro<Socket> connect_one(AddrInfo ai, std::optional<SocketAddress> local) {
     co_return s;
 }
 
-std::exception_ptr combine_errors(const std::vector<std::exception_ptr>& errors) {
+std::exception_ptr combine_errors(const std::vector<std::exception_ptr>& errors, bool all_errors) {
+    // asyncio 3.12 all_errors=True: every attempt's error, in an ExceptionGroup.
+    if (all_errors) return std::make_exception_ptr(ExceptionGroup("create_connection failed", errors));
     if (errors.size() == 1) return errors[0];
     std::string msg = "Multiple exceptions: ";
     std::string first = describe_exception(errors[0]);
@@ -86,7 +88,7 @@ Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOption
                 errors.push_back(std::current_exception());
             }
         }
-        std::rethrow_exception(combine_errors(errors));
+        std::rethrow_exception(combine_errors(errors, options.all_errors));
     }
 
     // Happy eyeballs: a staggered race.
@@ -137,7 +139,7 @@ Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOption
         }
     }
     if (cancelled) std::rethrow_exception(cancelled);
-    std::rethrow_exception(combine_errors(errors));
+    std::rethrow_exception(combine_errors(errors, options.all_errors));
 }
 
 Coro<Socket> open_unix_socket(std::string path) {
@@ -147,6 +149,13 @@ Coro<Socket> open_unix_socket(std::string path) {
 }
 
 namespace detail {
+
+void require_stream_socket(const Socket& sock, const char* what) {
+    if (!sock) throw std::invalid_argument(std::string(what) + ": the socket is closed");
+    if (sock.type() != SOCK_STREAM)
+        throw std::invalid_argument(std::string(what) + ": A Stream Socket was expected, got a socket of type " +
+                                    std::to_string(sock.type()));
+}
 
 Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol) {
     EventLoop& loop = get_running_loop();

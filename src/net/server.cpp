@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/net/connection.hpp>
 #include <tulip/net/dns.hpp>
 #include <tulip/net/socket_transport.hpp>
 #include <tulip/task/sleep.hpp>
@@ -232,11 +233,7 @@ Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string
 Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, ServerOptions options) {
     EventLoop& loop = get_running_loop();
     SocketAddress addr = SocketAddress::from_unix(path);
-    if (path[0] != '\0') {
-        // Remove a stale socket file (but never anything else).
-        struct stat st {};
-        if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
-    }
+    remove_stale_unix_socket(path);
     Socket s = Socket::create(AF_UNIX, SOCK_STREAM);
     try {
         s.bind(addr);
@@ -252,6 +249,7 @@ Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, 
 
 Server server_from_socket(ProtocolFactory factory, Socket sock, ServerOptions options) {
     EventLoop& loop = get_running_loop();
+    require_stream_socket(sock, "create_server");
     std::vector<Socket> socks;
     socks.push_back(std::move(sock));
     Ref<ServerCore> core(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog));

@@ -1,6 +1,8 @@
 // The sock_* operations: try the syscall, wait for readiness only on EAGAIN.
 #include <tulip/net/sock_ops.hpp>
 
+#include <fcntl.h>
+
 #include <cerrno>
 
 #include <tulip/core/exceptions.hpp>
@@ -63,10 +65,12 @@ private:
         if (!registered_) return;
         registered_ = false;
         if (loop_->is_closed()) return;
+        // Unchecked: this runs from destructors and cancellation, and the
+        // checks were made when the watcher was added.
         if (write_)
-            loop_->remove_writer(fd_);
+            loop_->unwatch_writer(fd_);
         else
-            loop_->remove_reader(fd_);
+            loop_->unwatch_reader(fd_);
     }
     int fd_;
     bool write_;
@@ -79,6 +83,14 @@ private:
 
 void check_socket(const Socket& s, const char* op) {
     if (!s) throw std::invalid_argument(std::string(op) + ": the socket is closed");
+    // Debug mode, as asyncio's: a blocking socket would stall the whole loop
+    // (the first syscall blocks instead of returning EAGAIN).
+    EventLoop* loop = detail::running_loop();
+    if (loop && loop->get_debug()) [[unlikely]] {
+        int flags = ::fcntl(s.fileno(), F_GETFL);
+        if (flags >= 0 && !(flags & O_NONBLOCK))
+            throw std::invalid_argument(std::string(op) + ": the socket must be non-blocking");
+    }
 }
 
 }  // namespace
@@ -169,9 +181,12 @@ Coro<void> sock_connect(Socket& sock, SocketAddress target) {
 }
 
 Coro<void> sock_connect(Socket& sock, std::string host, std::uint16_t port) {
+    check_socket(sock, "sock_connect");
     AddrInfoOptions o;
+    // Resolved for this socket's family and type (asyncio passes both), so a
+    // datagram socket gets a datagram address.
     o.family = sock.family();
-    o.type = SOCK_STREAM;
+    o.type = sock.type();
     auto infos = co_await getaddrinfo(host, port, o);
     if (infos.empty()) throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo(" + host + ")");
     co_await sock_connect(sock, infos.front().address);

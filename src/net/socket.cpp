@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -91,5 +92,13 @@ void Socket::set_nodelay(bool on) {
     int fam = family();
     if (fam == AF_INET || fam == AF_INET6) setsockopt(IPPROTO_TCP, TCP_NODELAY, on);
 }
+
+namespace detail {
+void remove_stale_unix_socket(const std::string& path) noexcept {
+    if (path.empty() || path[0] == '\0') return;
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+}
+}  // namespace detail
 
 }  // namespace tulip

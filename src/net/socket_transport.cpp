@@ -34,7 +34,7 @@ char* read_buffer() {
     return buf.get();
 }
 
-class SocketTransport final : public Transport, private detail::LoopClosable {
+class SocketTransport final : public Transport, private detail::LoopClosable, private detail::FdOwner {
 public:
     SocketTransport(EventLoop& loop, Socket sock, std::unique_ptr<BaseProtocol> protocol, detail::ServerCore* server)
         : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(protocol)), server_(server) {
@@ -59,6 +59,7 @@ public:
         }
         incref();  // the loop's reference, dropped after connection_lost
         link_to_loop(loop);  // a loop closed first force-closes us (on_loop_close)
+        loop_->set_fd_owner(fd_, this);  // add_reader(fd) & co. refuse it while we are open
         if (server_) server_->attach(this);
         loop_->call_soon([this] { start(); });
     }
@@ -73,6 +74,10 @@ public:
         return {};
     }
     bool is_closing() const noexcept override { return closing_; }
+    std::string fd_owner_name() const override {
+        return "<SocketTransport fd=" + std::to_string(fd_) + (closing_ ? " closing>" : ">");
+    }
+    bool fd_owner_closing() const noexcept override { return closing_; }
     BaseProtocol& get_protocol() const noexcept override { return *protocol_; }
     EventLoop& get_loop() const noexcept override { return *loop_; }
     bool can_write_eof() const noexcept override { return true; }
@@ -110,7 +115,7 @@ public:
             }
             data.remove_prefix(static_cast<std::size_t>(n));
             if (data.empty()) return;
-            loop_->add_writer(fd_, [this] { write_ready(); });
+            loop_->watch_writer(fd_, [this] { write_ready(); });
         }
         wbuf_.append(data);
         maybe_pause_protocol();
@@ -152,7 +157,7 @@ public:
             wbuf_.append(p.substr(sent));
             sent = 0;
         }
-        loop_->add_writer(fd_, [this] { write_ready(); });
+        loop_->watch_writer(fd_, [this] { write_ready(); });
         maybe_pause_protocol();
     }
 
@@ -166,7 +171,7 @@ public:
         if (closing_ || paused_) return;
         paused_ = true;
         if (reading_) {
-            loop_->remove_reader(fd_);
+            loop_->unwatch_reader(fd_);
             reading_ = false;
         }
     }
@@ -209,13 +214,13 @@ private:
 
     void add_reader() {
         if (reading_ || closing_ || conn_lost_) return;
-        loop_->add_reader(fd_, [this] { read_ready(); });
+        loop_->watch_reader(fd_, [this] { read_ready(); });
         reading_ = true;
     }
     void remove_reader() {
         if (!reading_) return;
         reading_ = false;
-        loop_->remove_reader(fd_);
+        loop_->unwatch_reader(fd_);
     }
 
     void read_ready() {
@@ -277,7 +282,7 @@ private:
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
             int err = errno;
-            loop_->remove_writer(fd_);
+            loop_->unwatch_writer(fd_);
             wbuf_.clear();
             woff_ = 0;
             fatal_error(make_os_error(err, "Fatal write error on socket transport"));
@@ -298,7 +303,7 @@ private:
         // still points at us (use after free).
         if (conn_lost_) return;
         if (get_write_buffer_size() == 0) {
-            loop_->remove_writer(fd_);
+            loop_->unwatch_writer(fd_);
             if (closing_) {
                 call_connection_lost(nullptr);
             } else if (eof_) {
@@ -345,7 +350,7 @@ private:
         if (get_write_buffer_size()) {
             wbuf_.clear();
             woff_ = 0;
-            loop_->remove_writer(fd_);
+            loop_->unwatch_writer(fd_);
         }
         if (!closing_) {
             closing_ = true;
@@ -385,8 +390,9 @@ private:
             }
         }
         if (!loop_->is_closed()) {
-            loop_->remove_reader(fd_);
-            loop_->remove_writer(fd_);
+            loop_->unwatch_reader(fd_);
+            loop_->unwatch_writer(fd_);
+            loop_->set_fd_owner(fd_, nullptr);
         }
         sock_.close();
         if (server_) {

@@ -44,6 +44,7 @@ void cancel_all_tasks(EventLoop& loop) {
 }
 
 Coro<void> EventLoop::shutdown_default_executor(std::optional<Seconds> timeout) {
+    if (timeout) (void)to_ns(*timeout, "shutdown_default_executor: timeout");  // NaN: before shutting down
     std::shared_ptr<Executor> ex = default_executor_;
     if (!ex) co_return;
     // Join the workers on a helper thread so the loop keeps running meanwhile.

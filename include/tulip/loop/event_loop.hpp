@@ -13,7 +13,8 @@
 //
 // Thread safety: only call_soon_threadsafe may be called from another thread,
 // and only while the loop object is alive; a thread that may outlive the loop
-// keeps a LoopRef (threadsafe_ref()) instead.
+// keeps a LoopRef (threadsafe_ref()) instead. In debug mode the other methods
+// check the thread while the loop runs (asyncio's _check_thread).
 #pragma once
 
 #include <atomic>
@@ -25,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +34,7 @@
 #include <tulip/core/exceptions.hpp>
 #include <tulip/detail/nodes.hpp>
 #include <tulip/loop/executor.hpp>
+#include <tulip/loop/fd_owner.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/loop/loop_ref.hpp>
 
@@ -145,8 +148,10 @@ public:
     template <class F>
     Handle call_soon(F&& f) {
         check_closed();
+        check_thread("call_soon");
         auto* n = detail::CallbackNode::make(this, std::forward<F>(f));
         Handle h(n);  // the ready queue keeps the creation reference
+        take_posted();
         ready_.push(n);
         return h;
     }
@@ -196,28 +201,54 @@ public:
 
     // ---- file descriptors (the selector-level API) ------------------------------
     // The callback runs whenever fd is readable (writable), until removed.
+    // A descriptor an open transport owns is refused with std::runtime_error
+    // (asyncio: "File descriptor ... is used by transport ..."), by all four.
     template <class F>
     void add_reader(int fd, F&& f) {
+        check_fd_free(fd, "add_reader");
+        watch_reader(fd, std::forward<F>(f));
+    }
+    template <class F>
+    void add_writer(int fd, F&& f) {
+        check_fd_free(fd, "add_writer");
+        watch_writer(fd, std::forward<F>(f));
+    }
+    bool remove_reader(int fd) {
+        check_fd_free(fd, "remove_reader");
+        return unwatch_reader(fd);
+    }
+    bool remove_writer(int fd) {
+        check_fd_free(fd, "remove_writer");
+        return unwatch_writer(fd);
+    }
+    // The same without the transport and thread checks, for the transports
+    // themselves (asyncio's _add_reader, _remove_reader...).
+    template <class F>
+    void watch_reader(int fd, F&& f) {
         check_closed();
         set_fd_callback(fd, /*write=*/false, detail::CallbackNode::make(this, std::forward<F>(f)));
     }
     template <class F>
-    void add_writer(int fd, F&& f) {
+    void watch_writer(int fd, F&& f) {
         check_closed();
         set_fd_callback(fd, /*write=*/true, detail::CallbackNode::make(this, std::forward<F>(f)));
     }
-    bool remove_reader(int fd);
-    bool remove_writer(int fd);
+    bool unwatch_reader(int fd);
+    bool unwatch_writer(int fd);
+    // A transport claims its fd for its life (nullptr releases it); see FdOwner.
+    void set_fd_owner(int fd, detail::FdOwner* owner);
 
     // ---- signals (unix_events) -----------------------------------------------
     // Runs callback on the loop whenever signal `sig` arrives (a C handler
     // writes to a self-pipe the loop watches, so any thread may receive it).
     // Replaces an earlier handler for sig. Only one loop at a time may own
-    // signal handlers. Throws std::invalid_argument for a bad or uncatchable
-    // signal (SIGKILL, SIGSTOP).
+    // signal handlers. Throws std::invalid_argument for an invalid signal
+    // number (asyncio: ValueError) and std::runtime_error for one that cannot
+    // be caught (SIGKILL, SIGSTOP; asyncio: RuntimeError from sigaction).
     template <class F>
     void add_signal_handler(int sig, F&& callback) {
         check_closed();
+        check_thread("add_signal_handler");
         install_signal(sig, detail::CallbackNode::make(this, std::forward<F>(callback)));
     }
     // Restores the default disposition; false if no handler was set.
@@ -273,8 +304,14 @@ public:
     double slow_callback_duration = 0.1;
 
     // ---- internals used by the task layer -----------------------------------
-    void schedule(detail::ReadyNode* n) noexcept { ready_.push(n); }
-    void schedule_all(detail::NodeQueue& q) noexcept { ready_.splice(q); }
+    void schedule(detail::ReadyNode* n) noexcept {
+        take_posted();
+        ready_.push(n);
+    }
+    void schedule_all(detail::NodeQueue& q) noexcept {
+        take_posted();
+        ready_.splice(q);
+    }
     void add_timer(detail::TimerNode* t, std::int64_t when_ns);
     void remove_timer(detail::TimerNode* t) noexcept;
     std::int64_t now_ns() const noexcept;
@@ -331,6 +368,13 @@ public:
     void check_closed() const {
         if (closed_) throw std::runtime_error("Event loop is closed");
     }
+    // Debug mode: a method that is not thread-safe, called from a thread other
+    // than the one running this loop, raises std::runtime_error (asyncio's
+    // _check_thread). Off debug mode it costs one test of a bool.
+    void check_thread(const char* what) const {
+        if (debug_) [[unlikely]]
+            check_thread_slow(what);
+    }
     // Runs one iteration (tests use this to count steps, as CPython's run_once).
     void run_once();
 
@@ -338,19 +382,35 @@ private:
     template <class F>
     TimerHandle call_at_ns(std::int64_t when, F&& f) {
         check_closed();
+        check_thread("call_at");
         auto* n = detail::CallbackNode::make(this, std::forward<F>(f));
         TimerHandle h(n);
         add_timer(n, when);  // the heap keeps the creation reference
         return h;
     }
     void install_signal(int sig, detail::CallbackNode* n);
+    void check_thread_slow(const char* what) const;
+    void check_fd_free(int fd, const char* what) const {
+        check_thread(what);
+        if (static_cast<std::size_t>(fd) < fd_owners_.size() && fd_owners_[static_cast<std::size_t>(fd)]) [[unlikely]]
+            check_fd_owner(fd);
+    }
+    void check_fd_owner(int fd) const;
+    // Callbacks posted from other threads join the ready queue before anything
+    // this thread queues after them (asyncio appends both to one queue, in
+    // arrival order): whoever queues first takes what was posted. One load
+    // when nothing was.
+    void take_posted() noexcept {
+        if (door_->pending()) [[unlikely]]
+            drain_threadsafe();
+    }
     void dispatch_signals();
     void poll_signals();
     void remove_all_signal_handlers() noexcept;
     int signal_read_fd_ = -1;
     int signal_write_fd_ = -1;
     std::vector<detail::CallbackNode*> signal_handlers_;  // indexed by signal number
-    void drain_threadsafe();
+    void drain_threadsafe() noexcept;
     void set_fd_callback(int fd, bool write, detail::CallbackNode* n);
     void heap_up(std::size_t i) noexcept;
     void heap_down(std::size_t i) noexcept;
@@ -375,6 +435,10 @@ private:
     std::int64_t virtual_now_ = 0;
     bool virtual_ = false;
     bool debug_ = false;
+    // The thread in run_forever (default id: not running), for check_thread.
+    std::atomic<std::thread::id> thread_id_{};
+    // Open transports by fd (add_reader & co. refuse their fds).
+    std::vector<detail::FdOwner*> fd_owners_;
     std::unordered_map<void*, void (*)(void*) noexcept> in_flight_;
     bool stopping_ = false;
     bool running_ = false;

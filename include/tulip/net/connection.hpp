@@ -37,6 +37,10 @@ struct ConnectOptions {
     std::optional<SocketAddress> local_addr;  // bind before connecting
     std::optional<double> happy_eyeballs_delay;  // seconds; asyncio recommends 0.25
     int interleave = 0;                          // 0: 1 when racing, else none
+    // When every address fails: false raises the one error, or an OSError-like
+    // std::system_error naming them all; true raises an ExceptionGroup of
+    // every attempt's error (asyncio 3.12 all_errors=True).
+    bool all_errors = false;
 };
 
 // Connects a TCP socket to host:port (every address tried, see above).
@@ -47,6 +51,9 @@ Coro<Socket> open_unix_socket(std::string path);
 namespace detail {
 // Wraps a connected socket and waits until connection_made has run (asyncio's waiter).
 Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol);
+// asyncio's check on a caller's socket: std::invalid_argument unless it is a
+// SOCK_STREAM socket ("A Stream Socket was expected").
+void require_stream_socket(const Socket& sock, const char* what);
 }  // namespace detail
 
 // {transport, protocol}: the protocol handle keeps the transport (its owner)
@@ -85,9 +92,11 @@ template <class F>
 auto create_connection(F factory, std::string host, std::uint16_t port, ConnectOptions options = {}) {
     return detail::connect_tcp(std::move(factory), std::move(host), port, std::move(options));
 }
-// With an already connected socket (asyncio: sock=).
+// With an already connected socket (asyncio: sock=). A socket that is not
+// SOCK_STREAM is refused here (std::invalid_argument), before any await.
 template <class F>
 auto create_connection(F factory, Socket sock) {
+    detail::require_stream_socket(sock, "create_connection");
     return detail::wrap_connected(std::move(factory), std::move(sock));
 }
 template <class F>

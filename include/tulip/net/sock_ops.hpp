@@ -4,7 +4,9 @@
 //
 // Each tries the syscall first and waits for readiness only on EAGAIN, as
 // asyncio does. They are free functions on the running loop (asyncio has them
-// as loop methods); the socket must be non-blocking (tulip::Socket is).
+// as loop methods); the socket must be non-blocking (tulip::Socket is; in
+// debug mode one made blocking behind its back raises std::invalid_argument,
+// as asyncio's ValueError "the socket must be non-blocking").
 //
 // Cancellation: a cancelled sock_recv*/sock_accept has consumed nothing — no
 // byte or connection is lost and the socket stays usable. A cancelled

@@ -65,4 +65,11 @@ private:
     int fd_ = -1;
 };
 
+namespace detail {
+// Before binding a Unix socket to path: removes a socket file left there by a
+// process that is gone (asyncio does this for servers and datagram
+// endpoints), never a file of another kind; nothing for abstract names.
+void remove_stale_unix_socket(const std::string& path) noexcept;
+}  // namespace detail
+
 }  // namespace tulip

@@ -158,6 +158,7 @@ Task<T> EventLoop::create_task(Coro<T> coro) {
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
     check_closed();
+    check_thread("create_task");
     if (!coro) throw std::invalid_argument("create_task() needs a coroutine, got an empty Coro");
     auto* st = new detail::TaskState<T>(this, typename detail::TaskState<T>::handle_type{});
     auto h = coro.release();
