@@ -56,6 +56,7 @@ struct AsyncGenNode {
     std::coroutine_handle<> frame;
     std::coroutine_handle<> consumer;
     std::exception_ptr exc;
+    std::exception_ptr throw_in;  // athrow(): raised at the suspended co_yield
     bool started = false;
     bool closing = false;   // GeneratorExit is being thrown in
     bool finished = false;  // returned or threw
@@ -89,6 +90,7 @@ struct AsyncGenPromise : AsyncGenNode {
         std::coroutine_handle<> await_suspend(std::coroutine_handle<>) noexcept { return p.consumer; }
         void await_resume() const {
             if (p.closing) throw GeneratorExit{};
+            if (p.throw_in) std::rethrow_exception(std::exchange(p.throw_in, nullptr));
         }
     };
     template <class U = T>
@@ -134,11 +136,24 @@ public:
     ~AsyncGenerator() { drop(); }
 
     struct NextAwaiter {
+        // Not an aggregate (it holds an exception_ptr): see the GCC 12 note in sync/waiters.hpp.
+        explicit NextAwaiter(handle_type hh, std::exception_ptr e = nullptr) noexcept : h(hh), throw_in(std::move(e)) {}
         handle_type h;
-        bool await_ready() const {
+        std::exception_ptr throw_in;  // athrow()'s exception
+        bool used = false;
+        bool await_ready() {
             if (!h) throw std::runtime_error("next() on an empty AsyncGenerator");
+            // As asyncio's: one next()/athrow() awaitable is awaited once.
+            if (used) throw std::runtime_error("cannot reuse already awaited next()/athrow()");
+            used = true;
             auto& p = h.promise();
             if (p.consumer) throw std::runtime_error("asynchronous generator is already running");
+            if (throw_in && !p.started && !p.finished) {
+                // Never started: no code runs, the generator is closed and
+                // the exception comes straight back (as Python's athrow()).
+                p.finished = true;
+                std::rethrow_exception(std::exchange(throw_in, nullptr));
+            }
             return p.finished;
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) {
@@ -150,6 +165,7 @@ public:
             p.consumer = consumer;
             p.current.reset();
             p.yielded = false;
+            p.throw_in = std::move(throw_in);
             return h;
         }
         std::optional<T> await_resume() {
@@ -165,7 +181,17 @@ public:
         }
     };
     // The next value, or nullopt once the generator is exhausted.
-    NextAwaiter next() noexcept { return NextAwaiter{h_}; }
+    NextAwaiter next() noexcept { return NextAwaiter(h_); }
+    // asyncio's athrow(): raises e at the co_yield the generator is suspended
+    // on; gives the next value it yields, nullopt if it returns, or the
+    // exception it lets out. On a generator that never started, closes it
+    // and raises e; on an exhausted one, nullopt.
+    NextAwaiter athrow(std::exception_ptr e) noexcept { return NextAwaiter(h_, std::move(e)); }
+    template <class E>
+        requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
+    NextAwaiter athrow(E&& e) {
+        return athrow(std::make_exception_ptr(std::forward<E>(e)));
+    }
 
     // Runs the generator's cleanup (GeneratorExit at its co_yield). Idempotent.
     // Not a coroutine itself: the frame is taken now, so moving the generator
