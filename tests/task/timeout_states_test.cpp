@@ -112,4 +112,41 @@ TEST_F(TimeoutStates, RescheduleToNoneWhileActiveDisarmsAndANewDeadlineRearms) {
     run(main());
 }
 
+TEST_F(TimeoutStates, AnOuterDeadlinePassingInsideAnActiveInnerScopeRaisesTimeoutErrorFromTheOuterOnly) {
+    // test_nested_timeouts_concurrent: the inner scope (not expired) lets the
+    // cancellation through as CancelledError; the outer turns it into TimeoutError.
+    auto main = [&]() -> Coro<void> {
+        bool inner_saw_timeout = false;
+        bool inner_saw_cancel = false;
+        bool outer_timed_out = false;
+        try {
+            co_await timeout(2ms, [&](Timeout&) -> Coro<void> {
+                try {
+                    co_await timeout(100ms, [&](Timeout& inner) -> Coro<void> {
+                        try {
+                            co_await sleep(1);
+                        } catch (const CancelledError&) {
+                            EXPECT_FALSE(inner.expired());
+                            throw;
+                        }
+                    });
+                } catch (const TimeoutError&) {
+                    inner_saw_timeout = true;
+                } catch (const CancelledError&) {
+                    inner_saw_cancel = true;
+                    throw;
+                }
+            });
+        } catch (const TimeoutError&) {
+            outer_timed_out = true;
+        }
+        EXPECT_FALSE(inner_saw_timeout);
+        EXPECT_TRUE(inner_saw_cancel);
+        EXPECT_TRUE(outer_timed_out);
+        EXPECT_DOUBLE_EQ(loop().time(), 0.002);
+        EXPECT_EQ(current_task().cancelling(), 0u);
+    };
+    run(main());
+}
+
 }  // namespace
