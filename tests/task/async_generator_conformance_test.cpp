@@ -11,6 +11,7 @@
 #include <tulip/task/runner.hpp>
 
 #include "support/loop_test.hpp"
+#include "support/recording_runner.hpp"
 
 using namespace tulip;
 
@@ -283,14 +284,7 @@ Coro<void> break_out_of_the_loop() {
 TEST_F(AsyncGenAthrow, ADroppedGeneratorWhoseCleanupRaisesInsideRunIsReportedToTheHandler) {
     // test_async_gen_asyncio_shutdown_exception_02.
     std::vector<ExceptionContext> calls;
-    RunnerOptions o;
-    o.loop_factory = [&calls] {
-        EventLoopOptions lo;
-        lo.virtual_time = true;
-        auto l = new_event_loop(lo);
-        l->set_exception_handler([&calls](EventLoop&, const ExceptionContext& c) { calls.push_back(c); });
-        return l;
-    };
+    RunnerOptions o = test::recording_runner_options(calls);
     tulip::run(break_out_of_the_loop(), o);
     ASSERT_EQ(calls.size(), 1u);
     EXPECT_THROW(std::rethrow_exception(calls[0].exception), CleanupError);

@@ -9,6 +9,7 @@
 #include <tulip/task/async_generator.hpp>
 
 #include "support/loop_test.hpp"
+#include "support/recording_runner.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -58,14 +59,7 @@ Coro<void> start_spinner_and_fail(bool* closed, Task<void>* lazyboy) {
 TEST_F(RunnerConformance, RunClosesGeneratorsAfterLeftoverTasksFailOnCancellation) {
     // test_asyncio_run_closes_gens_after_hanging_tasks_errors.
     std::vector<ExceptionContext> calls;
-    RunnerOptions o;
-    o.loop_factory = [&calls] {
-        EventLoopOptions lo;
-        lo.virtual_time = true;
-        auto l = new_event_loop(lo);
-        l->set_exception_handler([&calls](EventLoop&, const ExceptionContext& c) { calls.push_back(c); });
-        return l;
-    };
+    RunnerOptions o = test::recording_runner_options(calls);
     bool closed = false;
     Task<void> lazyboy;
     EXPECT_THROW(tulip::run(start_spinner_and_fail(&closed, &lazyboy), o), FancyExit);
