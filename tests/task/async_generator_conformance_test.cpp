@@ -1,6 +1,7 @@
 // Async-generator cases of CPython's Lib/test/test_asyncgen.py
 // (AsyncGenAsyncioTest) that async_generator_test.cpp does not cover:
-// athrow() (an exception raised at the suspended co_yield).
+// athrow() (an exception raised at the suspended co_yield) and asend() (a
+// value handed to it).
 #include <tulip/task/async_generator.hpp>
 
 #include <optional>
@@ -288,6 +289,119 @@ TEST_F(AsyncGenAthrow, ADroppedGeneratorWhoseCleanupRaisesInsideRunIsReportedToT
     tulip::run(break_out_of_the_loop(), o);
     ASSERT_EQ(calls.size(), 1u);
     EXPECT_THROW(std::rethrow_exception(calls[0].exception), CleanupError);
+}
+
+// ---- asend() -------------------------------------------------------------------------------
+
+// test_async_gen_asyncio_anext_05's generator: each co_yield gives back what was sent.
+AsyncGenerator<int, int> echo_times_100() {
+    auto v = co_yield 1;
+    auto w = co_yield v.value_or(-1);
+    co_yield w.value_or(-1) * 100;
+}
+
+TEST_F(AsyncGenAthrow, AsendHandsItsValueToTheSuspendedYield) {
+    // test_async_gen_asyncio_anext_05.
+    auto body = [&]() -> Coro<void> {
+        auto g = echo_times_100();
+        {
+            auto got = co_await g.next();
+            EXPECT_EQ(got, 1);
+        }
+        {
+            auto got = co_await g.asend(10);
+            EXPECT_EQ(got, 10);
+        }
+        {
+            auto got = co_await g.asend(12);
+            EXPECT_EQ(got, 1200);
+        }
+        {
+            auto got = co_await g.next();
+            EXPECT_EQ(got, std::nullopt);
+        }
+    };
+    run(body());
+}
+
+TEST_F(AsyncGenAthrow, AsendToAGeneratorThatHasNotStartedIsRefused) {
+    auto body = [&]() -> Coro<void> {
+        auto g = echo_times_100();
+        EXPECT_THROW((void)g.asend(1), std::invalid_argument);
+        {
+            auto got = co_await g.next();  // next() starts it, as asend(None) would
+            EXPECT_EQ(got, 1);
+        }
+        co_await g.aclose();
+    };
+    run(body());
+}
+
+// test_async_gen_asyncio_asend_01/02/03's generator; how the step after the
+// send fails is chosen by `crash`: 0 none, 1 an error, 2 a cancellation.
+AsyncGenerator<int, int> doubles_what_is_sent(int crash, int* done) {
+    SetOnExit on_exit{done};
+    co_await sleep(0.01);
+    auto v = co_yield 1;
+    if (crash == 1) {
+        co_await sleep(0.01);
+        throw std::domain_error("division by zero");
+    }
+    if (crash == 2) co_await sleep_n_crash(0.01);
+    co_await sleep(0.01);
+    co_yield v.value_or(0) * 2;
+    co_await sleep(0.01);
+}
+
+TEST_F(AsyncGenAthrow, AsendGivesTheNextValueAndTheGeneratorFinishesAfterward) {
+    // test_async_gen_asyncio_asend_01.
+    int done = 0;
+    auto body = [&]() -> Coro<void> {
+        auto g = doubles_what_is_sent(0, &done);
+        {
+            auto got = co_await g.next();
+            EXPECT_EQ(got, 1);
+        }
+        {
+            auto got = co_await g.asend(100);
+            EXPECT_EQ(got, 200);
+        }
+        {
+            auto got = co_await g.next();
+            EXPECT_EQ(got, std::nullopt);
+        }
+    };
+    run(body());
+    EXPECT_EQ(done, 1);
+}
+
+TEST_F(AsyncGenAthrow, AnErrorAfterAsendComesOutOfItAfterTheCleanup) {
+    // test_async_gen_asyncio_asend_02 (an error) and _03 (a cancellation).
+    for (int crash : {1, 2}) {
+        SCOPED_TRACE(crash);
+        int done = 0;
+        bool domain = false;
+        bool cancelled = false;
+        auto body = [&]() -> Coro<void> {
+            auto g = doubles_what_is_sent(crash, &done);
+            {
+                auto got = co_await g.next();
+                EXPECT_EQ(got, 1);
+            }
+            try {
+                (void)co_await g.asend(100);
+            } catch (const std::domain_error&) {
+                domain = true;
+            } catch (const CancelledError&) {
+                cancelled = true;
+            }
+            EXPECT_EQ(done, 1);
+            EXPECT_TRUE(g.finished());
+        };
+        run(body());
+        EXPECT_EQ(domain, crash == 1);
+        EXPECT_EQ(cancelled, crash == 2);
+    }
 }
 
 }  // namespace
