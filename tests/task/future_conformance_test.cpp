@@ -16,9 +16,9 @@ TEST_F(FutureConformance, AwaitingTheSameFutureTwiceGivesItsResultBothTimesAndOn
     // test_yield_from_twice.
     auto f = loop().create_future<int>();
     std::vector<int> seen;
+    int iterations_before = 0;  // outside the frame: the callback runs after the coroutine ends
     auto body = [&]() -> Coro<void> {
         seen.push_back(co_await f);
-        int iterations_before = 0;
         loop().call_soon([&] { iterations_before = 1; });
         seen.push_back(co_await f);  // done: no suspension, the callback has not run
         seen.push_back(iterations_before);
