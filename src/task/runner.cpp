@@ -97,13 +97,20 @@ Coro<void> EventLoop::shutdown_default_executor(std::optional<Seconds> timeout) 
 
 void Runner::begin_sigint(AnyTask main_task) {
     interrupted_ = 0;
+    sigint_cancelled_ = false;
     if (!options_.handle_sigint || ::gettid() != ::getpid()) return;
     struct sigaction old {};
     if (::sigaction(SIGINT, nullptr, &old) < 0 || old.sa_handler != SIG_DFL) return;
     try {
         loop_->add_signal_handler(SIGINT, [this, main_task] {
-            if (++interrupted_ == 1 && !main_task.done()) {
-                main_task.cancel();
+            if (++interrupted_ == 1) {
+                // Handled on the loop, so it may come after the main task
+                // ended (asyncio handles it at once): then run() just returns
+                // the task's outcome.
+                if (!main_task.done()) {
+                    main_task.cancel();
+                    sigint_cancelled_ = true;
+                }
                 return;
             }
             // A second Ctrl-C: back to the default, which ends the process.

@@ -108,7 +108,14 @@ void FutureStateBase::check_result_ready_slow() const {
     if (state != State::finished) throw InvalidStateError("Result is not ready.");
 }
 
-void FutureStateBase::throw_cancelled() const { throw CancelledError(cancel_message); }
+void FutureStateBase::throw_cancelled() const {
+    if (exc) std::rethrow_exception(exc);
+    throw CancelledError(cancel_message);
+}
+
+std::exception_ptr FutureStateBase::cancelled_error() const {
+    return exc ? exc : std::make_exception_ptr(CancelledError(cancel_message));
+}
 
 void FutureStateBase::report_unretrieved() noexcept {
     log_traceback = false;

@@ -1,5 +1,7 @@
 #include <tulip/task/timeout.hpp>
 
+#include <string>
+
 namespace tulip {
 
 void Timeout::enter() {
@@ -15,7 +17,9 @@ void Timeout::enter() {
 void Timeout::reschedule(std::optional<double> when) {
     if (state_ != State::entered) {
         if (state_ == State::created) throw std::runtime_error("Timeout has not been entered");
-        throw std::runtime_error("Cannot change state of a finished Timeout");
+        // Named as asyncio names its states.
+        const char* name = state_ == State::expiring ? "expiring" : state_ == State::expired ? "expired" : "finished";
+        throw std::runtime_error(std::string("Cannot change state of ") + name + " Timeout");
     }
     if (when) (void)EventLoop::deadline_ns(*when, "timeout: when");  // NaN: refused before any change
     when_ = when;

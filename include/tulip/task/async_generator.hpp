@@ -43,7 +43,9 @@ namespace tulip {
 // does not swallow it. A generator may run cleanup on it but must not yield again.
 struct GeneratorExit {};
 
-template <class T>
+// S: what asend() sends in; `co_yield` then gives a std::optional<S> (nullopt
+// when next() resumed the generator, as Python's `yield` gives None).
+template <class T, class S = void>
 class AsyncGenerator;
 
 namespace detail {
@@ -56,6 +58,7 @@ struct AsyncGenNode {
     std::coroutine_handle<> frame;
     std::coroutine_handle<> consumer;
     std::exception_ptr exc;
+    std::exception_ptr throw_in;  // athrow(): raised at the suspended co_yield
     bool started = false;
     bool closing = false;   // GeneratorExit is being thrown in
     bool finished = false;  // returned or threw
@@ -70,8 +73,17 @@ Coro<void> aclose_node(AsyncGenNode& node);
 // Takes over a frame dropped half-way, closes it, destroys it.
 Coro<void> finalize_dropped(std::coroutine_handle<> frame, AsyncGenNode* node);
 
-template <class T>
-struct AsyncGenPromise : AsyncGenNode {
+// The value asend() hands to the suspended co_yield (nothing when S is void).
+template <class S>
+struct SentSlot {
+    std::optional<S> sent;
+    std::optional<S> take_sent() { return std::exchange(sent, std::nullopt); }
+};
+template <>
+struct SentSlot<void> {};
+
+template <class T, class S = void>
+struct AsyncGenPromise : AsyncGenNode, SentSlot<S> {
     std::optional<T> current;
 
     AsyncGenPromise() { frame = std::coroutine_handle<AsyncGenPromise>::from_promise(*this); }
@@ -80,15 +92,17 @@ struct AsyncGenPromise : AsyncGenNode {
     static void* operator new(std::size_t n) { return pool_allocate(n); }
     static void operator delete(void* p, std::size_t n) noexcept { pool_deallocate(p, n); }
 
-    AsyncGenerator<T> get_return_object() noexcept;
+    AsyncGenerator<T, S> get_return_object() noexcept;
     std::suspend_always initial_suspend() noexcept { return {}; }
 
     struct YieldAwaiter {
         AsyncGenPromise& p;
         bool await_ready() const noexcept { return false; }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<>) noexcept { return p.consumer; }
-        void await_resume() const {
+        auto await_resume() const {
             if (p.closing) throw GeneratorExit{};
+            if (p.throw_in) std::rethrow_exception(std::exchange(p.throw_in, nullptr));
+            if constexpr (!std::is_void_v<S>) return p.take_sent();
         }
     };
     template <class U = T>
@@ -115,10 +129,10 @@ struct AsyncGenPromise : AsyncGenNode {
 
 }  // namespace detail
 
-template <class T>
+template <class T, class S>
 class [[nodiscard]] AsyncGenerator {
 public:
-    using promise_type = detail::AsyncGenPromise<T>;
+    using promise_type = detail::AsyncGenPromise<T, S>;
     using handle_type = std::coroutine_handle<promise_type>;
 
     AsyncGenerator() noexcept = default;
@@ -134,11 +148,25 @@ public:
     ~AsyncGenerator() { drop(); }
 
     struct NextAwaiter {
+        // Not an aggregate (it holds an exception_ptr): see the GCC 12 note in sync/waiters.hpp.
+        explicit NextAwaiter(handle_type hh, std::exception_ptr e = nullptr) noexcept : h(hh), throw_in(std::move(e)) {}
         handle_type h;
-        bool await_ready() const {
+        std::exception_ptr throw_in;  // athrow()'s exception
+        detail::SentSlot<S> send;     // asend()'s value
+        bool used = false;
+        bool await_ready() {
             if (!h) throw std::runtime_error("next() on an empty AsyncGenerator");
+            // As asyncio's: one next()/athrow() awaitable is awaited once.
+            if (used) throw std::runtime_error("cannot reuse already awaited next()/athrow()");
+            used = true;
             auto& p = h.promise();
             if (p.consumer) throw std::runtime_error("asynchronous generator is already running");
+            if (throw_in && !p.started && !p.finished) {
+                // Never started: no code runs, the generator is closed and
+                // the exception comes straight back (as Python's athrow()).
+                p.finished = true;
+                std::rethrow_exception(std::exchange(throw_in, nullptr));
+            }
             return p.finished;
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) {
@@ -150,6 +178,8 @@ public:
             p.consumer = consumer;
             p.current.reset();
             p.yielded = false;
+            p.throw_in = std::move(throw_in);
+            if constexpr (!std::is_void_v<S>) p.sent = std::move(send.sent);
             return h;
         }
         std::optional<T> await_resume() {
@@ -165,7 +195,30 @@ public:
         }
     };
     // The next value, or nullopt once the generator is exhausted.
-    NextAwaiter next() noexcept { return NextAwaiter{h_}; }
+    NextAwaiter next() noexcept { return NextAwaiter(h_); }
+    // asyncio's athrow(): raises e at the co_yield the generator is suspended
+    // on; gives the next value it yields, nullopt if it returns, or the
+    // exception it lets out. On a generator that never started, closes it
+    // and raises e; on an exhausted one, nullopt.
+    NextAwaiter athrow(std::exception_ptr e) noexcept { return NextAwaiter(h_, std::move(e)); }
+    // asyncio's asend(v): resumes the generator with `co_yield` giving v;
+    // gives the next value, nullopt if it returns. A generator that has not
+    // started yet has no co_yield to receive v: std::invalid_argument, as
+    // Python's TypeError (next() starts it).
+    template <class U = S>
+        requires(!std::is_void_v<U>)
+    NextAwaiter asend(U v) {
+        if (h_ && !h_.promise().started && !h_.promise().finished)
+            throw std::invalid_argument("can't send a value to a just-started async generator: call next() first");
+        NextAwaiter a(h_);
+        a.send.sent.emplace(std::move(v));
+        return a;
+    }
+    template <class E>
+        requires(!std::is_same_v<std::remove_cvref_t<E>, std::exception_ptr>)
+    NextAwaiter athrow(E&& e) {
+        return athrow(std::make_exception_ptr(std::forward<E>(e)));
+    }
 
     // Runs the generator's cleanup (GeneratorExit at its co_yield). Idempotent.
     // Not a coroutine itself: the frame is taken now, so moving the generator
@@ -209,9 +262,9 @@ private:
 };
 
 namespace detail {
-template <class T>
-AsyncGenerator<T> AsyncGenPromise<T>::get_return_object() noexcept {
-    return AsyncGenerator<T>(std::coroutine_handle<AsyncGenPromise<T>>::from_promise(*this));
+template <class T, class S>
+AsyncGenerator<T, S> AsyncGenPromise<T, S>::get_return_object() noexcept {
+    return AsyncGenerator<T, S>(std::coroutine_handle<AsyncGenPromise<T, S>>::from_promise(*this));
 }
 
 // Awaits a node's frame until its next co_yield or its end (used by aclose).

@@ -91,6 +91,9 @@ struct FutureStateBase : Cancellable {
         return exc;
     }
     [[noreturn]] void throw_cancelled() const;
+    // What awaiting the cancelled future raises: the CancelledError its
+    // coroutine raised (kept in exc), else a new one with the message.
+    std::exception_ptr cancelled_error() const;
     void mark_finished() {
         state = State::finished;
         schedule_callbacks();

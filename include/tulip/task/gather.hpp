@@ -67,7 +67,7 @@ gather_value_t<T> child_value(const GatherChild& c, FutureStateBase* running) {
 template <class T>
 Outcome<gather_value_t<T>> child_outcome(const GatherChild& c, FutureStateBase* running) {
     FutureStateBase* s = c.f.state();
-    if (s->is_cancelled()) return Outcome<gather_value_t<T>>(std::make_exception_ptr(CancelledError(s->cancel_message)));
+    if (s->is_cancelled()) return Outcome<gather_value_t<T>>(s->cancelled_error());
     if (s->exc) {
         s->log_traceback = false;
         return Outcome<gather_value_t<T>>(s->exc);
@@ -108,7 +108,7 @@ struct GatheringState final : FutureState<R> {
         }
         if (!return_exceptions) {
             if (f->is_cancelled()) {
-                this->FutureStateBase::set_exception(std::make_exception_ptr(CancelledError(f->cancel_message)));
+                this->FutureStateBase::set_exception(f->cancelled_error());
                 return;
             }
             if (f->exc) {
@@ -119,7 +119,7 @@ struct GatheringState final : FutureState<R> {
         }
         if (nfinished == nfuts) {
             if (cancel_requested) {
-                this->FutureStateBase::set_exception(std::make_exception_ptr(CancelledError(f->cancel_message)));
+                this->FutureStateBase::set_exception(f->cancelled_error());
                 return;
             }
             try {

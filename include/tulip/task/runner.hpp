@@ -55,7 +55,9 @@ public:
             detail::run_until_done(loop, task);
             return detail::move_result<T>(task);  // nobody else holds the main task: move
         } catch (const CancelledError&) {
-            if (interrupted_ > 0) throw KeyboardInterrupt();
+            // As asyncio: KeyboardInterrupt only if Ctrl-C's cancel is the
+            // one that ended the task (no other cancel request is left).
+            if (sigint_cancelled_ && task.uncancel() == 0) throw KeyboardInterrupt();
             throw;
         }
     }
@@ -67,6 +69,7 @@ private:
     void begin_sigint(AnyTask main_task);
     void end_sigint() noexcept;
     int interrupted_ = 0;
+    bool sigint_cancelled_ = false;  // the first Ctrl-C cancelled the main task
     bool sigint_installed_ = false;
     RunnerOptions options_;
     std::unique_ptr<EventLoop> loop_;

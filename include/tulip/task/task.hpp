@@ -72,6 +72,7 @@ struct TaskState final : FutureState<T>, TaskBase {
         if (p.exc) {
             if (p.cancelled_exc) {
                 self->must_cancel = false;
+                self->exc = p.exc;  // every awaiter gets this very CancelledError (asyncio's _cancelled_exc)
                 self->cancel_future(cancelled_message(p.exc));
             } else {
                 self->FutureStateBase::set_exception(p.exc);

@@ -48,6 +48,18 @@ public:
         adopt(AnyTask(task));
         return task;
     }
+    // Any other awaitable (q.get(), lock.acquire(), reader.read(n), sleep(d))
+    // runs as a task of this group, as create_task() takes it. A Future or
+    // Task is refused at compile time (asyncio: TypeError, a coroutine was
+    // expected).
+    template <class A>
+        requires(!detail::is_coro_v<std::remove_cvref_t<A>>)
+    auto create_task(A&& awaitable, std::string name = {}) {
+        check_can_create();
+        auto task = loop_->create_task(std::forward<A>(awaitable), std::move(name));
+        adopt(AnyTask(task));
+        return task;
+    }
     // Cancels the children and the body; the group then exits without raising
     // CancelledError (asyncio 3.14's TaskGroup.cancel()). Idempotent.
     void cancel();

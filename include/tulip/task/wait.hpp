@@ -9,7 +9,8 @@
 // as_completed(futures, timeout) yields the futures as they complete:
 //     auto it = tulip::as_completed(tasks);
 //     while (it.remaining()) { auto f = co_await it.next(); use(co_await f); }
-// next() raises TimeoutError once the timeout has passed.
+// next() raises TimeoutError for each future still pending once the timeout
+// has passed; next_result() gives the next result instead of the future.
 //
 // Cancellation: cancelling the waiter does not cancel the futures.
 // Thread safety: loop thread only.
@@ -116,15 +117,29 @@ Coro<WaitResult<F>> wait(std::vector<F> fs, WaitOptions options = {}) {
 }
 
 namespace detail {
+// Hands completed futures to next() calls in order, any number of which may
+// wait at once (asyncio passes them through a Queue).
 template <class F>
 struct AsCompletedState {
-    std::deque<F> done;
-    std::size_t todo = 0;
+    std::deque<std::optional<F>> done;  // nullopt: a future the timeout cut off
+    std::deque<Future<void>> getters;   // next() calls waiting, FIFO
+    std::size_t todo = 0;               // next() calls still to come (asyncio's _todo_left)
+    std::size_t pending = 0;            // futures not done yet
     bool timed_out = false;
-    Future<void> waiter;  // set when something arrives while next() waits
     Handle timeout_handle;
-    void wake() {
-        if (waiter && !waiter.done()) waiter.set_result();
+    void put(std::optional<F> f) {
+        done.push_back(std::move(f));
+        wake_one();
+    }
+    void wake_one() {
+        while (!getters.empty()) {
+            Future<void> g = std::move(getters.front());
+            getters.pop_front();
+            if (!g.done()) {
+                g.set_result();
+                return;
+            }
+        }
     }
 };
 }  // namespace detail
@@ -132,27 +147,31 @@ struct AsCompletedState {
 template <class F>
 class AsCompleted {
 public:
-    AsCompleted(std::vector<F> fs, std::optional<Seconds> timeout) : st_(std::make_shared<detail::AsCompletedState<F>>()) {
+    using State = detail::AsCompletedState<F>;
+    AsCompleted(std::vector<F> fs, std::optional<Seconds> timeout) : st_(std::make_shared<State>()) {
         if (timeout) (void)EventLoop::to_ns(*timeout, "as_completed: timeout");  // NaN: before any callback
         fs = detail::unique_futures(std::move(fs));
         EventLoop& loop = get_running_loop();
         st_->todo = fs.size();
+        st_->pending = fs.size();
         for (auto& f : fs) {
-            std::weak_ptr<detail::AsCompletedState<F>> w = st_;
+            std::weak_ptr<State> w = st_;
             FutureBase(f).add_done_callback([w, f](FutureBase&) {
                 if (auto st = w.lock()) {
                     if (st->timed_out) return;
-                    st->done.push_back(f);
-                    st->wake();
+                    --st->pending;
+                    st->put(f);
+                    if (st->pending == 0) st->timeout_handle.cancel();
                 }
             });
         }
         if (timeout && !fs.empty()) {
-            std::weak_ptr<detail::AsCompletedState<F>> w = st_;
+            std::weak_ptr<State> w = st_;
             st_->timeout_handle = loop.call_later(*timeout, [w] {
                 if (auto st = w.lock()) {
+                    // Every future not done yet becomes a TimeoutError for one next().
                     st->timed_out = true;
-                    st->wake();
+                    for (; st->pending > 0; --st->pending) st->put(std::nullopt);
                 }
             });
         }
@@ -162,35 +181,77 @@ public:
         if (st_) st_->timeout_handle.cancel();
     }
 
-    // Futures not yet handed out by next().
+    // How many more next() calls will yield a future (or TimeoutError): each
+    // call counts when it is made, as asyncio's iterator does, so that
+    // several next() may wait at once.
     std::size_t remaining() const noexcept { return st_->todo; }
 
-    // The next future to complete. TimeoutError once the timeout has passed;
-    // std::out_of_range when every future was handed out.
+    // The next future to complete (the original Task or Future, as 3.13's
+    // `async for f in as_completed(...)`). TimeoutError for each future still
+    // pending when the timeout passed; std::out_of_range when every future
+    // was asked for already. Any number of next() may wait at once; each
+    // gets its own future, in the order they were called.
     // Not a coroutine itself: the state is taken now, so the Coro may
     // outlive this object (create_task(it.next()), CP.53).
-    Coro<F> next() { return next_from(st_); }
+    Coro<F> next() { return next_from(st_, take_one()); }
+
+    // The next result (3.13's plain `for aw in as_completed(...): await aw`):
+    // the value of the next future to complete, or its exception.
+    Coro<typename F::value_type> next_result() { return result_of(next_from(st_, take_one())); }
 
 private:
-    static Coro<F> next_from(std::shared_ptr<detail::AsCompletedState<F>> st) {
-        if (st->todo == 0) throw std::out_of_range("as_completed: no futures left");
+    bool take_one() noexcept {
+        if (st_->todo == 0) return false;
+        --st_->todo;
+        return true;
+    }
+    static Coro<F> next_from(std::shared_ptr<State> st, bool counted) {
+        if (!counted) throw std::out_of_range("as_completed: no futures left");
         while (st->done.empty()) {
-            if (st->timed_out) throw TimeoutError("as_completed: the timeout expired");
-            st->waiter = Future<void>::create(get_running_loop());
-            co_await st->waiter;
+            Future<void> g = Future<void>::create(get_running_loop());
+            st->getters.push_back(g);
+            std::exception_ptr err;
+            try {
+                co_await g;
+            } catch (...) {
+                err = std::current_exception();
+            }
+            if (err) {
+                std::erase(st->getters, g);
+                // Woken, then cancelled: the future meant for us goes to the next waiter.
+                if (g.done() && !g.cancelled() && !st->done.empty()) st->wake_one();
+                std::rethrow_exception(err);
+            }
         }
-        F f = std::move(st->done.front());
+        std::optional<F> f = std::move(st->done.front());
         st->done.pop_front();
-        --st->todo;
-        co_return f;
+        if (!f) throw TimeoutError("as_completed: the timeout expired");
+        co_return std::move(*f);
+    }
+    static Coro<typename F::value_type> result_of(Coro<F> next) {
+        F f = co_await std::move(next);
+        if constexpr (std::is_void_v<typename F::value_type>)
+            co_await std::move(f);
+        else
+            co_return co_await std::move(f);
     }
 
-    std::shared_ptr<detail::AsCompletedState<F>> st_;
+    std::shared_ptr<State> st_;
 };
 
 template <class F>
 AsCompleted<F> as_completed(std::vector<F> fs, std::optional<Seconds> timeout = std::nullopt) {
     return AsCompleted<F>(std::move(fs), timeout);
+}
+// Coroutines are wrapped in tasks first (asyncio: ensure_future); next()
+// yields those tasks.
+template <class T>
+AsCompleted<Task<T>> as_completed(std::vector<Coro<T>> cs, std::optional<Seconds> timeout = std::nullopt) {
+    if (timeout) (void)EventLoop::to_ns(*timeout, "as_completed: timeout");  // NaN: before any task starts
+    std::vector<Task<T>> ts;
+    ts.reserve(cs.size());
+    for (auto& c : cs) ts.push_back(create_task(std::move(c)));
+    return AsCompleted<Task<T>>(std::move(ts), timeout);
 }
 
 }  // namespace tulip
