@@ -170,6 +170,8 @@ void StreamCore::last_user_gone() noexcept {
     }
 }
 
+StreamProtocol::StreamProtocol(const StreamReader& reader) : core_(reader.core()) {}
+
 // After connection_lost the protocol holds no core: a transport that calls it
 // again (a second connection_lost, data after close) finds nothing to feed,
 // as asyncio's StreamReaderProtocol drops its reader there.

@@ -155,6 +155,8 @@ private:
 class StreamProtocol final : public Protocol {
 public:
     explicit StreamProtocol(Ref<StreamCore> core) : core_(std::move(core)) {}
+    // asyncio's StreamReaderProtocol(reader): feeds that reader.
+    explicit StreamProtocol(const StreamReader& reader);
     void connection_made(Transport& t) override;
     void data_received(std::string_view data) override;
     bool eof_received() override;
