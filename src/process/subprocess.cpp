@@ -294,20 +294,32 @@ Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
     Ref<detail::ProcessState> st(new detail::ProcessState(loop, pid, pidfd));
     st->watch();
     Process p(st);
-    if (parent_ends[0]) {
-        parent_ends[0].shutdown(SHUT_RD);
-        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[0]), o.limit, false);
-        p.stdin_ = w;
-    }
-    if (parent_ends[1]) {
-        parent_ends[1].shutdown(SHUT_WR);
-        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[1]), o.limit, true);
-        p.stdout_ = r;
-    }
-    if (parent_ends[2]) {
-        parent_ends[2].shutdown(SHUT_WR);
-        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[2]), o.limit, true);
-        p.stderr_ = r;
+    // Cancelled (or failed) while the pipes are being wrapped: the child is
+    // killed, as asyncio kills it ("Exception during subprocess creation");
+    // the loop still reaps it.
+    try {
+        if (parent_ends[0]) {
+            parent_ends[0].shutdown(SHUT_RD);
+            auto [r, w] = co_await detail::streams_over(std::move(parent_ends[0]), o.limit, false);
+            p.stdin_ = w;
+        }
+        if (parent_ends[1]) {
+            parent_ends[1].shutdown(SHUT_WR);
+            auto [r, w] = co_await detail::streams_over(std::move(parent_ends[1]), o.limit, true);
+            p.stdout_ = r;
+        }
+        if (parent_ends[2]) {
+            parent_ends[2].shutdown(SHUT_WR);
+            auto [r, w] = co_await detail::streams_over(std::move(parent_ends[2]), o.limit, true);
+            p.stderr_ = r;
+        }
+    } catch (...) {
+        try {
+            st->send_signal(SIGKILL);
+        } catch (...) {
+            // already gone
+        }
+        throw;
     }
     co_return p;
 }

@@ -212,6 +212,21 @@ TEST_F(ReadPipeTransportTest, LoopCloseWithAnOpenPipeCallsConnectionLostAndClose
     EXPECT_FALSE(fd_is_open(fd));
 }
 
+TEST_F(ReadPipeTransportTest, AReadErrorIsReportedAndClosesWithThatError) {
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    std::vector<std::string> reported;
+    loop().set_exception_handler([&](EventLoop&, const ExceptionContext& c) { reported.push_back(c.message); });
+    auto [t, proto] = connect<RecordingProtocol>(*this, sv[0], false);
+    ASSERT_EQ(::write(sv[0], "unread", 6), 6);
+    ::close(sv[1]);  // the peer goes with our bytes unread: our read fails with ECONNRESET
+    run_until([&] { return proto->lost(); });
+    ASSERT_TRUE(proto->lost_error);
+    EXPECT_THROW(std::rethrow_exception(proto->lost_error), ConnectionResetError);
+    EXPECT_EQ(reported, std::vector<std::string>{"Fatal read error on pipe transport"});
+    EXPECT_FALSE(fd_is_open(sv[0]));
+}
+
 // ---- UnixWritePipeTransportTests ---------------------------------------------------------
 
 TEST_F(WritePipeTransportTest, ConnectWritePipeCallsConnectionMadeAndCanWriteEof) {
@@ -252,6 +267,26 @@ TEST_F(WritePipeTransportTest, WhatThePipeDoesNotTakeIsBufferedAndWrittenWhenItD
     });
     EXPECT_EQ(got, big + "tail");
     EXPECT_EQ(t->get_write_buffer_size(), 0u);
+    t->close();
+    run_until([&] { return proto->lost(); });
+}
+
+TEST_F(WritePipeTransportTest, WriteToAFullPipeBuffersEverythingUntilItDrains) {
+    Pipe p;
+    ASSERT_GE(::fcntl(p.r, F_SETPIPE_SZ, 4096), 0);
+    ::fcntl(p.w, F_SETFL, ::fcntl(p.w, F_GETFL) | O_NONBLOCK);
+    std::string fill(4096, 'f');
+    ASSERT_EQ(::write(p.w, fill.data(), fill.size()), 4096);  // full: the next write gets EAGAIN
+    auto [t, proto] = connect<RecordingProtocol>(*this, p.give_w(), true);
+    t->write("data");
+    EXPECT_EQ(t->get_write_buffer_size(), 4u);
+    ::fcntl(p.r, F_SETFL, ::fcntl(p.r, F_GETFL) | O_NONBLOCK);
+    std::string got;
+    run_until([&] {
+        got += read_some(p.r);
+        return got.size() == fill.size() + 4;
+    });
+    EXPECT_EQ(got.substr(fill.size()), "data");
     t->close();
     run_until([&] { return proto->lost(); });
 }
@@ -459,6 +494,28 @@ TEST_F(PipeStreamsTest, DrainOnAWritePipeWhoseReaderWentAwayRaisesBrokenPipe) {
             broken = true;
         }
         EXPECT_TRUE(broken);
+    };
+    run_io(body());
+}
+
+TEST_F(PipeStreamsTest, ReadAllFromAPipeAChildWroteToWithALimitOfOne) {
+    // CPython's test_read_all_from_pipe_reader: a limit far below the data
+    // (twice the limit is less than what the writer sends) still reads it all.
+    Pipe p;
+    int rfd = p.give_r();
+    auto body = [rfd, &p]() -> Coro<void> {
+        StreamReader reader(1);
+        auto factory = [reader] { return std::make_unique<StreamReaderProtocol>(reader); };
+        auto conn = co_await connect_read_pipe(factory, rfd);
+        (void)conn;
+        SubprocessOptions o;
+        o.stdout_ = Stdio::from_fd(p.w);
+        auto proc = co_await create_subprocess_shell("printf data", o);
+        int rc = co_await proc.wait();
+        EXPECT_EQ(rc, 0);
+        p.close_w();
+        std::string all = co_await reader.read(-1);
+        EXPECT_EQ(all, "data");
     };
     run_io(body());
 }
