@@ -47,7 +47,9 @@
 #include <tulip/net/sock_ops.hpp>
 #include <tulip/net/socket.hpp>
 #include <tulip/net/transport.hpp>
+#include <tulip/net/pipe_transport.hpp>
 #include <tulip/streams/open_connection.hpp>
+#include <tulip/streams/pipes.hpp>
 #include <tulip/streams/stream_reader.hpp>
 #include <tulip/streams/stream_writer.hpp>
 #include <tulip/process/subprocess.hpp>

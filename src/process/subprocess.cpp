@@ -177,20 +177,23 @@ Coro<void> feed_stdin(StreamWriter w, std::string input) {
     }
     w.close();
 }
-Coro<std::string> read_all(StreamReader r) {
-    if (!r) co_return std::string();
-    co_return co_await r.read();
+Coro<std::optional<std::string>> read_all(std::optional<StreamReader> r) {
+    if (!r) co_return std::nullopt;
+    std::string all = co_await r->read();
+    co_return all;
 }
 }  // namespace
 
-Coro<std::pair<std::string, std::string>> Process::communicate(std::optional<std::string> input) {
+Coro<std::pair<std::optional<std::string>, std::optional<std::string>>> Process::communicate(
+    std::optional<std::string> input) {
     return communicate_impl(*this, std::move(input));
 }
 
-Coro<std::pair<std::string, std::string>> Process::communicate_impl(Process self, std::optional<std::string> input) {
+Coro<std::pair<std::optional<std::string>, std::optional<std::string>>> Process::communicate_impl(
+    Process self, std::optional<std::string> input) {
     Task<void> writer;
     if (self.stdin_) {
-        writer = create_task(feed_stdin(self.stdin_, input.value_or(std::string())));
+        writer = create_task(feed_stdin(*self.stdin_, input.value_or(std::string())));
     } else if (input) {
         throw std::invalid_argument("communicate(input): stdin was not created with PIPE");
     }
@@ -199,7 +202,7 @@ Coro<std::pair<std::string, std::string>> Process::communicate_impl(Process self
     auto [out, err] = co_await gather(read_all(self.stdout_), read_all(self.stderr_));
     if (writer) co_await writer;
     co_await wait_impl(self.s_);
-    co_return std::pair<std::string, std::string>(std::move(out), std::move(err));
+    co_return std::pair<std::optional<std::string>, std::optional<std::string>>(std::move(out), std::move(err));
 }
 
 namespace {
@@ -220,6 +223,7 @@ struct SpawnPlan {
 Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
     EventLoop& loop = get_running_loop();
     if (argv.empty() || argv[0].empty()) throw std::invalid_argument("create_subprocess: empty program name");
+    (void)detail::checked_stream_limit(o.limit);  // before the child exists
     if (o.stdin_.kind == Stdio::Kind::to_stdout || o.stdout_.kind == Stdio::Kind::to_stdout)
         throw std::invalid_argument("STDOUT can only be used for stderr");
 
@@ -290,20 +294,32 @@ Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
     Ref<detail::ProcessState> st(new detail::ProcessState(loop, pid, pidfd));
     st->watch();
     Process p(st);
-    if (parent_ends[0]) {
-        parent_ends[0].shutdown(SHUT_RD);
-        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[0]), o.limit, false);
-        p.stdin_ = w;
-    }
-    if (parent_ends[1]) {
-        parent_ends[1].shutdown(SHUT_WR);
-        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[1]), o.limit, true);
-        p.stdout_ = r;
-    }
-    if (parent_ends[2]) {
-        parent_ends[2].shutdown(SHUT_WR);
-        auto [r, w] = co_await detail::streams_over(std::move(parent_ends[2]), o.limit, true);
-        p.stderr_ = r;
+    // Cancelled (or failed) while the pipes are being wrapped: the child is
+    // killed, as asyncio kills it ("Exception during subprocess creation");
+    // the loop still reaps it.
+    try {
+        if (parent_ends[0]) {
+            parent_ends[0].shutdown(SHUT_RD);
+            auto [r, w] = co_await detail::streams_over(std::move(parent_ends[0]), o.limit, false);
+            p.stdin_ = w;
+        }
+        if (parent_ends[1]) {
+            parent_ends[1].shutdown(SHUT_WR);
+            auto [r, w] = co_await detail::streams_over(std::move(parent_ends[1]), o.limit, true);
+            p.stdout_ = r;
+        }
+        if (parent_ends[2]) {
+            parent_ends[2].shutdown(SHUT_WR);
+            auto [r, w] = co_await detail::streams_over(std::move(parent_ends[2]), o.limit, true);
+            p.stderr_ = r;
+        }
+    } catch (...) {
+        try {
+            st->send_signal(SIGKILL);
+        } catch (...) {
+            // already gone
+        }
+        throw;
     }
     co_return p;
 }

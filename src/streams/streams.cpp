@@ -18,6 +18,15 @@ StreamCore::StreamCore(std::size_t lim) : limit(lim) {
 
 StreamCore::~StreamCore() = default;
 
+std::size_t checked_stream_limit(std::ptrdiff_t limit) {
+    if (limit <= 0) throw std::invalid_argument("Limit cannot be <= 0");
+    return static_cast<std::size_t>(limit);
+}
+
+Ref<StreamCore> make_stream_core(std::ptrdiff_t limit) {
+    return Ref<StreamCore>(new StreamCore(checked_stream_limit(limit)));
+}
+
 void StreamCore::consume(std::size_t n) {
     offset += n;
     if (offset == buffer.size()) {
@@ -161,12 +170,39 @@ void StreamCore::last_user_gone() noexcept {
     }
 }
 
+StreamProtocol::StreamProtocol(const StreamReader& reader) : core_(reader.core()) {}
+
+// After connection_lost the protocol holds no core: a transport that calls it
+// again (a second connection_lost, data after close) finds nothing to feed,
+// as asyncio's StreamReaderProtocol drops its reader there.
+void StreamProtocol::connection_made(Transport& t) {
+    if (core_) core_->on_connection_made(t);
+}
+
+void StreamProtocol::data_received(std::string_view data) {
+    if (core_) core_->feed_data(data);
+}
+
+bool StreamProtocol::eof_received() {
+    if (!core_) return false;
+    core_->feed_eof();
+    // Keep our side open so the writer may still write (half-close), unless
+    // nobody will ever write.
+    return !core_->close_on_eof;
+}
+
+void StreamProtocol::pause_writing() {
+    if (core_) core_->write_paused = true;
+}
+
 void StreamProtocol::connection_lost(std::exception_ptr exc) {
+    if (!core_) return;
     Ref<StreamCore> core = std::move(core_);  // break the transport -> protocol -> core -> transport cycle
     core->on_connection_lost(exc);
 }
 
 void StreamProtocol::resume_writing() {
+    if (!core_) return;
     core_->write_paused = false;
     core_->drain_waiters.for_each([](Waiter* w) {
         if (!w->done()) w->set_result();
@@ -183,7 +219,7 @@ Coro<std::string> StreamReader::read_all(StreamReader self) {
     if (c->error) std::rethrow_exception(c->error);
     std::string all;
     for (;;) {
-        std::string block = co_await self.read(static_cast<long>(c->limit));
+        std::string block = co_await self.read(static_cast<std::ptrdiff_t>(c->limit));
         if (block.empty()) break;
         all += block;
     }
@@ -229,7 +265,7 @@ StreamReader::ReadAwaiter::~ReadAwaiter() {
 // The public reads are plain functions that hand a copy of the handle to the
 // coroutine: a member coroutine would keep `this`, which may be gone by the
 // time the coroutine first runs (CP.53).
-Coro<std::string> StreamReader::readexactly(std::size_t n) { return readexactly_impl(*this, n); }
+Coro<std::string> StreamReader::readexactly(std::ptrdiff_t n) { return readexactly_impl(*this, n); }
 Coro<std::string> StreamReader::readline() { return readline_impl(*this); }
 Coro<std::string> StreamReader::readuntil(std::vector<std::string> separators) {
     return readuntil_impl(*this, std::move(separators));
@@ -240,7 +276,9 @@ Coro<std::string> StreamReader::readuntil(std::string separator) {
     return readuntil_impl(*this, std::move(seps));
 }
 
-Coro<std::string> StreamReader::readexactly_impl(StreamReader self, std::size_t n) {
+Coro<std::string> StreamReader::readexactly_impl(StreamReader self, std::ptrdiff_t signed_n) {
+    if (signed_n < 0) throw std::invalid_argument("readexactly size can not be less than zero");
+    const std::size_t n = static_cast<std::size_t>(signed_n);
     const Ref<detail::StreamCore>& c = self.core();
     if (c->error) std::rethrow_exception(c->error);
     if (n == 0) co_return std::string();
@@ -348,15 +386,15 @@ Coro<void> StreamWriter::wait_closed_impl(detail::StreamRef c) {
 
 namespace {
 
-Ref<detail::StreamCore> new_core(std::size_t limit) {
-    Ref<detail::StreamCore> core(new detail::StreamCore(limit));
+Ref<detail::StreamCore> new_core(std::ptrdiff_t limit) {
+    Ref<detail::StreamCore> core = detail::make_stream_core(limit);
     core->closed = Future<void>::create(get_running_loop());
     return core;
 }
 
 }  // namespace
 
-Coro<StreamPair> detail::streams_over(Socket sock, std::size_t limit, bool read_only) {
+Coro<StreamPair> detail::streams_over(Socket sock, std::ptrdiff_t limit, bool read_only) {
     auto core = new_core(limit);
     core->close_on_eof = read_only;
     Ref<Transport> t = co_await detail::connect_transport(std::move(sock),
@@ -367,13 +405,18 @@ Coro<StreamPair> detail::streams_over(Socket sock, std::size_t limit, bool read_
 
 namespace {
 
-ProtocolFactory client_factory(ClientConnected cb, std::size_t limit) {
+ProtocolFactory client_factory(ClientConnected cb, std::ptrdiff_t limit) {
+    (void)detail::checked_stream_limit(limit);  // a bad limit fails start_server, not each connection
     auto shared = std::make_shared<ClientConnected>(std::move(cb));
     return [shared, limit]() -> std::unique_ptr<BaseProtocol> {
         auto core = new_core(limit);
         core->on_client = [shared](StreamReader r, StreamWriter w) {
+            // A plain callback runs inside connection_made, as asyncio's does
+            // when client_connected_cb returns no coroutine; if it throws, the
+            // transport reports it and closes the connection.
+            if (shared->plain) return shared->plain(std::move(r), std::move(w));
             EventLoop& loop = get_running_loop();
-            Task<void> task = loop.create_task((*shared)(r, w));
+            Task<void> task = loop.create_task(shared->coro(r, w));
             task.add_done_callback([w](Task<void>& t) mutable {
                 if (t.cancelled()) {
                     w.close();
@@ -392,11 +435,13 @@ ProtocolFactory client_factory(ClientConnected cb, std::size_t limit) {
 }  // namespace
 
 Coro<StreamPair> open_connection(std::string host, std::uint16_t port, StreamOptions options) {
+    (void)detail::checked_stream_limit(options.limit);  // before connecting, as asyncio
     Socket s = co_await open_tcp_socket(std::move(host), port, options.connect);
     co_return co_await detail::streams_over(std::move(s), options.limit, false);
 }
 
 Coro<StreamPair> open_unix_connection(std::string path, StreamOptions options) {
+    (void)detail::checked_stream_limit(options.limit);
     Socket s = co_await open_unix_socket(std::move(path));
     co_return co_await detail::streams_over(std::move(s), options.limit, false);
 }

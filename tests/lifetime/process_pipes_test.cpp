@@ -31,8 +31,8 @@ TEST_F(ProcessLifetimeTest, ChildKilledWhileItsStdoutIsRead) {
         SubprocessOptions o;
         o.stdout_ = PIPE;
         Process p = co_await create_subprocess_shell("echo ready; exec sleep 30", o);
-        EXPECT_EQ(co_await p.stdout_.readline(), "ready\n");
-        Task<std::string> reading = create_task(p.stdout_.read());
+        EXPECT_EQ(co_await p.stdout_->readline(), "ready\n");
+        Task<std::string> reading = create_task(p.stdout_->read());
         co_await sleep(0.01);
         p.kill();
         EXPECT_EQ(co_await reading, "") << "the pipe ends with the child";
@@ -49,7 +49,7 @@ TEST_F(ProcessLifetimeTest, ProcessHandleDroppedWhileItsPipesAreOpenClosesThemAn
         {
             Process p = co_await create_subprocess_exec("cat", {}, o);
             pid = p.pid();
-            p.stdin_.write("some input");
+            p.stdin_->write("some input");
         }  // cat sees EOF on stdin once nothing holds its pipes, and exits
         co_await eventually([&] { return reaped(pid); });
     })());
@@ -62,7 +62,7 @@ TEST_F(ProcessLifetimeTest, ProcessHandleDroppedWhileAReadOfItsStdoutWaits) {
         o.stdout_ = PIPE;
         auto p = std::make_unique<Process>(co_await create_subprocess_shell("sleep 0.05; echo late", o));
         int pid = p->pid();
-        Task<std::string> reading = create_task(await_read(p->stdout_.read(100)));
+        Task<std::string> reading = create_task(await_read(p->stdout_->read(100)));
         p.reset();  // only the pending read holds the stdout pipe
         EXPECT_EQ(co_await reading, "late\n");
         co_await eventually([&] { return reaped(pid); });
@@ -75,8 +75,8 @@ TEST_F(ProcessLifetimeTest, StdoutDroppedWhileTheChildWritesEndsTheChild) {
         o.stdout_ = PIPE;
         o.stderr_ = DEVNULL;
         Process p = co_await create_subprocess_exec("yes", {}, o);
-        EXPECT_FALSE((co_await p.stdout_.read(10)).empty());
-        p.stdout_ = StreamReader();  // the last handle to the pipe: it closes
+        EXPECT_FALSE((co_await p.stdout_->read(10)).empty());
+        p.stdout_.reset();  // the last handle to the pipe: it closes
         // The socketpair closed with unread data: the child's next write gets
         // EPIPE (SIGPIPE) or ECONNRESET (yes then exits with 1).
         int rc = co_await p.wait();
@@ -91,7 +91,7 @@ TEST_F(ProcessLifetimeTest, CommunicateOnAProcessWhoseHandleIsGone) {
         o.stdout_ = PIPE;
         o.stderr_ = PIPE;
         auto p = std::make_unique<Process>(co_await create_subprocess_shell("cat; echo err >&2", o));
-        Task<std::pair<std::string, std::string>> talk = create_task(p->communicate(std::string("in")));
+        Task<std::pair<std::optional<std::string>, std::optional<std::string>>> talk = create_task(p->communicate(std::string("in")));
         p.reset();
         auto [out, err] = co_await talk;
         EXPECT_EQ(out, "in");

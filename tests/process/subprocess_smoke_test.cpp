@@ -54,8 +54,8 @@ TEST_F(SubprocessSmoke, LargeOutputOnBothPipesDoesNotDeadlock) {
         auto p = co_await create_subprocess_shell(
             "head -c 10485760 /dev/zero; head -c 1048576 /dev/zero >&2; head -c 1048576 /dev/zero", o);
         auto [out, err] = co_await p.communicate();
-        EXPECT_EQ(out.size(), 10485760u + 1048576u);
-        EXPECT_EQ(err.size(), 1048576u);
+        EXPECT_EQ(out.value().size(), 10485760u + 1048576u);
+        EXPECT_EQ(err.value().size(), 1048576u);
         EXPECT_EQ(p.returncode(), 0);
     };
     run(main());

@@ -2,7 +2,7 @@
 // and Process (asyncio.subprocess).
 //
 //     auto p = co_await tulip::create_subprocess_exec("ls", {"-l"}, {.stdout_ = tulip::PIPE});
-//     auto [out, err] = co_await p.communicate();
+//     auto [out, err] = co_await p.communicate();   // std::optional<std::string> each
 //     int rc = co_await p.wait();
 //
 // stdin/stdout/stderr are each inherited (default), PIPE (a StreamWriter /
@@ -60,7 +60,8 @@ struct SubprocessOptions {
     std::optional<std::map<std::string, std::string>> env;
     std::optional<std::string> cwd;
     bool start_new_session = false;
-    std::size_t limit = 64 * 1024;  // the StreamReaders' limit
+    // The StreamReaders' limit; <= 0 raises std::invalid_argument (ValueError).
+    std::ptrdiff_t limit = 64 * 1024;
 };
 
 namespace detail {
@@ -83,19 +84,23 @@ public:
     // Waits for the process to exit; returns returncode.
     Coro<int> wait();
     // Sends input (then closes stdin), reads stdout and stderr to EOF, waits
-    // for exit. Returns {stdout, stderr} ("" for streams that are not PIPE).
-    Coro<std::pair<std::string, std::string>> communicate(std::optional<std::string> input = std::nullopt);
+    // for exit. Returns {stdout, stderr}; a stream that is not PIPE gives
+    // std::nullopt (asyncio: None), a PIPE the child wrote nothing to "".
+    Coro<std::pair<std::optional<std::string>, std::optional<std::string>>> communicate(
+        std::optional<std::string> input = std::nullopt);
     void send_signal(int sig);
     void terminate();  // SIGTERM
     void kill();       // SIGKILL
 
-    StreamWriter stdin_;   // empty unless stdin_ was PIPE
-    StreamReader stdout_;  // empty unless stdout_ was PIPE
-    StreamReader stderr_;  // empty unless stderr_ was PIPE
+    // The pipes: std::nullopt unless the stream was PIPE (asyncio: None).
+    std::optional<StreamWriter> stdin_;
+    std::optional<StreamReader> stdout_;
+    std::optional<StreamReader> stderr_;
 
 private:
     static Coro<int> wait_impl(Ref<detail::ProcessState> s);
-    static Coro<std::pair<std::string, std::string>> communicate_impl(Process self, std::optional<std::string> input);
+    static Coro<std::pair<std::optional<std::string>, std::optional<std::string>>> communicate_impl(
+        Process self, std::optional<std::string> input);
     Ref<detail::ProcessState> s_;
 };
 

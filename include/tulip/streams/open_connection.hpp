@@ -7,13 +7,15 @@
 //
 // handle_client(StreamReader, StreamWriter) returns a Coro<void> and runs as
 // its own task per connection; if it fails, the error goes to the exception
-// handler and the connection is closed (as asyncio).
+// handler and the connection is closed (as asyncio). It may also return void:
+// then it is called inside connection_made (asyncio accepts a plain callback).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <tulip/net/connection.hpp>
@@ -26,13 +28,29 @@
 namespace tulip {
 
 struct StreamOptions {
-    std::size_t limit = detail::kDefaultStreamLimit;
+    // The readers' buffer limit; <= 0 raises std::invalid_argument (ValueError).
+    std::ptrdiff_t limit = static_cast<std::ptrdiff_t>(detail::kDefaultStreamLimit);
     ConnectOptions connect;  // open_connection only
     ServerOptions server;    // start_server only
 };
 
 using StreamPair = std::pair<StreamReader, StreamWriter>;
-using ClientConnected = std::function<Coro<void>(StreamReader, StreamWriter)>;
+// start_server's client_connected_cb: a coroutine function (returns
+// Coro<void>; it runs as its own task per connection) or a plain function
+// (returns void; it runs inside connection_made), as asyncio accepts both.
+class ClientConnected {
+public:
+    template <class F>
+        requires std::is_invocable_v<F&, StreamReader, StreamWriter>
+    ClientConnected(F f) {  // NOLINT: implicit, so a lambda converts
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, StreamReader, StreamWriter>>)
+            plain = std::move(f);
+        else
+            coro = std::move(f);
+    }
+    std::function<Coro<void>(StreamReader, StreamWriter)> coro;
+    std::function<void(StreamReader, StreamWriter)> plain;
+};
 
 Coro<StreamPair> open_connection(std::string host, std::uint16_t port, StreamOptions options = {});
 Coro<StreamPair> open_unix_connection(std::string path, StreamOptions options = {});
@@ -41,7 +59,7 @@ Coro<StreamPair> open_connection(Socket sock, StreamOptions options = {});
 
 namespace detail {
 // Streams over a connected socket; with read_only the transport closes at EOF.
-Coro<StreamPair> streams_over(Socket sock, std::size_t limit, bool read_only);
+Coro<StreamPair> streams_over(Socket sock, std::ptrdiff_t limit, bool read_only);
 }  // namespace detail
 
 Coro<Server> start_server(ClientConnected client_connected_cb, std::string host, std::uint16_t port,

@@ -29,7 +29,7 @@ inline constexpr std::size_t kDefaultStreamLimit = 64 * 1024;  // asyncio stream
 
 class StreamCore final : public RefCounted {
 public:
-    explicit StreamCore(std::size_t limit);
+    explicit StreamCore(std::size_t limit);  // limit > 0 (make_stream_core checks)
     ~StreamCore() override;
 
     // ---- reader side (asyncio StreamReader) -----------------------------------
@@ -120,6 +120,11 @@ private:
     void last_user_gone() noexcept;
 };
 
+// A stream limit as a size; <= 0 raises std::invalid_argument (asyncio's ValueError).
+std::size_t checked_stream_limit(std::ptrdiff_t limit);
+// A new core with that limit.
+Ref<StreamCore> make_stream_core(std::ptrdiff_t limit);
+
 // A counted user handle on a StreamCore (see StreamCore::users).
 class StreamRef {
 public:
@@ -150,16 +155,13 @@ private:
 class StreamProtocol final : public Protocol {
 public:
     explicit StreamProtocol(Ref<StreamCore> core) : core_(std::move(core)) {}
-    void connection_made(Transport& t) override { core_->on_connection_made(t); }
-    void data_received(std::string_view data) override { core_->feed_data(data); }
-    bool eof_received() override {
-        core_->feed_eof();
-        // Keep our side open so the writer may still write (half-close),
-        // unless nobody will ever write.
-        return !core_->close_on_eof;
-    }
+    // asyncio's StreamReaderProtocol(reader): feeds that reader.
+    explicit StreamProtocol(const StreamReader& reader);
+    void connection_made(Transport& t) override;
+    void data_received(std::string_view data) override;
+    bool eof_received() override;
     void connection_lost(std::exception_ptr exc) override;
-    void pause_writing() override { core_->write_paused = true; }
+    void pause_writing() override;
     void resume_writing() override;
 
 private:

@@ -29,9 +29,13 @@ namespace tulip {
 
 class StreamReader {
 public:
-    StreamReader() = default;
-    // A reader not attached to any transport; feed it with feed_data/feed_eof.
-    explicit StreamReader(std::size_t limit) : core_(Ref<detail::StreamCore>(new detail::StreamCore(limit))) {}
+    // A reader not attached to any transport (asyncio: StreamReader() and
+    // StreamReader(limit=...)): feed it with feed_data/feed_eof, or hand it to
+    // a StreamReaderProtocol (connect_read_pipe). limit <= 0 raises
+    // std::invalid_argument (ValueError). Default-constructed, it is such a
+    // reader with the default limit, never an empty handle.
+    StreamReader() : StreamReader(static_cast<std::ptrdiff_t>(detail::kDefaultStreamLimit)) {}
+    explicit StreamReader(std::ptrdiff_t limit) : core_(detail::make_stream_core(limit)) {}
     explicit StreamReader(Ref<detail::StreamCore> core) : core_(std::move(core)) {}
 
     // Lifetimes: every read returns an awaitable that holds the reader's
@@ -44,7 +48,7 @@ public:
     // and without a frame; otherwise it parks on the reader itself.
     class [[nodiscard]] ReadAwaiter {
     public:
-        ReadAwaiter(detail::StreamRef c, long n) noexcept : core_(std::move(c)), n_(n) {}
+        ReadAwaiter(detail::StreamRef c, std::ptrdiff_t n) noexcept : core_(std::move(c)), n_(n) {}
         // Movable before it is awaited (into wait_for, gather, create_task).
         ReadAwaiter(ReadAwaiter&& o) noexcept : core_(std::move(o.core_)), n_(o.n_), all_(std::move(o.all_)) {}
         ~ReadAwaiter();
@@ -54,18 +58,19 @@ public:
 
     private:
         detail::StreamRef core_;
-        long n_;
+        std::ptrdiff_t n_;
         bool parked_ = false;
         detail::Waiter w_;
         Coro<std::string> all_;  // read(-1) runs read_all
     };
     // Up to n bytes (at least one unless at EOF); n < 0: everything until EOF.
-    ReadAwaiter read(long n = -1) const { return ReadAwaiter(core_, n); }
+    ReadAwaiter read(std::ptrdiff_t n = -1) const { return ReadAwaiter(core_, n); }
     // A line ending in "\n" (or what is left at EOF). A line longer than the
     // limit raises std::invalid_argument and discards it (asyncio: ValueError).
     Coro<std::string> readline();
-    // Exactly n bytes, or IncompleteReadError (with .partial) at EOF.
-    Coro<std::string> readexactly(std::size_t n);
+    // Exactly n bytes, or IncompleteReadError (with .partial) at EOF; n < 0
+    // raises std::invalid_argument (asyncio: ValueError).
+    Coro<std::string> readexactly(std::ptrdiff_t n);
     // Data up to and including the first separator found (of several, the one
     // that ends first). LimitOverrunError past the limit, leaving the data in
     // the buffer; IncompleteReadError at EOF (the buffer is consumed).
@@ -77,16 +82,15 @@ public:
     void feed_eof() { core_->feed_eof(); }
     void set_exception(std::exception_ptr e) { core_->set_exception(std::move(e)); }
     std::exception_ptr exception() const noexcept { return core_->error; }
-    std::size_t limit() const noexcept { return core_->limit; }
+    std::ptrdiff_t limit() const noexcept { return static_cast<std::ptrdiff_t>(core_->limit); }
     // Bytes received and not read yet.
     std::size_t buffered() const noexcept { return core_->available(); }
-    explicit operator bool() const noexcept { return static_cast<bool>(core_); }
     const Ref<detail::StreamCore>& core() const noexcept { return core_.ref(); }
 
 private:
     static Coro<std::string> read_all(StreamReader self);
     static Coro<std::string> readline_impl(StreamReader self);
-    static Coro<std::string> readexactly_impl(StreamReader self, std::size_t n);
+    static Coro<std::string> readexactly_impl(StreamReader self, std::ptrdiff_t n);
     static Coro<std::string> readuntil_impl(StreamReader self, std::vector<std::string> separators);
     detail::StreamRef core_;
 };

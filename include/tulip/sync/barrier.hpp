@@ -18,9 +18,9 @@ namespace tulip {
 
 class Barrier {
 public:
-    explicit Barrier(std::size_t parties) : parties_(parties) {
-        if (parties < 1) throw std::invalid_argument("parties must be >= 1");
-    }
+    // parties <= 0 raises std::invalid_argument (asyncio: ValueError); signed,
+    // so that a negative count is refused rather than wrapped to a huge one.
+    explicit Barrier(std::ptrdiff_t parties) : parties_(checked(parties)) {}
     Barrier(const Barrier&) = delete;
     Barrier& operator=(const Barrier&) = delete;
 
@@ -35,6 +35,10 @@ public:
 
 private:
     enum class State { filling, draining, resetting, broken };
+    static std::size_t checked(std::ptrdiff_t parties) {
+        if (parties < 1) throw std::invalid_argument("parties must be > 0");
+        return static_cast<std::size_t>(parties);
+    }
     Coro<void> block();
     Coro<void> wait_filled();
     void exit();

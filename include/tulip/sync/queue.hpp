@@ -78,12 +78,12 @@ template <class T, class Store = detail::FifoStore<T>>
 class BasicQueue {
 public:
     // maxsize <= 0: unbounded.
-    explicit BasicQueue(long maxsize = 0) : maxsize_(maxsize) { finished_.set(); }
+    explicit BasicQueue(std::ptrdiff_t maxsize = 0) : maxsize_(maxsize) { finished_.set(); }
     BasicQueue(const BasicQueue&) = delete;
     BasicQueue& operator=(const BasicQueue&) = delete;
 
     std::size_t qsize() const noexcept { return store_.size(); }
-    long maxsize() const noexcept { return maxsize_; }
+    std::ptrdiff_t maxsize() const noexcept { return maxsize_; }
     bool empty() const noexcept { return store_.size() == 0; }
     bool full() const noexcept { return maxsize_ > 0 && store_.size() >= static_cast<std::size_t>(maxsize_); }
 
@@ -241,7 +241,7 @@ private:
     detail::WaiterList putters_;
     Event finished_;
     std::size_t unfinished_ = 0;
-    long maxsize_;
+    std::ptrdiff_t maxsize_;
     bool shutdown_ = false;
 };
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <stdexcept>
 #include <utility>
 
@@ -23,7 +24,7 @@ namespace tulip {
 
 class Semaphore {
 public:
-    explicit Semaphore(long value = 1) : value_(value) {
+    explicit Semaphore(std::ptrdiff_t value = 1) : value_(value) {
         if (value < 0) throw std::invalid_argument("Semaphore initial value must be >= 0");
     }
     Semaphore(const Semaphore&) = delete;
@@ -34,7 +35,7 @@ public:
 
     // True if acquire() would wait.
     bool locked() const noexcept { return value_ == 0 || waiters_.any_not_cancelled(); }
-    long value() const noexcept { return value_; }
+    std::ptrdiff_t value() const noexcept { return value_; }
 
     struct AcquireAwaiter {
         // Not an aggregate: see the GCC 12.2 note in sync/waiters.hpp.
@@ -91,19 +92,19 @@ protected:
             if (!wake_up_next()) break;
     }
     detail::WaiterList waiters_;
-    long value_;
+    std::ptrdiff_t value_;
 };
 
 class BoundedSemaphore final : public Semaphore {
 public:
-    explicit BoundedSemaphore(long value = 1) : Semaphore(value), bound_(value) {}
+    explicit BoundedSemaphore(std::ptrdiff_t value = 1) : Semaphore(value), bound_(value) {}
     void release() override {
         if (value_ >= bound_) throw std::invalid_argument("BoundedSemaphore released too many times");
         Semaphore::release();
     }
 
 private:
-    long bound_;
+    std::ptrdiff_t bound_;
 };
 
 }  // namespace tulip
