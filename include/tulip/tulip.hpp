@@ -43,6 +43,7 @@
 #include <tulip/net/datagram.hpp>
 #include <tulip/net/dns.hpp>
 #include <tulip/net/protocol.hpp>
+#include <tulip/net/sendfile.hpp>
 #include <tulip/net/server.hpp>
 #include <tulip/net/sock_ops.hpp>
 #include <tulip/net/socket.hpp>
