@@ -25,6 +25,7 @@
 #include <tulip/task/runner.hpp>
 #include <tulip/task/shield.hpp>
 #include <tulip/task/sleep.hpp>
+#include <tulip/task/graph.hpp>
 #include <tulip/task/task.hpp>
 #include <tulip/task/task_group.hpp>
 #include <tulip/task/threadsafe.hpp>
