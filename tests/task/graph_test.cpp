@@ -22,9 +22,12 @@ namespace {
 
 class GraphTest : public test::LoopTest {};
 
-// The unqualified name of a coroutine function: "Coro<void> {anonymous}::gc4()" -> "gc4".
+// The unqualified name of a coroutine function: "Coro<void> {anonymous}::gc4()"
+// (g++) or "Coro<void> (anonymous namespace)::gc4()" (clang) -> "gc4".
 std::string short_name(const std::source_location& loc) {
     std::string f = loc.function_name();
+    const std::string anon = "(anonymous namespace)";
+    if (auto at = f.find(anon); at != std::string::npos) f.replace(at, anon.size(), "anon");
     std::size_t paren = f.find('(');
     if (paren == std::string::npos) return f;
     std::size_t start = f.rfind(':', paren);
