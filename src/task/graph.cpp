@@ -30,8 +30,8 @@ void apply_limit(std::vector<FrameCallGraphEntry>& st, std::optional<int> limit)
 FutureCallGraph build(detail::FutureStateBase* s, std::optional<int> limit,
                       std::vector<detail::FutureStateBase*>& path) {
     FutureCallGraph g{FutureBase(s), {}, {}};
-    if (detail::CoroPromiseBase* p = s->root_promise()) {
-        for (; p; p = p->awaiting) g.call_stack.push_back(FrameCallGraphEntry{p->where});
+    if (detail::FrameLink* p = s->root_promise()) {
+        for (; p; p = p->awaiting) g.call_stack.push_back(FrameCallGraphEntry{p->where, p->generator});
         std::reverse(g.call_stack.begin(), g.call_stack.end());  // innermost first, as asyncio
         apply_limit(g.call_stack, limit);
     }
@@ -68,7 +68,7 @@ void render(const FutureCallGraph& g, std::string& out, int level) {
         out += indent + "  + Call stack:\n";
         for (const auto& e : g.call_stack)
             out += indent + "  |   File '" + e.frame.file_name() + "', line " + std::to_string(e.frame.line()) +
-                   ", in async " + e.frame.function_name() + "\n";
+                   (e.generator ? ", in async generator " : ", in async ") + e.frame.function_name() + "\n";
     }
     if (!g.awaited_by.empty()) {
         out += indent + "  + Awaited by:\n";

@@ -117,6 +117,37 @@ TEST_F(GraphTest, TaskGroupChildrenAreAwaitedByTheTaskThatOwnsTheGroup) {
     EXPECT_NE(w.find("tmain] {}}, T<sub_main_2> [tc1] {T<anon> ["), std::string::npos) << w;
 }
 
+// ---- test_stack_async_gen ---------------------------------------------------------------
+
+Coro<void> gen_nested_call() {
+    capture_here();
+    co_return;
+}
+AsyncGenerator<int> agen() {
+    for (int num = 0; num < 2; ++num) {
+        co_yield num;
+        if (num == 1) co_await gen_nested_call();
+    }
+}
+Coro<void> agen_main() {
+    auto g = agen();
+    for (;;) {
+        auto el = co_await g.next();
+        if (!el) break;
+    }
+}
+
+TEST_F(GraphTest, AsyncGeneratorFrameShowsBetweenItsConsumerAndWhatItAwaits) {
+    g_graph.reset();
+    run(agen_main());
+    ASSERT_TRUE(g_graph);
+    EXPECT_EQ(walk(*g_graph), "T<anon> [gen_nested_call agen agen_main] {}");
+    ASSERT_EQ(g_graph->call_stack.size(), 3u);
+    EXPECT_TRUE(g_graph->call_stack[1].generator);
+    EXPECT_FALSE(g_graph->call_stack[0].generator);
+    EXPECT_NE(g_text.find(", in async generator "), std::string::npos) << g_text;
+}
+
 // ---- test_stack_gather ------------------------------------------------------------------
 
 Coro<void> deep() {

@@ -25,6 +25,7 @@
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -71,10 +72,13 @@ Coro<void> aclose_node(AsyncGenNode& node);
 Coro<void> finalize_dropped(std::coroutine_handle<> frame, AsyncGenNode* node);
 
 template <class T>
-struct AsyncGenPromise : AsyncGenNode {
+struct AsyncGenPromise : AsyncGenNode, FrameLink {
     std::optional<T> current;
 
-    AsyncGenPromise() { frame = std::coroutine_handle<AsyncGenPromise>::from_promise(*this); }
+    // The default argument names the generator function (see CoroPromise).
+    AsyncGenPromise(std::source_location w = std::source_location::current()) : FrameLink{w, nullptr, true} {
+        frame = std::coroutine_handle<AsyncGenPromise>::from_promise(*this);
+    }
     ~AsyncGenPromise() { unregister(); }
 
     static void* operator new(std::size_t n) { return pool_allocate(n); }
@@ -135,14 +139,20 @@ public:
 
     struct NextAwaiter {
         handle_type h;
+        detail::FrameLink* parent_link = nullptr;  // call graphs, as Coro's awaiter
         bool await_ready() const {
             if (!h) throw std::runtime_error("next() on an empty AsyncGenerator");
             auto& p = h.promise();
             if (p.consumer) throw std::runtime_error("asynchronous generator is already running");
             return p.finished;
         }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) {
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> consumer) {
             auto& p = h.promise();
+            if constexpr (std::is_base_of_v<detail::FrameLink, P>) {
+                parent_link = &consumer.promise();
+                parent_link->awaiting = &p;
+            }
             if (!p.started) {
                 p.started = true;
                 if (auto* loop = detail::running_loop()) p.register_with(*loop);
@@ -153,6 +163,7 @@ public:
             return h;
         }
         std::optional<T> await_resume() {
+            if (parent_link) parent_link->awaiting = nullptr;
             auto& p = h.promise();
             p.consumer = {};
             if (p.exc) {

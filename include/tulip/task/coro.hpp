@@ -64,20 +64,24 @@ inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcep
     return next;
 }
 
-struct CoroPromiseBase {
+// What a call graph (task/graph.hpp) knows of a coroutine frame: its
+// function (a pointer to static data, filled at creation) and the frame it
+// is suspended on, a Coro or an async generator (set and cleared by their
+// awaiters; null while running or suspended on anything else).
+struct FrameLink {
+    std::source_location where;
+    FrameLink* awaiting = nullptr;
+    bool generator = false;  // an async generator's frame
+};
+
+struct CoroPromiseBase : FrameLink {
     std::coroutine_handle<> continuation;  // who awaits us; null for a task's root
     std::exception_ptr exc;
     std::string* traceback = nullptr;  // where it was created (debug mode only)
-    // For call graphs (task/graph.hpp): the coroutine function (a pointer to
-    // static data, filled at creation) and the Coro this one is suspended on
-    // (set and cleared by Coro's awaiter; null while running or suspended on
-    // anything else).
-    std::source_location where;
-    CoroPromiseBase* awaiting = nullptr;
     bool cancelled_exc = false;        // exc holds a CancelledError
     bool started = false;
 
-    explicit CoroPromiseBase(std::source_location w) : where(w) {
+    explicit CoroPromiseBase(std::source_location w) : FrameLink{w} {
         if (coro_debug_enabled()) traceback = new std::string(capture_traceback(3));
     }
     ~CoroPromiseBase() { delete traceback; }
@@ -163,7 +167,7 @@ public:
 
     struct Awaiter {
         handle_type h;
-        detail::CoroPromiseBase* parent_promise = nullptr;  // a Coro parent, for call graphs
+        detail::FrameLink* parent_promise = nullptr;  // a Coro or generator parent, for call graphs
         bool await_ready() const {
             if (!h) throw std::runtime_error("cannot await an empty Coro");
             if (h.promise().started) throw std::runtime_error("cannot reuse already awaited coroutine");
@@ -174,7 +178,7 @@ public:
             h.promise().continuation = parent;
             h.promise().started = true;
             // The call-graph link: one store here, one in await_resume.
-            if constexpr (std::is_base_of_v<detail::CoroPromiseBase, P>) {
+            if constexpr (std::is_base_of_v<detail::FrameLink, P>) {
                 parent_promise = &parent.promise();
                 parent_promise->awaiting = &h.promise();
             }

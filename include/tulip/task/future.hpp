@@ -51,7 +51,7 @@ protected:
 };
 
 struct TaskBase;
-struct CoroPromiseBase;
+struct FrameLink;
 inline thread_local TaskBase* tls_current_task = nullptr;
 
 struct FutureStateBase : Cancellable {
@@ -112,7 +112,7 @@ struct FutureStateBase : Cancellable {
 
     virtual TaskBase* as_task() noexcept { return nullptr; }
     // A task's outermost coroutine while it runs (call graphs); null otherwise.
-    virtual CoroPromiseBase* root_promise() noexcept { return nullptr; }
+    virtual FrameLink* root_promise() noexcept { return nullptr; }
     virtual std::string describe() const { return "Future"; }
 
     void incref() noexcept { ++refs; }

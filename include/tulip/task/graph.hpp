@@ -11,10 +11,11 @@
 // those that added a done callback to it from inside a task, which is how
 // gather, wait, shield and TaskGroup wait for their children.
 //
+// An async generator iterated with co_await gen.next() shows in the chain
+// of the task iterating it, as asyncio's `async for` does.
 // Differences from asyncio: no synchronous frames (asyncio shows the Python
 // functions on top of the current task's stack; `depth` has no counterpart);
-// async generator frames end the chain (the generator is not followed); a
-// Future that a plain callback waits for has no "awaited by" for it.
+// a Future that a plain callback waits for has no "awaited by" for it.
 // Thread safety: the loop's thread only (the dump functions: see below).
 #pragma once
 
@@ -33,6 +34,7 @@ class EventLoop;
 // One coroutine of a call stack (asyncio's FrameCallGraphEntry).
 struct FrameCallGraphEntry {
     std::source_location frame;  // function_name(), file_name(), line() of the coroutine function
+    bool generator = false;      // an async generator's frame ("async generator" in the rendering)
 };
 
 // A future or task, its call stack (innermost first, empty for a plain
