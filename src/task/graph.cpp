@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <stdexcept>
+#include <unordered_set>
 
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/task/coro.hpp>
@@ -25,10 +26,26 @@ void apply_limit(std::vector<FrameCallGraphEntry>& st, std::optional<int> limit)
         st.erase(st.begin(), st.end() - static_cast<long>(keep));  // the outermost
 }
 
-// `path`: the futures above this one, so that tasks awaiting each other in a
-// cycle (a deadlock) end the walk instead of recursing forever.
-FutureCallGraph build(detail::FutureStateBase* s, std::optional<int> limit,
-                      std::vector<detail::FutureStateBase*>& path) {
+struct Walk {
+    std::optional<int> limit;
+    // The futures above this one, so that tasks awaiting each other in a
+    // cycle (a deadlock) end the walk instead of recursing forever.
+    std::vector<detail::FutureStateBase*> path;
+    // The loop's pending tasks. A done callback's node records the task
+    // that added it, which may have finished and been freed since (a gather
+    // whose caller went away): only a task still in this set is followed.
+    std::unordered_set<const detail::TaskBase*> live;
+};
+
+Walk make_walk(EventLoop& loop, std::optional<int> limit) {
+    Walk w{limit, {}, {}};
+    for (detail::TaskBase* t = loop.tasks_head; t; t = t->next_task) w.live.insert(t);
+    return w;
+}
+
+FutureCallGraph build(detail::FutureStateBase* s, Walk& w) {
+    std::optional<int> limit = w.limit;
+    auto& path = w.path;
     FutureCallGraph g{FutureBase(s), {}, {}};
     if (detail::FrameLink* p = s->root_promise()) {
         for (; p; p = p->awaiting) g.call_stack.push_back(FrameCallGraphEntry{p->where, p->generator});
@@ -42,7 +59,8 @@ FutureCallGraph build(detail::FutureStateBase* s, std::optional<int> limit,
             waiter = static_cast<detail::TaskBase*>(n);  // suspended on s with co_await
         } else if (n->run == &detail::run_done_callback) {
             auto* cb = static_cast<detail::CallbackNode*>(n);
-            if (cb->aux) waiter = static_cast<detail::TaskBase*>(cb->added_by_task);  // gather, wait, TaskGroup...
+            auto* t = static_cast<detail::TaskBase*>(cb->added_by_task);  // gather, wait, TaskGroup...
+            if (cb->aux && w.live.count(t)) waiter = t;
         }
         if (!waiter || waiter->fut->done()) continue;
         bool seen = false;
@@ -50,7 +68,7 @@ FutureCallGraph build(detail::FutureStateBase* s, std::optional<int> limit,
         if (seen) continue;
         bool listed = false;  // one entry per awaiting task
         for (auto& a : g.awaited_by) listed = listed || a.future.state() == waiter->fut;
-        if (!listed) g.awaited_by.push_back(build(waiter->fut, limit, path));
+        if (!listed) g.awaited_by.push_back(build(waiter->fut, w));
     }
     path.pop_back();
     return g;
@@ -85,8 +103,8 @@ void write_all(std::FILE* f, const std::string& s) {
 
 FutureCallGraph capture_call_graph(const FutureBase& future, std::optional<int> limit) {
     if (!future) throw std::invalid_argument("capture_call_graph: an empty future handle");
-    std::vector<detail::FutureStateBase*> path;
-    return build(future.state(), limit, path);
+    Walk w = make_walk(*future.state()->loop, limit);
+    return build(future.state(), w);
 }
 
 std::optional<FutureCallGraph> capture_call_graph(std::optional<int> limit) {
@@ -122,8 +140,8 @@ std::string format_all_tasks(EventLoop& loop) {
     std::string out = std::to_string(tasks.size()) + " pending task(s)\n";
     for (const AnyTask& t : tasks) {
         // Each task alone: its own stack and what awaits it.
-        std::vector<detail::FutureStateBase*> path;
-        render(build(t.state(), std::nullopt, path), out, 0);
+        Walk w = make_walk(loop, std::nullopt);
+        render(build(t.state(), w), out, 0);
     }
     return out;
 }

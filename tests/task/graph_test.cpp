@@ -385,3 +385,39 @@ TEST_F(GraphSignalTest, TaskDumpHandlerWritesTheTasksOnTheSignal) {
 }
 
 }  // namespace
+
+namespace {
+
+Coro<void> add_callback_and_leave(Future<void> f) {
+    f.add_done_callback([] {});
+    co_return;
+}
+Coro<void> callback_adder_main(Future<void> f) {
+    co_await add_callback_and_leave(f);
+    co_await sleep(0);
+}
+
+TEST_F(GraphTest, ACallbackFromATaskThatIsGoneNamesNoAwaiter) {
+    Future<void> f = loop().create_future<void>();
+    {
+        auto t = loop().create_task(add_callback_and_leave(f), "adder");
+        run(t);
+    }  // the task is finished and freed; its callback stays on f
+    run(callback_adder_main(f));
+    FutureCallGraph g = capture_call_graph(f);
+    EXPECT_EQ(walk(g), "F [] {}");
+    // While the adding task lives and waits elsewhere, it is listed.
+    Future<void> gate = loop().create_future<void>();
+    auto waiter = [](Future<void> fut, Future<void> gt) -> Coro<void> {
+        fut.add_done_callback([] {});
+        co_await gt;
+    };
+    auto t = loop().create_task(waiter(f, gate), "waiter");
+    run_briefly();
+    EXPECT_EQ(walk(capture_call_graph(f)).rfind("F [] {T<waiter> [", 0), 0u) << walk(capture_call_graph(f));
+    gate.set_result();
+    f.set_result();
+    run(t);
+}
+
+}  // namespace
