@@ -125,7 +125,10 @@ std::size_t first_block(const std::optional<std::int64_t>& count) {
     return count ? std::min(static_cast<std::size_t>(*count), kFallbackBlock) : kFallbackBlock;
 }
 
-Coro<std::size_t> sock_send_fallback(Socket& sock, int file, std::int64_t offset, std::optional<std::int64_t> count) {
+// The fallback (asyncio's _sock_sendfile_fallback and _sendfile_fallback):
+// reads blocks and writes them to `sock`, or else to the transport `t`.
+Coro<std::size_t> send_fallback(Socket* sock, Transport* t, detail::SendfileTransport* st, int file,
+                                std::int64_t offset, std::optional<std::int64_t> count) {
     seek_to(file, offset);
     std::size_t block = first_block(count);
     std::size_t sent = 0;
@@ -138,33 +141,18 @@ Coro<std::size_t> sock_send_fallback(Socket& sock, int file, std::int64_t offset
         std::string data = co_await read_block(file, block);
         if (data.empty()) break;  // end of file
         std::size_t n = data.size();
-        co_await sock_sendall(sock, std::move(data));
+        if (sock) {
+            co_await sock_sendall(*sock, std::move(data));
+        } else {
+            // Flow control, as asyncio's fallback protocol drains: above the
+            // high-water mark, wait for the buffer to empty.
+            if (t->get_write_buffer_size() > t->get_write_buffer_limits().second) {
+                Future<void> ready = st->sendfile_wait_writable();
+                co_await ready;
+            }
+            st->sendfile_write(data);
+        }
         sent += n;
-    }
-    co_return sent;
-}
-
-Coro<std::size_t> transport_send_fallback(Transport& t, detail::SendfileTransport& st, int file, std::int64_t offset,
-                                          std::optional<std::int64_t> count) {
-    seek_to(file, offset);
-    std::size_t block = first_block(count);
-    std::size_t sent = 0;
-    FilePosition restore{file, offset, sent};
-    for (;;) {
-        if (count) {
-            block = std::min(static_cast<std::size_t>(*count) - sent, block);
-            if (block == 0) break;
-        }
-        std::string data = co_await read_block(file, block);
-        if (data.empty()) break;
-        // Flow control, as asyncio's fallback protocol drains: above the
-        // high-water mark, wait for the buffer to empty.
-        if (t.get_write_buffer_size() > t.get_write_buffer_limits().second) {
-            Future<void> ready = st.sendfile_wait_writable();
-            co_await ready;
-        }
-        st.sendfile_write(data);
-        sent += data.size();
     }
     co_return sent;
 }
@@ -189,7 +177,7 @@ Coro<std::size_t> sock_sendfile(Socket& sock, int file, std::int64_t offset, std
         if (!fallback) throw;
     }
     if (native) co_return *native;
-    std::size_t n = co_await sock_send_fallback(sock, file, offset, count);
+    std::size_t n = co_await send_fallback(&sock, nullptr, nullptr, file, offset, count);
     co_return n;
 }
 
@@ -211,7 +199,7 @@ Coro<std::size_t> sendfile(Ref<BaseTransport> transport, int file, std::int64_t 
         if (!fallback) throw;
     }
     if (native) co_return *native;
-    std::size_t n = co_await transport_send_fallback(*stream, *st, file, offset, count);
+    std::size_t n = co_await send_fallback(nullptr, stream, st, file, offset, count);
     co_return n;
 }
 

@@ -89,6 +89,17 @@ Coro<std::string> recv_until_eof(Socket& s) {
     }
 }
 
+// sock_sendfile over a fresh pair, then everything the peer received.
+Coro<std::pair<std::size_t, std::string>> sock_sendfile_and_receive(int file, std::int64_t offset = 0,
+                                                                     std::optional<std::int64_t> count = std::nullopt) {
+    auto p = co_await tcp_pair();
+    auto reader = create_task(recv_until_eof(p.second));
+    std::size_t n = co_await sock_sendfile(p.first, file, offset, count);
+    p.first.close();
+    std::string got = co_await reader;
+    co_return std::pair<std::size_t, std::string>(n, std::move(got));
+}
+
 // Fails the next `times` sendfile(2) calls with `err` (the syscall seam).
 int g_inject_err = 0;
 int g_inject_times = 0;
@@ -116,11 +127,7 @@ TEST_F(SendfileTest, SockSendfileSendsTheWholeFileAndLeavesThePositionAtItsEnd) 
     std::string data = make_data(kSmall);
     TempFile f(data);
     run_io(([&]() -> Coro<void> {
-        auto p = co_await tcp_pair();
-        auto reader = create_task(recv_until_eof(p.second));
-        std::size_t n = co_await sock_sendfile(p.first, f.fd);
-        p.first.close();
-        std::string got = co_await reader;
+        auto [n, got] = co_await sock_sendfile_and_receive(f.fd);
         EXPECT_EQ(n, data.size());
         EXPECT_TRUE(got == data);
         EXPECT_EQ(f.tell(), static_cast<long>(data.size()));
@@ -131,11 +138,7 @@ TEST_F(SendfileTest, SockSendfileWithOffsetAndCountSendsThatSliceAndPositionsAft
     std::string data = make_data(kSmall);
     TempFile f(data);
     run_io(([&]() -> Coro<void> {
-        auto p = co_await tcp_pair();
-        auto reader = create_task(recv_until_eof(p.second));
-        std::size_t n = co_await sock_sendfile(p.first, f.fd, 1000, 2000);
-        p.first.close();
-        std::string got = co_await reader;
+        auto [n, got] = co_await sock_sendfile_and_receive(f.fd, 1000, 2000);
         EXPECT_EQ(n, 2000u);
         EXPECT_TRUE(got == data.substr(1000, 2000));
         EXPECT_EQ(f.tell(), 3000);
@@ -145,11 +148,7 @@ TEST_F(SendfileTest, SockSendfileWithOffsetAndCountSendsThatSliceAndPositionsAft
 TEST_F(SendfileTest, SockSendfileOfAnEmptyFileSendsNothingAndKeepsThePosition) {
     TempFile f("");
     run_io(([&]() -> Coro<void> {
-        auto p = co_await tcp_pair();
-        auto reader = create_task(recv_until_eof(p.second));
-        std::size_t n = co_await sock_sendfile(p.first, f.fd, 0, std::nullopt);
-        p.first.close();
-        std::string got = co_await reader;
+        auto [n, got] = co_await sock_sendfile_and_receive(f.fd, 0, std::nullopt);
         EXPECT_EQ(n, 0u);
         EXPECT_TRUE(got.empty());
         EXPECT_EQ(f.tell(), 0);
@@ -247,12 +246,8 @@ TEST_F(SendfileTest, SockSendfileFallsBackToReadAndSendWhenNativeIsUnavailable) 
     std::string data = make_data(kSmall * 3);  // several fallback blocks
     TempFile f(data);
     run_io(([&]() -> Coro<void> {
-        auto p = co_await tcp_pair();
-        auto reader = create_task(recv_until_eof(p.second));
         FailSendfile fail(EINVAL);
-        std::size_t n = co_await sock_sendfile(p.first, f.fd, 7, 300000);
-        p.first.close();
-        std::string got = co_await reader;
+        auto [n, got] = co_await sock_sendfile_and_receive(f.fd, 7, 300000);
         EXPECT_EQ(n, 300000u);
         EXPECT_TRUE(got == data.substr(7, 300000));
         EXPECT_EQ(f.tell(), 300007);
@@ -277,11 +272,7 @@ TEST_F(SendfileTest, SockSendfileFromAPipeSendsWhatThePipeHolds) {
     ASSERT_EQ(::write(fds[1], data.data(), data.size()), 5000);
     ::close(fds[1]);
     run_io(([&]() -> Coro<void> {
-        auto p = co_await tcp_pair();
-        auto reader = create_task(recv_until_eof(p.second));
-        std::size_t n = co_await sock_sendfile(p.first, fds[0], 0, 5000);  // native or fallback
-        p.first.close();
-        std::string got = co_await reader;
+        auto [n, got] = co_await sock_sendfile_and_receive(fds[0], 0, 5000);  // native or fallback
         EXPECT_EQ(n, 5000u);
         EXPECT_TRUE(got == data);
     })());
@@ -365,6 +356,17 @@ Coro<void> close_transport(Conn& c, Record& rec) {
     co_await eventually([&] { return rec.lost == 1; });
 }
 
+// sendfile over a fresh transport, closed after; everything the peer received.
+Coro<std::pair<std::size_t, std::string>> sendfile_and_receive(Record& rec, int file, std::int64_t offset = 0,
+                                                               std::optional<std::int64_t> count = std::nullopt) {
+    Conn c = co_await connect(&rec);
+    auto reader = create_task(recv_until_eof(c.peer));
+    std::size_t n = co_await sendfile(c.tr, file, offset, count);
+    co_await close_transport(c, rec);
+    std::string got = co_await reader;
+    co_return std::pair<std::size_t, std::string>(n, std::move(got));
+}
+
 TEST_F(SendfileTest, SendfileOverATransportSendsTheFileAndResumesReading) {
     std::string data = make_data(kSmall);
     TempFile f(data);
@@ -390,11 +392,7 @@ TEST_F(SendfileTest, SendfileSendsALargeFileOverATransport) {
     TempFile f(data);
     Record rec;
     run_io(([&]() -> Coro<void> {
-        Conn c = co_await connect(&rec);
-        auto reader = create_task(recv_until_eof(c.peer));
-        std::size_t n = co_await sendfile(c.tr, f.fd);
-        co_await close_transport(c, rec);
-        std::string got = co_await reader;
+        auto [n, got] = co_await sendfile_and_receive(rec, f.fd);
         EXPECT_EQ(n, data.size());
         EXPECT_TRUE(got == data);
     })());
@@ -405,15 +403,8 @@ TEST_F(SendfileTest, SendfileFallsBackToTransportWritesWhenNativeIsUnavailable) 
     TempFile f(data);
     Record rec;
     run_io(([&]() -> Coro<void> {
-        Conn c = co_await connect(&rec);
-        auto reader = create_task(recv_until_eof(c.peer));
-        std::size_t n = 0;
-        {
-            FailSendfile fail(EINVAL);
-            n = co_await sendfile(c.tr, f.fd);
-        }
-        co_await close_transport(c, rec);
-        std::string got = co_await reader;
+        FailSendfile fail(EINVAL);
+        auto [n, got] = co_await sendfile_and_receive(rec, f.fd);
         EXPECT_EQ(n, data.size());
         EXPECT_TRUE(got == data);
         EXPECT_EQ(f.tell(), static_cast<long>(data.size()));
@@ -501,11 +492,7 @@ TEST_F(SendfileTest, SendfileWithOffsetAndCountSendsThatSlice) {
     TempFile f(data);
     Record rec;
     run_io(([&]() -> Coro<void> {
-        Conn c = co_await connect(&rec);
-        auto reader = create_task(recv_until_eof(c.peer));
-        std::size_t n = co_await sendfile(c.tr, f.fd, 1000, 100);
-        co_await close_transport(c, rec);
-        std::string got = co_await reader;
+        auto [n, got] = co_await sendfile_and_receive(rec, f.fd, 1000, 100);
         EXPECT_EQ(n, 100u);
         EXPECT_TRUE(got == data.substr(1000, 100));
         EXPECT_EQ(f.tell(), 1100);
