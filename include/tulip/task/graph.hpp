@@ -76,8 +76,8 @@ void install_task_dump_handler(EventLoop& loop, int sig = 10 /* SIGUSR1 */);
 
 // For debuggers (gdb: `call tulip_dump_tasks()`): writes every pending task of
 // the loop running on the calling thread to stderr; nothing when none runs.
-// tulip_dump_loop_tasks does it for a given EventLoop*. Neither allocates
-// from a signal handler's point of view safely: call them with the program
-// stopped, never from a signal handler (use install_task_dump_handler).
+// tulip_dump_loop_tasks does it for a given EventLoop*. Both allocate: call
+// them with the program stopped (a debugger), never from a signal handler
+// (for signals, use install_task_dump_handler).
 extern "C" void tulip_dump_tasks(void);
 extern "C" void tulip_dump_loop_tasks(void* loop);
