@@ -25,6 +25,7 @@
 #include <tulip/task/runner.hpp>
 #include <tulip/task/shield.hpp>
 #include <tulip/task/sleep.hpp>
+#include <tulip/task/graph.hpp>
 #include <tulip/task/task.hpp>
 #include <tulip/task/task_group.hpp>
 #include <tulip/task/threadsafe.hpp>
@@ -43,6 +44,7 @@
 #include <tulip/net/datagram.hpp>
 #include <tulip/net/dns.hpp>
 #include <tulip/net/protocol.hpp>
+#include <tulip/net/sendfile.hpp>
 #include <tulip/net/server.hpp>
 #include <tulip/net/sock_ops.hpp>
 #include <tulip/net/socket.hpp>

@@ -1,5 +1,9 @@
 #include "sys.hpp"
 
+#include <signal.h>
+#include <sys/sendfile.h>
+#include <time.h>
+
 #include <cerrno>
 #include <cstddef>
 
@@ -59,6 +63,31 @@ int accept4(int fd, struct sockaddr* addr, unsigned* addrlen, int flags) {
 int connect(int fd, const struct sockaddr* addr, unsigned addrlen) {
     if (inject("connect")) return -1;
     return ::connect(fd, addr, addrlen);
+}
+
+long sendfile(int out_fd, int in_fd, long* offset, unsigned long count) {
+    if (inject("sendfile")) return -1;
+    // A peer that closed makes sendfile raise SIGPIPE, which kills a C++
+    // program (Python ignores it). Block it on this thread for the call and
+    // consume one it raised, unless it was already pending before.
+    sigset_t pipe, old, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    bool was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old);
+    off_t off = *offset;
+    long r = ::sendfile(out_fd, in_fd, &off, count);
+    int err = errno;
+    *offset = off;
+    if (r < 0 && err == EPIPE && !was_pending) {
+        timespec zero{};
+        while (sigtimedwait(&pipe, nullptr, &zero) < 0 && errno == EINTR) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    errno = err;
+    return r;
 }
 
 }  // namespace tulip::detail::sys

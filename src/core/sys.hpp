@@ -22,5 +22,7 @@ long recvfrom(int fd, void* buf, unsigned long len, int flags, struct sockaddr* 
 long sendto(int fd, const void* buf, unsigned long len, int flags, const struct sockaddr* addr, unsigned addrlen);
 int accept4(int fd, struct sockaddr* addr, unsigned* addrlen, int flags);
 int connect(int fd, const struct sockaddr* addr, unsigned addrlen);
+// sendfile(2) to a socket, without SIGPIPE (sendfile has no MSG_NOSIGNAL).
+long sendfile(int out_fd, int in_fd, long* offset, unsigned long count);
 
 }  // namespace tulip::detail::sys

@@ -59,7 +59,7 @@ bool transient(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == E
 
 // What is shared by both directions: the fd, the protocol, closing and
 // connection_lost.
-class PipeTransport : public Transport, private detail::LoopClosable {
+class PipeTransport : public Transport, private detail::LoopClosable, private detail::FdOwner {
 public:
     PipeTransport(EventLoop& loop, int fd, std::unique_ptr<BaseProtocol> protocol, const char* kind)
         : loop_(&loop), fd_(fd), protocol_(std::move(protocol)), kind_(kind) {
@@ -84,6 +84,11 @@ public:
         return {};
     }
     bool is_closing() const noexcept override { return closing_; }
+    std::string fd_owner_name() const override {
+        return std::string("<") + (kind_[0] == 'r' ? "ReadPipeTransport" : "WritePipeTransport") +
+               " fd=" + std::to_string(fd_) + (closing_ ? " closing>" : ">");
+    }
+    bool fd_owner_closing() const noexcept override { return closing_; }
     BaseProtocol& get_protocol() const noexcept override { return *protocol_; }
     EventLoop& get_loop() const noexcept override { return *loop_; }
 
@@ -93,6 +98,7 @@ protected:
     void begin() {
         incref();  // the loop's reference, dropped after connection_lost
         link_to_loop(*loop_);
+        loop_->set_fd_owner(fd_, this);  // add_reader(fd) & co. refuse it while we are open
         loop_->call_soon([this] { start(); });
     }
     virtual void started() = 0;     // after connection_made: start watching the fd
@@ -148,7 +154,10 @@ protected:
         lost_called_ = true;
         closing_ = true;
         unlink_from_loop();
-        if (!loop_->is_closed()) unwatch();
+        if (!loop_->is_closed()) {
+            unwatch();
+            loop_->set_fd_owner(fd_, nullptr);
+        }
         if (connected_) {
             try {
                 protocol_->connection_lost(exc);
@@ -234,13 +243,13 @@ private:
     void unwatch() override { remove_reader(); }
     void add_reader() {
         if (reading_ || closing_) return;
-        loop_->add_reader(fd_, [this] { read_ready(); });
+        loop_->watch_reader(fd_, [this] { read_ready(); });
         reading_ = true;
     }
     void remove_reader() {
         if (!reading_) return;
         reading_ = false;
-        loop_->remove_reader(fd_);
+        loop_->unwatch_reader(fd_);
     }
 
     void read_ready() {
@@ -314,7 +323,7 @@ public:
             }
             data.remove_prefix(static_cast<std::size_t>(n));
             if (data.empty()) return;
-            loop_->add_writer(fd_, [this] { write_ready(); });
+            loop_->watch_writer(fd_, [this] { write_ready(); });
             writing_ = true;
         }
         buf_.append(data);
@@ -360,7 +369,7 @@ private:
         // The reading end going away makes our end readable (EPOLLERR): the
         // way to notice it with nothing to write (asyncio watches the same).
         if (is_fifo_ || is_socket_) {
-            loop_->add_reader(fd_, [this] { read_ready(); });
+            loop_->watch_reader(fd_, [this] { read_ready(); });
             watching_ = true;
         }
     }
@@ -368,13 +377,13 @@ private:
         remove_reader();
         if (writing_) {
             writing_ = false;
-            loop_->remove_writer(fd_);
+            loop_->unwatch_writer(fd_);
         }
     }
     void remove_reader() {
         if (!watching_) return;
         watching_ = false;
-        loop_->remove_reader(fd_);
+        loop_->unwatch_reader(fd_);
     }
     void drop_buffer() override {
         buf_.clear();
@@ -407,7 +416,7 @@ private:
         if (buffered() == 0) {
             drop_buffer();
             writing_ = false;
-            loop_->remove_writer(fd_);
+            loop_->unwatch_writer(fd_);
             maybe_resume_protocol();  // may write more, or close
             if (closing_ && buffered() == 0 && !lost_scheduled_) {
                 remove_reader();

@@ -142,6 +142,25 @@ Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::siz
     }
 }
 
+Coro<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(Socket& sock, std::span<char> buf,
+                                                                std::size_t nbytes) {
+    check_socket(sock, "sock_recvfrom_into");
+    if (nbytes > buf.size()) throw std::invalid_argument("nbytes is greater than the length of the buffer");
+    if (nbytes == 0) nbytes = buf.size();
+    for (;;) {
+        SocketAddress from;
+        unsigned len = SocketAddress::capacity();
+        long r = detail::sys::recvfrom(sock.fileno(), buf.data(), nbytes, 0, from.data(), &len);
+        if (r >= 0) {
+            from.set_size(len);
+            co_return std::pair<std::size_t, SocketAddress>(static_cast<std::size_t>(r), from);
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) throw_os_error(errno, "sock_recvfrom_into");
+        co_await FdReadyAwaiter(sock.fileno(), false);
+    }
+}
+
 Coro<void> sock_sendall(Socket& sock, std::string data) {
     check_socket(sock, "sock_sendall");
     std::size_t off = 0;

@@ -18,6 +18,7 @@
 #include <string>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/net/sendfile.hpp>
 
 #include "../core/sys.hpp"
 #include "server_core.hpp"
@@ -34,7 +35,10 @@ char* read_buffer() {
     return buf.get();
 }
 
-class SocketTransport final : public Transport, private detail::LoopClosable, private detail::FdOwner {
+class SocketTransport final : public Transport,
+                              public detail::SendfileTransport,
+                              private detail::LoopClosable,
+                              private detail::FdOwner {
 public:
     SocketTransport(EventLoop& loop, Socket sock, std::unique_ptr<BaseProtocol> protocol, detail::ServerCore* server)
         : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(protocol)), server_(server) {
@@ -96,6 +100,7 @@ public:
 
     void write(std::string_view data) override {
         if (eof_) throw std::runtime_error("Cannot call write() after write_eof()");
+        if (sendfile_ && !sendfile_writing_) throw std::runtime_error("unable to write; sendfile is in progress");
         if (data.empty()) return;
         if (conn_lost_) {
             // Dropping the data silently (asyncio) would hide that nothing can send it.
@@ -123,6 +128,7 @@ public:
 
     void writelines(std::span<const std::string_view> parts) override {
         if (eof_) throw std::runtime_error("Cannot call writelines() after write_eof()");
+        if (sendfile_) throw std::runtime_error("unable to write; sendfile is in progress");
         if (loop_gone_) throw std::runtime_error("Event loop is closed");
         if (conn_lost_ || get_write_buffer_size() != 0 || parts.size() > 64) {
             for (auto p : parts) write(p);
@@ -185,6 +191,7 @@ public:
         if (closing_) return;
         closing_ = true;
         remove_reader();
+        if (sendfile_) return;  // sendfile_end() finishes the close once the file is sent
         if (get_write_buffer_size() == 0) {
             ++conn_lost_;
             loop_->call_soon([this] { call_connection_lost(nullptr); });
@@ -192,6 +199,58 @@ public:
     }
 
     void abort() override { force_close(nullptr); }
+
+    // ---- sendfile (src/net/sendfile.cpp) ---------------------------------------
+    int sendfile_socket() const noexcept override { return fd_; }
+    void sendfile_begin() override {
+        if (sendfile_) throw std::runtime_error("sendfile is already in progress on this transport");
+        if (closing_) throw std::runtime_error("Transport is closing");
+        sendfile_ = true;
+        sendfile_resume_reading_ = is_reading();
+        pause_reading();
+    }
+    Future<void> sendfile_wait_writable() override {
+        Future<void> w = Future<void>::create(*loop_);
+        if (conn_lost_) {
+            w.set_exception(make_os_error(EPIPE, "sendfile: the connection is closed"));
+            return w;
+        }
+        sendfile_waiter_ = w;
+        // With data buffered the writer is registered already; write_ready
+        // completes the waiter once the buffer is empty.
+        if (get_write_buffer_size() == 0) loop_->watch_writer(fd_, [this] { write_ready(); });
+        return w;
+    }
+    void sendfile_write(std::string_view data) override {
+        if (conn_lost_) throw_os_error(EPIPE, "sendfile: the connection is closed");
+        sendfile_writing_ = true;
+        struct Reset {
+            bool& flag;
+            ~Reset() { flag = false; }
+        } reset{sendfile_writing_};
+        write(data);
+    }
+    void sendfile_end() noexcept override {
+        if (!sendfile_) return;
+        sendfile_ = false;
+        sendfile_waiter_ = {};
+        if (conn_lost_) return;
+        if (get_write_buffer_size() == 0) loop_->unwatch_writer(fd_);
+        if (closing_) {
+            // close() was called meanwhile: finish it now.
+            if (get_write_buffer_size() == 0) {
+                ++conn_lost_;
+                loop_->call_soon([this] { call_connection_lost(nullptr); });
+            }
+            return;
+        }
+        if (sendfile_resume_reading_) resume_reading();
+    }
+    void sendfile_writable() {
+        loop_->unwatch_writer(fd_);
+        if (sendfile_waiter_ && !sendfile_waiter_.done()) sendfile_waiter_.set_result();
+        sendfile_waiter_ = {};
+    }
 
     void close_for_server() { close(); }
     void abort_for_server() { abort(); }
@@ -278,6 +337,7 @@ private:
     void write_ready() {
         if (conn_lost_) return;
         std::size_t pending = get_write_buffer_size();
+        if (sendfile_ && pending == 0) return sendfile_writable();
         long n = detail::sys::send(fd_, wbuf_.data() + woff_, pending, 0);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
@@ -302,6 +362,7 @@ private:
         // it here too would drop the loop's reference while that callback
         // still points at us (use after free).
         if (conn_lost_) return;
+        if (sendfile_ && get_write_buffer_size() == 0) return sendfile_writable();
         if (get_write_buffer_size() == 0) {
             loop_->unwatch_writer(fd_);
             if (closing_) {
@@ -347,6 +408,9 @@ private:
 
     void force_close(std::exception_ptr exc) {
         if (conn_lost_) return;
+        if (sendfile_waiter_ && !sendfile_waiter_.done())
+            sendfile_waiter_.set_exception(exc ? exc : make_os_error(EPIPE, "sendfile: the connection is closed"));
+        sendfile_waiter_ = {};
         if (get_write_buffer_size()) {
             wbuf_.clear();
             woff_ = 0;
@@ -426,6 +490,12 @@ private:
     bool lost_called_ = false;
     bool protocol_paused_ = false;
     bool loop_gone_ = false;  // the loop closed while we were open
+    // sendfile(): in progress (user writes refused, close deferred), writing
+    // its fallback's data, whether to resume reading at the end, its waiter.
+    bool sendfile_ = false;
+    bool sendfile_writing_ = false;
+    bool sendfile_resume_reading_ = false;
+    Future<void> sendfile_waiter_;
 };
 
 }  // namespace

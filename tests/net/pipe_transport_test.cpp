@@ -519,3 +519,45 @@ TEST_F(PipeStreamsTest, ReadAllFromAPipeAChildWroteToWithALimitOfOne) {
     };
     run_io(body());
 }
+
+// asyncio's _ensure_fd_no_transport: the loop's public fd watchers refuse a
+// descriptor a pipe transport owns, and stop refusing once it is closing.
+namespace {
+void expect_pipe_fd_refused(EventLoop& loop, int fd) {
+    const std::string want = "File descriptor " + std::to_string(fd) + " is used by transport";
+    auto expect = [&](const char* name, auto&& call) {
+        try {
+            call();
+            ADD_FAILURE() << name << "(" << fd << ") did not raise";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << name << ": " << e.what();
+        }
+    };
+    expect("add_reader", [&] { loop.add_reader(fd, [] {}); });
+    expect("add_writer", [&] { loop.add_writer(fd, [] {}); });
+    expect("remove_reader", [&] { loop.remove_reader(fd); });
+    expect("remove_writer", [&] { loop.remove_writer(fd); });
+}
+}  // namespace
+
+TEST_F(ReadPipeTransportTest, AddReaderOnAReadPipeTransportsFdRaisesRuntimeError) {
+    Pipe p;
+    int fd = p.give_r();
+    auto [t, proto] = connect<RecordingProtocol>(*this, fd, false);
+    expect_pipe_fd_refused(loop(), fd);
+    ASSERT_EQ(::write(p.w, "ok", 2), 2);  // the transport's own reader is still in place
+    run_until([&] { return proto->data == "ok"; });
+    t->close();
+    EXPECT_NO_THROW(loop().remove_reader(fd));  // closing: no longer held
+    run_until([&] { return proto->lost(); });
+}
+
+TEST_F(WritePipeTransportTest, AddWriterOnAWritePipeTransportsFdRaisesRuntimeError) {
+    Pipe p;
+    int fd = p.give_w();
+    auto [t, proto] = connect<RecordingProtocol>(*this, fd, true);
+    expect_pipe_fd_refused(loop(), fd);
+    t->close();
+    EXPECT_NO_THROW(loop().remove_writer(fd));
+    run_until([&] { return proto->lost(); });
+}

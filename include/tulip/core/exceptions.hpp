@@ -92,6 +92,13 @@ public:
     BrokenBarrierError() : std::runtime_error("BrokenBarrierError") {}
 };
 
+// sendfile(2) cannot be used for this socket or file and the fallback was
+// refused (asyncio.SendfileNotAvailableError, a RuntimeError).
+class SendfileNotAvailableError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // Several failures raised together (Python's ExceptionGroup), e.g. by TaskGroup.
 // exceptions() holds every failure as the very object that was thrown.
 class ExceptionGroup : public std::exception {

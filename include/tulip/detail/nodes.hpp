@@ -47,7 +47,12 @@ void drop_done_callback(ReadyNode* n) noexcept;
 // A node that can also sit in the loop's timer heap.
 struct TimerNode : ReadyNode {
     static constexpr std::size_t kNotInHeap = ~std::size_t{0};
-    std::int64_t when = 0;  // deadline, nanoseconds on the loop's clock (INT64_MAX: never)
+    union {
+        std::int64_t when = 0;  // deadline, nanoseconds on the loop's clock (INT64_MAX: never)
+        // A future's done-callback node is never a timer: there this holds
+        // the task that added it (or null), the "awaited_by" of call graphs.
+        void* added_by_task;
+    };
     std::uint64_t seq = 0;  // scheduling order: equal deadlines run FIFO
     std::size_t heap_index = kNotInHeap;
 };

@@ -1,5 +1,5 @@
 // tulip/net/sock_ops.hpp — the loop's low-level socket operations
-// (asyncio loop.sock_recv, sock_recv_into, sock_recvfrom, sock_sendall,
+// (asyncio loop.sock_recv, sock_recv_into, sock_recvfrom, sock_recvfrom_into, sock_sendall,
 // sock_sendto, sock_connect, sock_accept).
 //
 // Each tries the syscall first and waits for readiness only on EAGAIN, as
@@ -43,6 +43,11 @@ Coro<std::string> sock_recv(Socket& sock, std::size_t n);
 Coro<std::size_t> sock_recv_into(Socket& sock, std::span<char> buf);
 // A datagram of up to n bytes and its sender.
 Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::size_t n);
+// A datagram into buf (at most nbytes of it; 0: all of buf): its size and
+// sender. Borrows buf as sock_recv_into does. std::invalid_argument if
+// nbytes exceeds buf (asyncio: ValueError).
+Coro<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(Socket& sock, std::span<char> buf,
+                                                                std::size_t nbytes = 0);
 // Sends all of data.
 Coro<void> sock_sendall(Socket& sock, std::string data);
 // Sends one datagram; returns the bytes sent.

@@ -25,6 +25,7 @@
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <source_location>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
@@ -83,10 +84,13 @@ template <>
 struct SentSlot<void> {};
 
 template <class T, class S = void>
-struct AsyncGenPromise : AsyncGenNode, SentSlot<S> {
+struct AsyncGenPromise : AsyncGenNode, SentSlot<S>, FrameLink {
     std::optional<T> current;
 
-    AsyncGenPromise() { frame = std::coroutine_handle<AsyncGenPromise>::from_promise(*this); }
+    // The default argument names the generator function (see CoroPromise).
+    AsyncGenPromise(std::source_location w = std::source_location::current()) : FrameLink{w, nullptr, true} {
+        frame = std::coroutine_handle<AsyncGenPromise>::from_promise(*this);
+    }
     ~AsyncGenPromise() { unregister(); }
 
     static void* operator new(std::size_t n) { return pool_allocate(n); }
@@ -153,6 +157,7 @@ public:
         handle_type h;
         std::exception_ptr throw_in;  // athrow()'s exception
         detail::SentSlot<S> send;     // asend()'s value
+        detail::FrameLink* parent_link = nullptr;  // call graphs, as Coro's awaiter
         bool used = false;
         bool await_ready() {
             if (!h) throw std::runtime_error("next() on an empty AsyncGenerator");
@@ -169,8 +174,13 @@ public:
             }
             return p.finished;
         }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) {
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> consumer) {
             auto& p = h.promise();
+            if constexpr (std::is_base_of_v<detail::FrameLink, P>) {
+                parent_link = &consumer.promise();
+                parent_link->awaiting = &p;
+            }
             if (!p.started) {
                 p.started = true;
                 if (auto* loop = detail::running_loop()) p.register_with(*loop);
@@ -183,6 +193,7 @@ public:
             return h;
         }
         std::optional<T> await_resume() {
+            if (parent_link) parent_link->awaiting = nullptr;
             auto& p = h.promise();
             p.consumer = {};
             if (p.exc) {

@@ -11,6 +11,7 @@
 
 #include <coroutine>
 #include <exception>
+#include <source_location>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -63,14 +64,24 @@ inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcep
     return next;
 }
 
-struct CoroPromiseBase {
+// What a call graph (task/graph.hpp) knows of a coroutine frame: its
+// function (a pointer to static data, filled at creation) and the frame it
+// is suspended on, a Coro or an async generator (set and cleared by their
+// awaiters; null while running or suspended on anything else).
+struct FrameLink {
+    std::source_location where;
+    FrameLink* awaiting = nullptr;
+    bool generator = false;  // an async generator's frame
+};
+
+struct CoroPromiseBase : FrameLink {
     std::coroutine_handle<> continuation;  // who awaits us; null for a task's root
     std::exception_ptr exc;
     std::string* traceback = nullptr;  // where it was created (debug mode only)
     bool cancelled_exc = false;        // exc holds a CancelledError
     bool started = false;
 
-    CoroPromiseBase() {
+    explicit CoroPromiseBase(std::source_location w) : FrameLink{w} {
         if (coro_debug_enabled()) traceback = new std::string(capture_traceback(3));
     }
     ~CoroPromiseBase() { delete traceback; }
@@ -101,8 +112,11 @@ struct CoroPromiseBase {
     }
 };
 
+// The default argument is evaluated where the promise is made: in the
+// coroutine function itself, so `where` names it (g++ 12 and clang 16 alike).
 template <class T>
 struct CoroPromise : CoroPromiseBase {
+    CoroPromise(std::source_location w = std::source_location::current()) : CoroPromiseBase(w) {}
     ResultSlot<T> value;
     Coro<T> get_return_object() noexcept;
     template <class U = T>
@@ -117,6 +131,7 @@ struct CoroPromise : CoroPromiseBase {
 
 template <>
 struct CoroPromise<void> : CoroPromiseBase {
+    CoroPromise(std::source_location w = std::source_location::current()) : CoroPromiseBase(w) {}
     Coro<void> get_return_object() noexcept;
     void return_void() noexcept {}
     void take() {
@@ -152,17 +167,27 @@ public:
 
     struct Awaiter {
         handle_type h;
+        detail::FrameLink* parent_promise = nullptr;  // a Coro or generator parent, for call graphs
         bool await_ready() const {
             if (!h) throw std::runtime_error("cannot await an empty Coro");
             if (h.promise().started) throw std::runtime_error("cannot reuse already awaited coroutine");
             return false;
         }
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
+        template <class P>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
             h.promise().continuation = parent;
             h.promise().started = true;
+            // The call-graph link: one store here, one in await_resume.
+            if constexpr (std::is_base_of_v<detail::FrameLink, P>) {
+                parent_promise = &parent.promise();
+                parent_promise->awaiting = &h.promise();
+            }
             return detail::transfer_to(h);  // run the child now, without the loop
         }
-        T await_resume() { return h.promise().take(); }
+        T await_resume() {
+            if (parent_promise) parent_promise->awaiting = nullptr;
+            return h.promise().take();
+        }
     };
     Awaiter operator co_await() & noexcept { return Awaiter{h_}; }
     Awaiter operator co_await() && noexcept { return Awaiter{h_}; }

@@ -51,6 +51,7 @@ protected:
 };
 
 struct TaskBase;
+struct FrameLink;
 inline thread_local TaskBase* tls_current_task = nullptr;
 
 struct FutureStateBase : Cancellable {
@@ -113,6 +114,8 @@ struct FutureStateBase : Cancellable {
     void sweep_dead_callbacks() noexcept;
 
     virtual TaskBase* as_task() noexcept { return nullptr; }
+    // A task's outermost coroutine while it runs (call graphs); null otherwise.
+    virtual FrameLink* root_promise() noexcept { return nullptr; }
     virtual std::string describe() const { return "Future"; }
 
     void incref() noexcept { ++refs; }
@@ -381,6 +384,7 @@ DoneCallback FutureBase::add_done_callback_impl(Fn&& fn) const {
             f();
     });
     n->aux = st;
+    n->added_by_task = detail::tls_current_task;  // awaited_by in call graphs (task/graph.hpp)
     n->run = &detail::run_done_callback;
     DoneCallback h(n);
     if (st->done()) {

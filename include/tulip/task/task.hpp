@@ -63,6 +63,9 @@ struct TaskState final : FutureState<T>, TaskBase {
 
     bool cancel(const std::string& msg) override { return cancel_task(*this, msg); }
     TaskBase* as_task() noexcept override { return this; }
+    FrameLink* root_promise() noexcept override {
+        return root ? &handle_type::from_address(root.address()).promise() : nullptr;
+    }
     std::string describe() const override { return "Task '" + task_name(*this) + "'"; }
 
     // The root coroutine returned or threw: the task takes its outcome.
