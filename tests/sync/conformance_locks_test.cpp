@@ -22,15 +22,17 @@ namespace {
 
 class ConformanceLocksTest : public test::WatchdogLoopTest {
 protected:
-    // The exception run(t) raises, with its message (t must end in CancelledError).
-    std::exception_ptr cancelled_error_of(Task<void>& t, std::string* message) {
+    // Runs t, which must end in CancelledError("foo"), and checks that it
+    // raises `raised`, the object its coroutine raised, not a copy.
+    void expect_raises_the_same_cancelled_error(Task<void>& t, const std::exception_ptr& raised) {
         try {
             run(t);
+            ADD_FAILURE() << "the task was not cancelled";
         } catch (const CancelledError& e) {
-            *message = e.message();
-            return std::current_exception();
+            EXPECT_EQ(e.message(), "foo");
+            EXPECT_TRUE(std::current_exception() == raised)
+                << "the task raised another object than its coroutine";
         }
-        return nullptr;
     }
 };
 
@@ -54,11 +56,7 @@ TEST_F(ConformanceLocksTest, AConditionWaiterCancelledWhileWaitingRaisesTheSameC
     auto t = loop().create_task(wait_for_flag_keep_error(cond, &wake, &raised));
     step();
     t.cancel("foo");
-    std::string message;
-    auto seen = cancelled_error_of(t, &message);
-    ASSERT_TRUE(seen != nullptr);
-    EXPECT_EQ(message, "foo");
-    EXPECT_TRUE(seen == raised) << "the task raised another object than its coroutine";
+    expect_raises_the_same_cancelled_error(t, raised);
     EXPECT_FALSE(cond.locked());
 }
 
@@ -75,11 +73,7 @@ TEST_F(ConformanceLocksTest, AConditionWaiterCancelledWhileRelockingRaisesTheSam
     step();  // the waiter now waits for the lock
     t.cancel("foo");
     cond.release();
-    std::string message;
-    auto seen = cancelled_error_of(t, &message);
-    ASSERT_TRUE(seen != nullptr);
-    EXPECT_EQ(message, "foo");
-    EXPECT_TRUE(seen == raised) << "the task raised another object than its coroutine";
+    expect_raises_the_same_cancelled_error(t, raised);
     EXPECT_FALSE(cond.locked());
 }
 
