@@ -626,17 +626,17 @@ TEST_F(WritePipeTransportTest, ConnectWritePipeWritesToAPtySlave) {
     Pty pty;
     auto [t, proto] = connect<RecordingProtocol>(*this, pty.give_slave(), true);
     std::string got;
+    auto read_master = [&](std::size_t n) {
+        run_until([&] {
+            got += read_some(pty.master);
+            return got.size() >= n;
+        });
+    };
     t->write("1");
-    run_until([&] {
-        got += read_some(pty.master);
-        return got.size() >= 1;
-    });
+    read_master(1);
     EXPECT_EQ(got, "1");
     t->write("2345");
-    run_until([&] {
-        got += read_some(pty.master);
-        return got.size() >= 5;
-    });
+    read_master(5);
     EXPECT_EQ(got, "12345");
     t->close();
     run_until([&] { return proto->lost(); });
