@@ -3,6 +3,8 @@
 // UnixWritePipeTransportTests, on real pipes instead of a mocked os.read/write,
 // and the stream wrappers over them (streams/pipes.hpp).
 #include <fcntl.h>
+#include <stdlib.h>
+#include <termios.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -560,4 +562,124 @@ TEST_F(WritePipeTransportTest, AddWriterOnAWritePipeTransportsFdRaisesRuntimeErr
     t->close();
     EXPECT_NO_THROW(loop().remove_writer(fd));
     run_until([&] { return proto->lost(); });
+}
+
+// ---- EventLoopTestsMixin's pty cases and resume_reading on a reading pipe ------------------
+
+namespace {
+
+// A pseudo-terminal: `master` non-blocking (the test reads it by polling), `slave` as opened.
+struct Pty {
+    int master = -1, slave = -1;
+    Pty() {
+        master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0) throw std::runtime_error("no pty");
+        slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+        if (slave < 0) throw std::runtime_error("cannot open the pty slave");
+        ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) | O_NONBLOCK);
+    }
+    ~Pty() {
+        if (master >= 0) ::close(master);
+        if (slave >= 0) ::close(slave);
+    }
+    Pty(const Pty&) = delete;
+    int give_slave() { return std::exchange(slave, -1); }
+    void close_master() { ::close(std::exchange(master, -1)); }
+};
+
+}  // namespace
+
+TEST_F(ReadPipeTransportTest, ResumeReadingOnAPipeThatIsReadingChangesNothing) {
+    Pipe p;
+    auto [t, proto] = connect<RecordingProtocol>(*this, p.give_r(), false);
+    t->resume_reading();  // not paused: a no-op, not a second watcher
+    EXPECT_TRUE(t->is_reading());
+    ASSERT_EQ(::write(p.w, "once", 4), 4);
+    run_until([&] { return proto->data == "once"; });
+    run(sleep(0.02));
+    EXPECT_EQ(proto->events, (std::vector<std::string>{"made", "data"}));
+    t->close();
+    run_until([&] { return proto->lost(); });
+}
+
+TEST_F(ReadPipeTransportTest, ConnectReadPipeReadsWhatAPtySlaveWrites) {
+    Pty pty;
+    int master = std::exchange(pty.master, -1);
+    ::fcntl(master, F_SETFL, ::fcntl(master, F_GETFL) & ~O_NONBLOCK);  // the transport sets its own mode
+    auto [t, proto] = connect<RecordingProtocol>(*this, master, false);
+    EXPECT_EQ(proto->events, (std::vector<std::string>{"made"}));
+    ASSERT_EQ(::write(pty.slave, "1", 1), 1);
+    run_until([&] { return proto->data.size() >= 1; });
+    EXPECT_EQ(proto->data, "1");
+    ASSERT_EQ(::write(pty.slave, "2345", 4), 4);
+    run_until([&] { return proto->data.size() >= 5; });
+    EXPECT_EQ(proto->data, "12345");
+    // On Linux the master's read fails with EIO once the slave is closed, as asyncio's test notes.
+    loop().set_exception_handler([](EventLoop&, const ExceptionContext&) {});
+    ::close(pty.give_slave());
+    t->close();
+    run_until([&] { return proto->lost(); });
+    EXPECT_FALSE(fd_is_open(master));
+}
+
+TEST_F(WritePipeTransportTest, ConnectWritePipeWritesToAPtySlave) {
+    Pty pty;
+    auto [t, proto] = connect<RecordingProtocol>(*this, pty.give_slave(), true);
+    std::string got;
+    auto read_master = [&](std::size_t n) {
+        run_until([&] {
+            got += read_some(pty.master);
+            return got.size() >= n;
+        });
+    };
+    t->write("1");
+    read_master(1);
+    EXPECT_EQ(got, "1");
+    t->write("2345");
+    read_master(5);
+    EXPECT_EQ(got, "12345");
+    t->close();
+    run_until([&] { return proto->lost(); });
+    EXPECT_FALSE(proto->lost_error);
+}
+
+TEST_F(WritePipeTransportTest, AReadAndAWritePipeTransportShareARawPtySlave) {
+    Pty pty;
+    int read_slave = pty.give_slave();
+    int write_slave = ::fcntl(read_slave, F_DUPFD_CLOEXEC, 0);
+    ASSERT_GE(write_slave, 0);
+    termios tio{};
+    ASSERT_EQ(::tcgetattr(read_slave, &tio), 0);
+    ::cfmakeraw(&tio);
+    ASSERT_EQ(::tcsetattr(read_slave, TCSANOW, &tio), 0);
+    auto [rt, rproto] = connect<RecordingProtocol>(*this, read_slave, false);
+    auto [wt, wproto] = connect<RecordingProtocol>(*this, write_slave, true);
+    std::string from_slave;
+    auto read_master = [&](std::size_t n) {
+        run_until([&] {
+            from_slave += read_some(pty.master);
+            return from_slave.size() >= n;
+        });
+    };
+    wt->write("1");
+    read_master(1);
+    EXPECT_EQ(from_slave, "1");
+    ASSERT_EQ(::write(pty.master, "a", 1), 1);
+    run_until([&] { return rproto->data.size() >= 1; });
+    EXPECT_EQ(rproto->data, "a");
+    wt->write("2345");
+    read_master(5);
+    EXPECT_EQ(from_slave, "12345");
+    ASSERT_EQ(::write(pty.master, "bcde", 4), 4);
+    run_until([&] { return rproto->data.size() >= 5; });
+    EXPECT_EQ(rproto->data, "abcde");
+    // Input on the slave is the read transport's: the write transport stays open.
+    EXPECT_FALSE(wproto->lost());
+    loop().set_exception_handler([](EventLoop&, const ExceptionContext&) {});
+    pty.close_master();
+    rt->close();
+    wt->close();
+    run_until([&] { return rproto->lost() && wproto->lost(); });
+    EXPECT_FALSE(fd_is_open(read_slave));
+    EXPECT_FALSE(fd_is_open(write_slave));
 }

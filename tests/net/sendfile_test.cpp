@@ -627,3 +627,17 @@ TEST_F(SendfileTest, SendfileFallbackRaisesConnectionErrorWhenThePeerClosesInThe
 }
 
 }  // namespace
+
+// asyncio's BaseLoopSockSendfileTests.test_sock_sendfile_fallback: without a
+// native sendfile the whole file (no offset, no count) goes by read and send.
+TEST_F(SendfileTest, SockSendfileFallbackSendsTheWholeFileAndLeavesThePositionAtItsEnd) {
+    std::string data = make_data(kSmall);
+    TempFile f(data);
+    run_io(([&]() -> Coro<void> {
+        FailSendfile fail(EINVAL);
+        auto [n, got] = co_await sock_sendfile_and_receive(f.fd);
+        EXPECT_EQ(n, data.size());
+        EXPECT_TRUE(got == data);
+        EXPECT_EQ(f.tell(), static_cast<long>(data.size()));
+    })());
+}
