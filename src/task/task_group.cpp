@@ -1,8 +1,24 @@
 // TaskGroup, ported from asyncio/taskgroups.py (3.12+, with 3.14's cancel()).
-// SystemExit/KeyboardInterrupt ("base errors") have no C++ counterpart.
+// asyncio's "base errors" (SystemExit, KeyboardInterrupt) are
+// tulip::KeyboardInterrupt here: it leaves the group bare.
 #include <tulip/task/task_group.hpp>
 
 namespace tulip {
+
+namespace {
+
+bool is_base_error(const std::exception_ptr& e) {
+    if (!e) return false;
+    try {
+        std::rethrow_exception(e);
+    } catch (const KeyboardInterrupt&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace
 
 void TaskGroup::enter() {
     if (entered_) throw std::runtime_error("TaskGroup has already been entered");
@@ -52,6 +68,7 @@ void TaskGroup::on_task_done(AnyTask& task) {
     std::exception_ptr exc = task.exception();
     if (!exc) return;
     errors_.push_back(exc);
+    if (!base_error_ && is_base_error(exc)) base_error_ = exc;
     if (parent_.done()) {
         ExceptionContext ctx;
         ctx.message = "Task " + task.get_name() + " has errored out but its parent task " + parent_.get_name() +
@@ -74,6 +91,7 @@ Coro<void> TaskGroup::exit(std::exception_ptr body_error) {
     bool body_cancelled = detail::is_cancelled_error(body_error);
     std::exception_ptr propagate_cancel = body_cancelled ? body_error : nullptr;
     std::exception_ptr pending_cancel;
+    if (!base_error_ && is_base_error(body_error)) base_error_ = body_error;
     if (body_error && !aborting_) abort();
 
     // A loop: the wait can itself be cancelled several times.
@@ -95,6 +113,12 @@ Coro<void> TaskGroup::exit(std::exception_ptr body_error) {
         on_completed_ = Future<void>();
     }
 
+    // As asyncio: a base error wins over cancellation and the group, and the
+    // parent's cancel request is left as it is.
+    if (base_error_) {
+        errors_.clear();
+        std::rethrow_exception(std::exchange(base_error_, nullptr));
+    }
     if (parent_cancel_requested_) {
         // We cancelled the parent ourselves: withdraw that request.
         if (parent_.uncancel() == 0)

@@ -145,4 +145,62 @@ TEST_F(TaskGroupConformance, ACrashDuringTheCleanupOfACancelledNestedRunnerIsRai
     run(main());
 }
 
+// test_taskgroup_20: KeyboardInterrupt (asyncio's "base errors") leaves the
+// group bare, not inside an ExceptionGroup, once every child is done.
+TEST_F(TaskGroupConformance, KeyboardInterruptFromTheBodyLeavesTheGroupBareAfterTheChildrenFinish) {
+    auto main = [&]() -> Coro<void> {
+        Task<void> crash;
+        bool interrupted = false;
+        try {
+            co_await task_group([&](TaskGroup& tg) -> Coro<void> {
+                crash = tg.create_task([]() -> Coro<void> {
+                    co_await sleep(0.1);
+                    throw std::runtime_error("crash soon");
+                }());
+                try {
+                    co_await sleep(10);
+                } catch (const CancelledError&) {
+                    throw KeyboardInterrupt();  // asyncio's `finally: raise KeyboardInterrupt`
+                }
+            });
+        } catch (const KeyboardInterrupt&) {
+            interrupted = true;
+        }
+        EXPECT_TRUE(interrupted);
+        EXPECT_TRUE(crash.done());
+        EXPECT_DOUBLE_EQ(loop().time(), 0.1);
+    };
+    run(main());
+}
+
+TEST_F(TaskGroupConformance, KeyboardInterruptFromAChildLeavesTheGroupBareAndCancelsTheSiblings) {
+    auto main = [&]() -> Coro<void> {
+        Task<void> sibling;
+        bool interrupted = false;
+        bool grouped = false;
+        try {
+            co_await task_group([&](TaskGroup& tg) -> Coro<void> {
+                sibling = tg.create_task(sleep(10));
+                tg.create_task([]() -> Coro<void> {
+                    co_await sleep(0.1);
+                    throw std::runtime_error("a plain error first");
+                }());
+                tg.create_task([]() -> Coro<void> {
+                    co_await sleep(0.1);
+                    throw KeyboardInterrupt();
+                }());
+                co_return;
+            });
+        } catch (const KeyboardInterrupt&) {
+            interrupted = true;
+        } catch (const ExceptionGroup&) {
+            grouped = true;
+        }
+        EXPECT_TRUE(interrupted);
+        EXPECT_FALSE(grouped);
+        EXPECT_TRUE(sibling.cancelled());
+    };
+    run(main());
+}
+
 }  // namespace

@@ -80,6 +80,9 @@ private:
     AnyTask parent_;
     std::unordered_map<detail::FutureStateBase*, AnyTask> tasks_;
     std::vector<std::exception_ptr> errors_;
+    // The first KeyboardInterrupt from a child or the body: raised bare, not
+    // in the ExceptionGroup (asyncio's _base_error for its "base errors").
+    std::exception_ptr base_error_;
     Future<void> on_completed_;
     bool entered_ = false;
     bool exiting_ = false;
