@@ -467,6 +467,8 @@ def main():
     ap.add_argument("--rt", type=int, metavar="PRIO",
                     help="run servers and load generator with SCHED_FIFO priority PRIO (chrt -f; needs root). "
                     "On a shared machine this is what makes the numbers mean something: see the module doc")
+    ap.add_argument("--base-bin-dir", help="another build's bench/echo (e.g. main before a change): adds its tulip "
+                    "servers as tulip-streams@base and tulip-protocol@base (bench/compare.sh)")
     ap.add_argument("--raw", help="append every measurement to this file (JSON lines)")
     ap.add_argument("--from", dest="from_files", nargs="+", help="report the medians of these --raw files")
     args = ap.parse_args()
@@ -482,6 +484,12 @@ def main():
         return
 
     RT = args.rt
+    if args.base_bin_dir:
+        base = os.path.abspath(args.base_bin_dir)
+        for name, label, exe in (("tulip-streams", "tulip streams", "echo_tulip_streams"),
+                                 ("tulip-protocol", "tulip Protocol", "echo_tulip_protocol")):
+            SERVERS.append((name + "@base", label + " (base build)", lambda b, exe=exe: [os.path.join(base, exe)]))
+            LABEL[name + "@base"] = label + " (base build)"
     if args.quick:
         args.conns, args.sizes, args.duration = "10,100", "1024", 2.0
     servers = args.servers.split(",")
