@@ -26,7 +26,10 @@
 #include <set>
 #include <system_error>
 
+#include <tulip/loop/executor.hpp>
+
 #include "epoll_poller.hpp"
+#include "loop_cold.hpp"
 
 namespace tulip {
 
@@ -229,7 +232,8 @@ EventLoop::EventLoop() : EventLoop(EventLoopOptions{}) {}
 EventLoop::EventLoop(EventLoopOptions options)
     : poller_(std::make_unique<detail::EpollPoller>()),
       virtual_(options.virtual_time),
-      debug_(options.debug || detail::debug_from_env()) {
+      debug_(options.debug || detail::debug_from_env()),
+      cold_(std::make_unique<detail::LoopCold>()) {
     door_ = new detail::LoopDoor(this);
     poller_->add_wake_fd(door_->wake_fd());
     std::lock_guard g(registry_mu());
@@ -246,6 +250,7 @@ EventLoop::~EventLoop() {
         std::lock_guard g(registry_mu());
         registry().erase(this);
     }
+    delete std::exchange(extension_, nullptr);
     poller_.reset();
     door_->decref();  // threads holding a LoopRef keep the (shut) door, and its fd
 }
@@ -267,8 +272,8 @@ void EventLoop::set_fd_callback(int fd, bool write, detail::CallbackNode* n) {
 }
 
 void EventLoop::check_thread_slow(const char* what) const {
-    std::thread::id id = thread_id_.load(std::memory_order_relaxed);
-    if (id != std::thread::id{} && id != std::this_thread::get_id())
+    int tid = cold_->owner_tid.load(std::memory_order_relaxed);
+    if (tid != 0 && tid != ::gettid())
         throw std::runtime_error(std::string(what) +
                                  "() called from a thread other than the event loop's (debug mode checks this; "
                                  "only call_soon_threadsafe may be called from other threads)");
@@ -411,7 +416,7 @@ void EventLoop::run_once() {
     if (virtual_) {
         bool woke = poller_->poll(0, ready_);
         if (!woke && ready_.empty() && !stopping_ && timeout_ms != 0) {
-            if (external_pending.load(std::memory_order_acquire) > 0 || timeout_ms < 0) {
+            if (external_pending_.load(std::memory_order_acquire) > 0 || timeout_ms < 0) {
                 // Work on other threads will post back: wait for it for real,
                 // but not past the next timer (time passes for real meanwhile;
                 // a timeout on thread work must still fire). A timer that
@@ -476,12 +481,12 @@ void EventLoop::run_forever() {
     if (tls_running_loop) throw std::runtime_error("Cannot run the event loop while another loop is running");
     running_ = true;
     tls_running_loop = this;
-    thread_id_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    cold_->owner_tid.store(::gettid(), std::memory_order_relaxed);
     detail::tls_debug_state = debug_ ? 1 : 0;
     struct Reset {
         EventLoop* l;
         ~Reset() {
-            l->thread_id_.store(std::thread::id{}, std::memory_order_relaxed);
+            l->cold_->owner_tid.store(0, std::memory_order_relaxed);
             l->stopping_ = false;
             l->running_ = false;
             tls_running_loop = nullptr;
@@ -497,8 +502,6 @@ void EventLoop::run_forever() {
 void EventLoop::close() {
     if (running_) throw std::runtime_error("Cannot close a running event loop");
     if (closed_) return;
-    for (auto& hook : on_close_hooks) hook();
-    on_close_hooks.clear();
     // Shut what still uses the loop (open transports, servers, child
     // watchers) while it can still remove their fds. Each is unlinked before
     // its hook runs, so one that releases others (which unlink themselves)
@@ -536,8 +539,8 @@ void EventLoop::close() {
         auto* n = ready_.pop();
         if (n->run == &detail::CallbackNode::run_node)
             drop(static_cast<detail::CallbackNode*>(n));
-        else if (n->run == &detail::run_done_callback)
-            detail::drop_done_callback(n);
+        else if (extension_)
+            extension_->drop_node(n);  // a future's done-callback, a task step
     }
     while (!heap_.empty()) {
         auto* t = heap_.back().node;
@@ -545,41 +548,55 @@ void EventLoop::close() {
         if (t->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(t));
     }
     poller_->clear();
-    if (destroy_pending_tasks) destroy_pending_tasks(*this);
+    // The task layer destroys the tasks still pending and detaches its async
+    // generators (see LoopExtension).
+    if (extension_) extension_->on_loop_close(*this);
     // Jobs still running elsewhere cannot post back any more: drop what they held.
-    auto in_flight = std::move(in_flight_);
-    in_flight_.clear();
+    auto in_flight = std::move(cold_->in_flight);
+    cold_->in_flight.clear();
     for (auto& [obj, release] : in_flight) release(obj);
-    if (default_executor_) {
-        default_executor_->shutdown(/*wait=*/false);
-        default_executor_.reset();
+    if (cold_->default_executor) {
+        cold_->default_executor->shutdown(/*wait=*/false);
+        cold_->default_executor.reset();
     }
 }
 
-void EventLoop::track_in_flight(void* obj, void (*release)(void*) noexcept) { in_flight_.emplace(obj, release); }
+void EventLoop::track_in_flight(void* obj, void (*release)(void*) noexcept) {
+    cold_->in_flight.emplace(obj, release);
+}
 
 bool EventLoop::untrack_in_flight(void* obj) noexcept {
-    auto it = in_flight_.find(obj);
-    if (it == in_flight_.end()) return false;
-    in_flight_.erase(it);
+    auto it = cold_->in_flight.find(obj);
+    if (it == cold_->in_flight.end()) return false;
+    cold_->in_flight.erase(it);
     return true;
 }
 
-void EventLoop::set_default_executor(std::shared_ptr<Executor> executor) { default_executor_ = std::move(executor); }
+void EventLoop::set_default_executor(std::shared_ptr<Executor> executor) {
+    cold_->default_executor = std::move(executor);
+}
 
 Executor& EventLoop::default_executor() {
     check_closed();
-    if (!default_executor_) default_executor_ = std::make_shared<ThreadPoolExecutor>(0, "tulip-default");
-    return *default_executor_;
+    if (!cold_->default_executor)
+        cold_->default_executor = std::make_shared<ThreadPoolExecutor>(0, "tulip-default");
+    return *cold_->default_executor;
 }
 
+std::shared_ptr<Executor> EventLoop::default_executor_if_any() const noexcept { return cold_->default_executor; }
+
+void EventLoop::set_exception_handler(ExceptionHandler handler) { cold_->handler = std::move(handler); }
+
+const EventLoop::ExceptionHandler& EventLoop::get_exception_handler() const noexcept { return cold_->handler; }
+
 void EventLoop::call_exception_handler(const ExceptionContext& context) {
-    if (!handler_) {
+    const ExceptionHandler& handler = cold_->handler;
+    if (!handler) {
         default_exception_handler(context);
         return;
     }
     try {
-        handler_(*this, context);
+        handler(*this, context);
     } catch (...) {
         // A failing handler must not take the loop down (asyncio logs it too).
         log(LogLevel::error, "Unhandled error in exception handler: " +

@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "epoll_poller.hpp"
+#include "loop_cold.hpp"
 
 namespace tulip {
 
@@ -112,8 +113,8 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
             throw std::system_error(errno, std::generic_category(), "pipe2 for signals");
         }
         signal_read_fd_ = p[0];
-        signal_write_fd_ = p[1];
-        g_signal_fd.store(signal_write_fd_);
+        cold_->signal_write_fd = p[1];
+        g_signal_fd.store(cold_->signal_write_fd);
         watch_reader(signal_read_fd_, [this] { dispatch_signals(); });
         poller_->adjust_internal_fds(+1);  // polled only when the loop would block anyway
     }
@@ -126,20 +127,20 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
         n->decref();
         throw std::system_error(err, std::generic_category(), "sigaction");
     }
-    if (signal_handlers_.size() <= static_cast<std::size_t>(sig)) signal_handlers_.resize(NSIG, nullptr);
-    if (auto* old = signal_handlers_[static_cast<std::size_t>(sig)]) {
+    if (cold_->signal_handlers.size() <= static_cast<std::size_t>(sig)) cold_->signal_handlers.resize(NSIG, nullptr);
+    if (auto* old = cold_->signal_handlers[static_cast<std::size_t>(sig)]) {
         old->cancelled = true;
         old->decref();
     }
-    signal_handlers_[static_cast<std::size_t>(sig)] = n;
+    cold_->signal_handlers[static_cast<std::size_t>(sig)] = n;
 }
 
 bool EventLoop::remove_signal_handler(int sig) {
     check_thread("remove_signal_handler");
     if (sig <= 0 || sig >= NSIG) throw std::invalid_argument("invalid signal number " + std::to_string(sig));
-    if (static_cast<std::size_t>(sig) >= signal_handlers_.size() || !signal_handlers_[static_cast<std::size_t>(sig)])
+    if (static_cast<std::size_t>(sig) >= cold_->signal_handlers.size() || !cold_->signal_handlers[static_cast<std::size_t>(sig)])
         return false;
-    auto*& slot = signal_handlers_[static_cast<std::size_t>(sig)];
+    auto*& slot = cold_->signal_handlers[static_cast<std::size_t>(sig)];
     slot->cancelled = true;
     slot->decref();
     slot = nullptr;
@@ -148,7 +149,7 @@ bool EventLoop::remove_signal_handler(int sig) {
     ::sigemptyset(&sa.sa_mask);
     ::sigaction(sig, &sa, nullptr);
     bool any = false;
-    for (auto* h : signal_handlers_) any = any || h;
+    for (auto* h : cold_->signal_handlers) any = any || h;
     if (!any) remove_all_signal_handlers();
     return true;
 }
@@ -165,25 +166,25 @@ void EventLoop::dispatch_signals() {
         if (r <= 0) break;
         for (ssize_t i = 0; i < r; ++i) {
             std::size_t sig = buf[i];
-            if (sig < signal_handlers_.size() && signal_handlers_[sig]) {
+            if (sig < cold_->signal_handlers.size() && cold_->signal_handlers[sig]) {
                 // One fresh node per arrival (asyncio: a call_soon per arrival), so
                 // that the same signal arriving again while its handler is still
                 // queued runs it again, in order — the handler's own node must
                 // never be queued twice. The arrival keeps the handler alive, so
                 // a handler may remove itself; a removed or replaced handler's
                 // queued arrivals do not run.
-                schedule(detail::CallbackNode::make(this, SignalArrival(signal_handlers_[sig])));
+                schedule(detail::CallbackNode::make(this, SignalArrival(cold_->signal_handlers[sig])));
             }
         }
     }
 }
 
 void EventLoop::remove_all_signal_handlers() noexcept {
-    for (std::size_t sig = 0; sig < signal_handlers_.size(); ++sig) {
-        if (auto* h = signal_handlers_[sig]) {
+    for (std::size_t sig = 0; sig < cold_->signal_handlers.size(); ++sig) {
+        if (auto* h = cold_->signal_handlers[sig]) {
             h->cancelled = true;
             h->decref();
-            signal_handlers_[sig] = nullptr;
+            cold_->signal_handlers[sig] = nullptr;
             struct sigaction sa {};
             sa.sa_handler = SIG_DFL;
             ::sigemptyset(&sa.sa_mask);
@@ -197,8 +198,8 @@ void EventLoop::remove_all_signal_handlers() noexcept {
             poller_->adjust_internal_fds(-1);
         }
         ::close(signal_read_fd_);
-        ::close(signal_write_fd_);
-        signal_read_fd_ = signal_write_fd_ = -1;
+        ::close(cold_->signal_write_fd);
+        signal_read_fd_ = cold_->signal_write_fd = -1;
     }
     const EventLoop* self = this;
     g_signal_owner.compare_exchange_strong(self, nullptr);

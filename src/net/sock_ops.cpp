@@ -8,6 +8,7 @@
 #include <tulip/core/exceptions.hpp>
 #include <tulip/net/dns.hpp>
 #include <tulip/task/future.hpp>
+#include <tulip/loop/loop_access.hpp>
 
 #include "../core/sys.hpp"
 
@@ -49,7 +50,7 @@ public:
         state_ = State::cancelled;
         msg_ = msg;
         unregister();
-        loop_->schedule(task_);
+        detail::LoopAccess::schedule(*loop_, task_);
         return true;
     }
 
@@ -59,7 +60,7 @@ private:
         if (state_ != State::pending) return;
         state_ = State::ready;
         unregister();
-        loop_->schedule(task_);
+        detail::LoopAccess::schedule(*loop_, task_);
     }
     void unregister() noexcept {
         if (!registered_) return;

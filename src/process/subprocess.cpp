@@ -19,6 +19,7 @@
 #include <tulip/streams/open_connection.hpp>
 #include <tulip/task/gather.hpp>
 #include <tulip/task/task.hpp>
+#include <tulip/loop/loop_access.hpp>
 
 extern char** environ;
 
@@ -61,7 +62,7 @@ public:
         // post-back or by close().
         incref();
         track_in_flight_state();
-        loop->external_pending.fetch_add(1);
+        detail::LoopAccess::external_pending(*loop).fetch_add(1);
         pid_t p = pid;
         ProcessState* self = this;  // only dereferenced by the callback, on the loop
         std::thread([door = loop->threadsafe_ref(), p, self] {
@@ -73,8 +74,8 @@ public:
             try {
                 EventLoop* l = door.door()->loop();
                 door.door()->call_soon_threadsafe([self, status, l] {
-                    l->external_pending.fetch_sub(1);
-                    if (!l->untrack_in_flight(self)) return;  // close() released it
+                    detail::LoopAccess::external_pending(*l).fetch_sub(1);
+                    if (!detail::LoopAccess::untrack_in_flight(*l, self)) return;  // close() released it
                     self->set_status(status);
                     self->decref();
                 });
@@ -86,7 +87,7 @@ public:
 
     void track_in_flight_state() {
         try {
-            loop->track_in_flight(this, [](void* p) noexcept { static_cast<ProcessState*>(p)->decref(); });
+            detail::LoopAccess::track_in_flight(*loop, this, [](void* p) noexcept { static_cast<ProcessState*>(p)->decref(); });
         } catch (...) {
             decref();
             throw;

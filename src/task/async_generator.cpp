@@ -4,22 +4,25 @@
 
 #include <vector>
 
+#include "task_registry.hpp"
+
 namespace tulip::detail {
 
 void AsyncGenNode::register_with(EventLoop& l) noexcept {
-    l.destroy_pending_tasks = &close_task_layer;  // close() detaches us
+    TaskRegistry& reg = task_registry(l);  // close() detaches us
     loop = &l;
-    next = l.asyncgens_head;
+    next = reg.asyncgens_head;
     if (next) next->prev = this;
-    l.asyncgens_head = this;
+    reg.asyncgens_head = this;
 }
 
 void AsyncGenNode::unregister() noexcept {
     if (!loop) return;
+    TaskRegistry& reg = *find_task_registry(*loop);  // registered, so it is there
     if (prev)
         prev->next = next;
-    else if (loop->asyncgens_head == this)
-        loop->asyncgens_head = next;
+    else if (reg.asyncgens_head == this)
+        reg.asyncgens_head = next;
     if (next) next->prev = prev;
     prev = next = nullptr;
     loop = nullptr;
@@ -69,7 +72,8 @@ namespace tulip {
 
 Coro<void> shutdown_asyncgens(EventLoop& loop) {
     std::vector<detail::AsyncGenNode*> open;
-    for (auto* n = loop.asyncgens_head; n; n = n->next)
+    detail::TaskRegistry* reg = detail::find_task_registry(loop);
+    for (auto* n = reg ? reg->asyncgens_head : nullptr; n; n = n->next)
         if (n->started && !n->finished && !n->consumer) open.push_back(n);
     for (auto* n : open) {
         try {

@@ -12,6 +12,8 @@
 #include <tulip/task/coro.hpp>
 #include <tulip/task/task.hpp>
 
+#include "task_registry.hpp"
+
 namespace tulip {
 
 namespace {
@@ -39,7 +41,8 @@ struct Walk {
 
 Walk make_walk(EventLoop& loop, std::optional<int> limit) {
     Walk w{limit, {}, {}};
-    for (detail::TaskBase* t = loop.tasks_head; t; t = t->next_task) w.live.insert(t);
+    if (detail::TaskRegistry* reg = detail::find_task_registry(loop))
+        for (detail::TaskBase* t = reg->tasks_head; t; t = t->next_task) w.live.insert(t);
     return w;
 }
 

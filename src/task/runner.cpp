@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <thread>
 
+#include <tulip/loop/executor.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/async_generator.hpp>
 #include <tulip/task/future.hpp>
 #include <tulip/task/wait_for.hpp>
@@ -43,24 +45,26 @@ void cancel_all_tasks(EventLoop& loop) {
     }
 }
 
-Coro<void> EventLoop::shutdown_default_executor(std::optional<Seconds> timeout) {
-    if (timeout) (void)to_ns(*timeout, "shutdown_default_executor: timeout");  // NaN: before shutting down
-    std::shared_ptr<Executor> ex = default_executor_;
+Coro<void> shutdown_default_executor(EventLoop& loop, std::optional<Seconds> timeout) {
+    using detail::LoopAccess;
+    if (timeout) (void)LoopAccess::to_ns(*timeout, "shutdown_default_executor: timeout");  // NaN: before shutting down
+    std::shared_ptr<Executor> ex = LoopAccess::default_executor_if_any(loop);
     if (!ex) co_return;
     // Join the workers on a helper thread so the loop keeps running meanwhile.
-    auto done = Future<void>::create(*this);
+    auto done = Future<void>::create(loop);
     auto* st = done.state();
     st->incref();  // the joiner's reference, held by the loop (see run_in_executor)
-    track_in_flight(st, [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
-    external_pending.fetch_add(1);
+    LoopAccess::track_in_flight(loop, st,
+                                [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
+    LoopAccess::external_pending(loop).fetch_add(1);
     // The joiner holds the loop only by its door: it may outlive the loop.
-    std::thread joiner([door = threadsafe_ref(), ex, st] {
+    std::thread joiner([door = loop.threadsafe_ref(), ex, st] {
         ex->shutdown(/*wait=*/true);
         try {
             EventLoop* loop = door.door()->loop();  // dereferenced only on the loop, by the callback
             door.door()->call_soon_threadsafe([loop, st] {
-                loop->external_pending.fetch_sub(1);
-                if (!loop->untrack_in_flight(st)) return;
+                LoopAccess::external_pending(*loop).fetch_sub(1);
+                if (!LoopAccess::untrack_in_flight(*loop, st)) return;
                 Future<void> f(st, /*adopt=*/true);
                 if (!f.done()) f.set_result();
             });
@@ -167,7 +171,7 @@ void Runner::close() {
     } closer{*loop_};
     cancel_all_tasks(*loop_);
     loop_->run_until_complete(shutdown_asyncgens(*loop_));
-    loop_->run_until_complete(loop_->shutdown_default_executor(Seconds(kThreadJoinTimeout)));
+    loop_->run_until_complete(shutdown_default_executor(*loop_, Seconds(kThreadJoinTimeout)));
 }
 
 }  // namespace tulip

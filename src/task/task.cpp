@@ -1,9 +1,4 @@
-// Future and Task state machines.
-//
-// Future: pending -> finished | cancelled, once. On completion the queued
-// callbacks (task steps and done-callback nodes) are spliced onto the loop's
-// ready queue in the order they were added: asyncio's "callbacks are scheduled
-// with call_soon".
+// The Task state machine (the Future's is in future.cpp).
 //
 // Task: a step resumes the innermost suspended coroutine of the task. When
 // the root coroutine finishes, finish() moves its outcome into the Future and
@@ -21,6 +16,8 @@
 #include <tulip/task/coro.hpp>
 
 #include <algorithm>
+
+#include "task_registry.hpp"
 
 namespace tulip::detail {
 
@@ -40,115 +37,6 @@ constexpr bool kCoroTrampoline = false;
 constexpr bool kCoroTrampoline = true;
 #endif
 
-FutureStateBase::~FutureStateBase() {
-    // A pending future that dies still holds its callbacks' references.
-    while (!callbacks.empty()) {
-        ReadyNode* n = callbacks.pop();
-        if (n->run == &run_done_callback) static_cast<CallbackNode*>(n)->decref();
-    }
-}
-
-static bool is_dead_callback(ReadyNode* n) noexcept {
-    return n->run == &run_done_callback && static_cast<CallbackNode*>(n)->aux == nullptr;
-}
-
-void FutureStateBase::sweep_dead_callbacks() noexcept {
-    NodeQueue live;
-    while (!callbacks.empty()) {
-        ReadyNode* n = callbacks.pop();
-        if (is_dead_callback(n))
-            static_cast<CallbackNode*>(n)->decref();  // the list's reference
-        else
-            live.push(n);
-    }
-    callbacks.splice(live);
-    dead_callbacks = 0;
-}
-
-void FutureStateBase::schedule_callbacks() noexcept {
-    if (dead_callbacks) sweep_dead_callbacks();
-    if (callbacks.empty()) return;
-    // A done-callback node keeps its future alive until it has run.
-    for (ReadyNode* n = callbacks.head; n; n = NodeQueue::next_of(n))
-        if (n->run == &run_done_callback) incref();
-    // On a closed loop the callbacks are dropped; a future may also outlive
-    // its loop object (the running loop is alive: only others are looked up).
-    if (loop != running_loop() && (!loop_alive(loop) || loop->is_closed())) {
-        while (!callbacks.empty()) {
-            ReadyNode* n = callbacks.pop();
-            if (n->run == &run_done_callback) {
-                static_cast<CallbackNode*>(n)->decref();
-                decref();
-            }
-        }
-        return;
-    }
-    loop->schedule_all(callbacks);
-}
-
-bool FutureStateBase::cancel_future(const std::string& msg) {
-    log_traceback = false;
-    if (done()) return false;
-    state = State::cancelled;
-    cancel_message = msg;
-    schedule_callbacks();
-    return true;
-}
-
-void FutureStateBase::set_exception(std::exception_ptr e) {
-    if (done()) throw InvalidStateError("invalid state: " + describe() + " is already done");
-    if (!e) throw std::invalid_argument("set_exception() needs an exception, got a null exception_ptr");
-    exc = std::move(e);
-    log_traceback = true;
-    mark_finished();
-}
-
-void FutureStateBase::check_result_ready_slow() const {
-    if (state == State::cancelled) throw_cancelled();
-    if (state != State::finished) throw InvalidStateError("Result is not ready.");
-}
-
-void FutureStateBase::throw_cancelled() const {
-    if (exc) std::rethrow_exception(exc);
-    throw CancelledError(cancel_message);
-}
-
-std::exception_ptr FutureStateBase::cancelled_error() const {
-    return exc ? exc : std::make_exception_ptr(CancelledError(cancel_message));
-}
-
-void FutureStateBase::report_unretrieved() noexcept {
-    log_traceback = false;
-    if (!loop_alive(loop)) return;
-    try {
-        ExceptionContext ctx;
-        TaskBase* t = as_task();
-        ctx.message = t ? "Task exception was never retrieved" : "Future exception was never retrieved";
-        ctx.exception = exc;
-        ctx.source = describe();
-        if (t && t->creation_traceback) ctx.traceback = *t->creation_traceback;
-        loop->call_exception_handler(ctx);
-    } catch (...) {
-    }
-}
-
-void run_done_callback(ReadyNode* r) {
-    auto* n = static_cast<CallbackNode*>(r);
-    auto* fut = static_cast<FutureStateBase*>(n->aux);
-    CallbackNode::run_node(r);
-    fut->decref();
-}
-
-// A scheduled done-callback dropped by the loop's close(): it will never run.
-void drop_done_callback(ReadyNode* r) noexcept {
-    auto* n = static_cast<CallbackNode*>(r);
-    auto* fut = static_cast<FutureStateBase*>(n->aux);
-    n->cancelled = true;
-    n->drop_callable();
-    n->decref();
-    fut->decref();  // the reference schedule_callbacks took for the node
-}
-
 std::string cancelled_message(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
@@ -167,11 +55,13 @@ std::string task_name(const TaskBase& t) { return t.name.empty() ? "Task-" + std
 // the loop holds a reference to each pending task — then the states are
 // finished and released.
 void close_task_layer(EventLoop& loop) {
+    TaskRegistry* reg = find_task_registry(loop);
+    if (!reg) return;
     // Generators still open (never finalised) may be dropped after the loop
     // is gone: unlink them now so they never touch it.
-    while (AsyncGenNode* g = loop.asyncgens_head) g->unregister();
+    while (AsyncGenNode* g = reg->asyncgens_head) g->unregister();
     std::vector<TaskBase*> pending;
-    for (TaskBase* t = loop.tasks_head; t; t = t->next_task) pending.push_back(t);
+    for (TaskBase* t = reg->tasks_head; t; t = t->next_task) pending.push_back(t);
     // Unlink every task from the futures it waits on, one pass per future:
     // each frame unlinking itself would cost O(waiters) apiece, O(n^2) for n
     // tasks awaiting one future. Every task step in a list is a pending task
@@ -204,26 +94,28 @@ void close_task_layer(EventLoop& loop) {
     }
 }
 
-void register_task(EventLoop& loop, TaskBase& t) {
-    loop.destroy_pending_tasks = &close_task_layer;
-    t.id = loop.next_task_id++;
+bool register_task(EventLoop& loop, TaskBase& t) {
+    TaskRegistry& reg = task_registry(loop);
+    t.id = reg.next_task_id++;
     t.fut->incref();  // the loop owns a pending task
-    t.next_task = loop.tasks_head;
-    if (loop.tasks_head) loop.tasks_head->prev_task = &t;
-    loop.tasks_head = &t;
-    ++loop.task_count;
+    t.next_task = reg.tasks_head;
+    if (reg.tasks_head) reg.tasks_head->prev_task = &t;
+    reg.tasks_head = &t;
+    ++reg.task_count;
     if (loop.get_debug()) t.creation_traceback = new std::string(capture_traceback(3));
+    return static_cast<bool>(reg.task_factory);
 }
 
 void task_finished(TaskBase& t) noexcept {
-    EventLoop& loop = *t.fut->loop;
+    // Registered, so the registry is there.
+    TaskRegistry& reg = *find_task_registry(*t.fut->loop);
     if (t.prev_task)
         t.prev_task->next_task = t.next_task;
     else
-        loop.tasks_head = t.next_task;
+        reg.tasks_head = t.next_task;
     if (t.next_task) t.next_task->prev_task = t.prev_task;
     t.prev_task = t.next_task = nullptr;
-    --loop.task_count;
+    --reg.task_count;
     t.fut->decref();
 }
 
@@ -268,7 +160,7 @@ bool task_launched(const TaskBase& t) noexcept { return t.started || t.queued() 
 
 void run_task_factory(EventLoop& loop, TaskBase& t) {
     try {
-        loop.get_task_factory()(loop, AnyTask(&t));
+        task_registry(loop).task_factory(loop, AnyTask(&t));
     } catch (...) {
         if (!task_launched(t)) {
             // Never started: drop the frame and the loop's reference; the
@@ -280,7 +172,7 @@ void run_task_factory(EventLoop& loop, TaskBase& t) {
         }
         throw;
     }
-    if (!task_launched(t)) loop.schedule(&t);
+    if (!task_launched(t)) LoopAccess::schedule(loop, &t);
 }
 
 bool cancel_task(TaskBase& t, const std::string& msg) {
@@ -297,35 +189,9 @@ bool cancel_task(TaskBase& t, const std::string& msg) {
     return true;
 }
 
-bool coro_debug_slow() noexcept {
-    if (EventLoop* l = running_loop()) return l->get_debug();
-    static const bool env = debug_from_env();
-    tls_debug_state = env ? 1 : 0;  // run_forever overrides it while a loop runs
-    return env;
-}
-
-void report_never_awaited(std::string* traceback) noexcept {
-    try {
-        log(LogLevel::warning, "coroutine was never awaited; created at:\n" + *traceback);
-    } catch (...) {
-    }
-}
-
 }  // namespace tulip::detail
 
 namespace tulip {
-
-std::size_t FutureBase::remove_done_callback(const DoneCallback& cb) const {
-    detail::CallbackNode* n = cb.n_;
-    // aux is this future while the node is registered on it; once the future
-    // is done its callbacks were scheduled and can no longer be removed.
-    if (!n || !s_ || n->aux != s_ || s_->done()) return 0;
-    n->aux = nullptr;  // dead: the next sweep unlinks it and drops the list's reference
-    n->cancelled = true;
-    n->drop_callable();
-    s_->note_dead_callback();
-    return 1;
-}
 
 void start_task(const AnyTask& task, bool eager_start) {
     detail::TaskBase* t = task ? task.state()->as_task() : nullptr;
@@ -338,18 +204,30 @@ void start_task(const AnyTask& task, bool eager_start) {
     if (eager_start && detail::running_loop() == &loop && !detail::tls_no_eager_start)
         detail::run_task_step(t);  // the first step, now; it swaps current_task
     else
-        loop.schedule(t);
+        detail::LoopAccess::schedule(loop, t);
 }
 
 void eager_task_factory(EventLoop&, const AnyTask& task) { start_task(task, /*eager_start=*/true); }
 
 std::vector<AnyTask> all_tasks(EventLoop& loop) {
     std::vector<AnyTask> out;
-    out.reserve(loop.task_count);
-    for (detail::TaskBase* t = loop.tasks_head; t; t = t->next_task)
+    detail::TaskRegistry* reg = detail::find_task_registry(loop);
+    if (!reg) return out;
+    out.reserve(reg->task_count);
+    for (detail::TaskBase* t = reg->tasks_head; t; t = t->next_task)
         if (!t->fut->done()) out.emplace_back(t);
     std::reverse(out.begin(), out.end());  // creation order
     return out;
+}
+
+void EventLoop::set_task_factory(TaskFactory factory) {
+    detail::task_registry(*this).task_factory = std::move(factory);
+}
+
+const TaskFactory& EventLoop::get_task_factory() const noexcept {
+    static const TaskFactory none;
+    const detail::TaskRegistry* reg = detail::find_task_registry(*this);
+    return reg ? reg->task_factory : none;
 }
 
 }  // namespace tulip

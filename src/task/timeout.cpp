@@ -1,5 +1,7 @@
 #include <tulip/task/timeout.hpp>
 
+#include <tulip/loop/loop_access.hpp>
+
 #include <string>
 
 namespace tulip {
@@ -21,7 +23,7 @@ void Timeout::reschedule(std::optional<double> when) {
         const char* name = state_ == State::expiring ? "expiring" : state_ == State::expired ? "expired" : "finished";
         throw std::runtime_error(std::string("Cannot change state of ") + name + " Timeout");
     }
-    if (when) (void)EventLoop::deadline_ns(*when, "timeout: when");  // NaN: refused before any change
+    if (when) (void)detail::LoopAccess::deadline_ns(*when, "timeout: when");  // NaN: refused before any change
     when_ = when;
     handle_.cancel();
     handle_ = Handle();

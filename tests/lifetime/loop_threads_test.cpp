@@ -18,6 +18,7 @@
 
 #include <tulip/task/threadsafe.hpp>
 #include <tulip/task/to_thread.hpp>
+#include <tulip/loop/loop_access.hpp>
 
 #include "support/gate.hpp"
 #include "support/loop_test.hpp"
@@ -43,7 +44,7 @@ bool wait_until(P pred) {
 // One iteration of a loop that may have nothing else to do (never blocks).
 void step_loop(EventLoop& l) {
     l.call_soon([] {});
-    l.run_once();
+    tulip::detail::LoopAccess::run_once(l);
 }
 
 Coro<void> poll_flag(std::atomic<bool>* flag) {
@@ -202,7 +203,7 @@ TEST_F(LoopAndExecutorJob, FutureCancelledWhileItsJobRunsTheLateResultIsDroppedO
     gate.open();
     // The post-back still arrives (external_pending counts it) and finds the
     // future cancelled: the result is dropped on the loop thread.
-    run_until([&] { return loop().external_pending.load() == 0; });
+    run_until([&] { return tulip::detail::LoopAccess::external_pending(loop()).load() == 0; });
     EXPECT_TRUE(fut.cancelled());
     fut = Future<std::shared_ptr<int>>();
     EXPECT_TRUE(wait_until([&] { return token.use_count() == 1; }));
@@ -259,7 +260,7 @@ TEST_F(LoopAndPostingThread, ThreadsPostingWhileTheLoopClosesAreRefusedAndNothin
                 }
             }
         });
-    while (ran < 10000) l->run_once();
+    while (ran < 10000) tulip::detail::LoopAccess::run_once(*l);
     l->close();  // while the threads are still posting
     for (auto& t : threads) t.join();
     EXPECT_EQ(refused.load(), kThreads);
@@ -487,7 +488,7 @@ TEST_F(ShutdownDefaultExecutor, TimesOutOnVirtualTimeWithAWarningAndStopsWaiting
         opened = gate.wait();
     });
     ASSERT_TRUE(wait_until([&] { return started.load(); }));
-    run(loop().shutdown_default_executor(Seconds(0.01)));
+    run(tulip::shutdown_default_executor(loop(), Seconds(0.01)));
     ASSERT_FALSE(logs.empty());
     EXPECT_EQ(logs.back(), "The executor did not finishing joining its threads within 0.01 seconds.");
     gate.open();
@@ -504,7 +505,7 @@ TEST_F(ShutdownDefaultExecutorRealTime, TimesOutOnRealTimeWithAWarningAndStopsWa
         opened = gate.wait();
     });
     ASSERT_TRUE(wait_until([&] { return started.load(); }));
-    run(loop().shutdown_default_executor(Seconds(0.01)));
+    run(tulip::shutdown_default_executor(loop(), Seconds(0.01)));
     ASSERT_FALSE(logs.empty());
     EXPECT_EQ(logs.back(), "The executor did not finishing joining its threads within 0.01 seconds.");
     gate.open();
@@ -521,7 +522,7 @@ TEST_F(ShutdownDefaultExecutorRealTime, CancelledItStopsWaitingWithoutBlockingTh
         opened = gate.wait();
     });
     ASSERT_TRUE(wait_until([&] { return started.load(); }));
-    auto t = loop().create_task(loop().shutdown_default_executor());
+    auto t = loop().create_task(tulip::shutdown_default_executor(loop()));
     step_loop(loop());
     step_loop(loop());
     EXPECT_FALSE(t.done());
@@ -545,7 +546,7 @@ TEST_F(ShutdownDefaultExecutorRealTime, TimedOutThenTheLoopIsClosedAndDestroyedB
             finished = true;
         });
         ASSERT_TRUE(wait_until([&] { return started.load(); }));
-        l->run_until_complete(l->shutdown_default_executor(Seconds(0.01)));
+        l->run_until_complete(tulip::shutdown_default_executor(*l, Seconds(0.01)));
         fut = Future<void>();
         l->close();
     }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <tulip/tulip.hpp>
+#include <tulip/loop/loop_access.hpp>
 
 #include "support/loop_test.hpp"
 
@@ -37,7 +38,7 @@ bool disposition_is_default(int sig) {
 template <class P>
 void run_until(EventLoop& loop, P pred) {
     auto guard = loop.call_later(test::kLoopbackTimeout, [] {});
-    for (int i = 0; i < 1000 && !pred(); ++i) loop.run_once();
+    for (int i = 0; i < 1000 && !pred(); ++i) tulip::detail::LoopAccess::run_once(loop);
     guard.cancel();
     ASSERT_TRUE(pred()) << "condition not reached";
 }
@@ -243,7 +244,7 @@ TEST(SignalHandlerAndLoop, RemovingAHandlerWhileItsArrivalsAreQueuedDropsThemAnd
     run_until(loop, [&] { return calls > 0; });
     for (int i = 0; i < 3; ++i) {
         loop.call_soon([] {});
-        loop.run_once();
+        tulip::detail::LoopAccess::run_once(loop);
     }
     EXPECT_EQ(calls, 1);
     EXPECT_EQ(held.use_count(), 1);  // the queued arrivals released the handler

@@ -272,7 +272,7 @@ TEST_F(NanDelays, ShutdownDefaultExecutorRefusesANaNTimeoutBeforeShuttingDown) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     auto f = loop().run_in_executor(nullptr, [] { return 1; });
     EXPECT_EQ(run(f), 1);
-    EXPECT_THROW(run(loop().shutdown_default_executor(Seconds(nan))), std::invalid_argument);
+    EXPECT_THROW(run(tulip::shutdown_default_executor(loop(), Seconds(nan))), std::invalid_argument);
     // Nothing was shut down: the executor still takes work.
     auto g = loop().run_in_executor(nullptr, [] { return 2; });
     EXPECT_EQ(run(g), 2);

@@ -5,6 +5,7 @@
 // test_set_default_executor, test_shutdown_default_executor; and
 // test_concurrent_futures' basic submit/result/cancel/shutdown cases).
 #include <tulip/loop/executor.hpp>
+#include <tulip/loop/loop_access.hpp>
 
 #include <pthread.h>
 
@@ -319,7 +320,7 @@ TEST_F(ExecutorTest, SetDefaultExecutorReplacesThePoolRunInExecutorUses) {
     auto f = loop().run_in_executor(nullptr, [] { return 11; });
     EXPECT_EQ(run(f), 11);
     EXPECT_EQ(ex->submitted, 1);
-    run(loop().shutdown_default_executor());
+    run(tulip::shutdown_default_executor(loop()));
     EXPECT_EQ(ex->shutdowns(), std::vector<bool>{true}) << "shutdown_default_executor waits for the jobs";
 }
 
@@ -355,7 +356,7 @@ TEST_F(ExecutorTest, ManyJobsInFlightAllComplete) {
     long expected = 0;
     for (long i = 0; i < kJobs; ++i) expected += i * i;
     EXPECT_EQ(run(body()), expected);
-    EXPECT_EQ(loop().external_pending.load(), 0);
+    EXPECT_EQ(tulip::detail::LoopAccess::external_pending(loop()).load(), 0);
 }
 
 TEST_F(ExecutorTest, AMoveOnlyResultTravelsBackToTheLoop) {
@@ -382,7 +383,7 @@ TEST_F(ExecutorTest, CancellingTheFutureWhileTheJobRunsDropsItsResult) {
     EXPECT_THROW(run(f), CancelledError);
     gate.open();
     // The job still posts its (dropped) result back; wait for it to land.
-    run_until([&] { return loop().external_pending.load() == 0; });
+    run_until([&] { return tulip::detail::LoopAccess::external_pending(loop()).load() == 0; });
     EXPECT_TRUE(job_finished);
     EXPECT_TRUE(f.cancelled());
     EXPECT_TRUE(handler_calls.empty());
@@ -396,7 +397,7 @@ TEST_F(ExecutorTest, ACancelledFutureDoesNotReportTheJobsLateException) {
     });
     f.cancel();
     gate.open();
-    run_until([&] { return loop().external_pending.load() == 0; });
+    run_until([&] { return tulip::detail::LoopAccess::external_pending(loop()).load() == 0; });
     EXPECT_TRUE(f.cancelled());
     // The fixture's TearDown fails the test on any exception-handler call.
 }
@@ -422,7 +423,7 @@ TEST_F(ExecutorTest, ShutdownDefaultExecutorWaitsForRunningJobsAndDeliversTheirR
         finished = true;
         return 5;
     });
-    run(loop().shutdown_default_executor());
+    run(tulip::shutdown_default_executor(loop()));
     EXPECT_TRUE(finished);
     ASSERT_TRUE(f.done()) << "the job's result arrives before the shutdown completes";
     EXPECT_EQ(f.result(), 5);
@@ -431,9 +432,9 @@ TEST_F(ExecutorTest, ShutdownDefaultExecutorWaitsForRunningJobsAndDeliversTheirR
 TEST_F(ExecutorTest, AfterShutdownDefaultExecutorRunInExecutorThrows) {
     // asyncio: RuntimeError('Executor shutdown has been called').
     run(loop().run_in_executor(nullptr, [] { return 0; }));
-    run(loop().shutdown_default_executor());
+    run(tulip::shutdown_default_executor(loop()));
     EXPECT_THROW(loop().run_in_executor(nullptr, [] { return 1; }), std::runtime_error);
-    EXPECT_EQ(loop().external_pending.load(), 0) << "a refused job must not count as pending";
+    EXPECT_EQ(tulip::detail::LoopAccess::external_pending(loop()).load(), 0) << "a refused job must not count as pending";
 }
 
 TEST_F(ExecutorTest, RunInExecutorOnAShutDownUserExecutorThrows) {
@@ -441,12 +442,12 @@ TEST_F(ExecutorTest, RunInExecutorOnAShutDownUserExecutorThrows) {
     ex.shutdown(true);
     EXPECT_THROW(loop().run_in_executor(&ex, [] { return 1; }), std::runtime_error);
     EXPECT_EQ(ex.submitted, 0);
-    EXPECT_EQ(loop().external_pending.load(), 0);
+    EXPECT_EQ(tulip::detail::LoopAccess::external_pending(loop()).load(), 0);
 }
 
 TEST_F(ExecutorTest, ShutdownDefaultExecutorWithoutADefaultExecutorIsANoOp) {
     std::size_t before = test::thread_count();
-    run(loop().shutdown_default_executor());
+    run(tulip::shutdown_default_executor(loop()));
     EXPECT_EQ(test::thread_count(), before) << "it created a pool just to shut it down";
 }
 

@@ -3,6 +3,7 @@
 // in its poller wakes up (CPython test_events.py: test_call_soon_threadsafe,
 // test_call_soon_threadsafe_same_thread, test_run_once_in_executor's wake-up).
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/loop_access.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -208,20 +209,20 @@ TEST_F(ThreadsafeTest, AVirtualTimeLoopWaitsForRealWhileThreadWorkIsPending) {
     bool timer_ran = false;
     bool posted_ran = false;
     vloop->call_later(100.0, [&] { timer_ran = true; });
-    vloop->external_pending.fetch_add(1);
+    tulip::detail::LoopAccess::external_pending(*vloop).fetch_add(1);
     std::thread worker([&] {
         std::this_thread::sleep_for(20ms);
         vloop->call_soon_threadsafe([&] {
-            vloop->external_pending.fetch_sub(1);
+            tulip::detail::LoopAccess::external_pending(*vloop).fetch_sub(1);
             posted_ran = true;
         });
     });
-    while (!posted_ran && !timer_ran) vloop->run_once();
+    while (!posted_ran && !timer_ran) tulip::detail::LoopAccess::run_once(*vloop);
     worker.join();
     EXPECT_TRUE(posted_ran);
     EXPECT_FALSE(timer_ran) << "the clock jumped while a thread's result was pending";
     EXPECT_DOUBLE_EQ(vloop->time(), 0.0);
-    vloop->run_once();  // now idle: the clock may jump
+    tulip::detail::LoopAccess::run_once(*vloop);  // now idle: the clock may jump
     EXPECT_TRUE(timer_ran);
     EXPECT_DOUBLE_EQ(vloop->time(), 100.0);
     vloop->close();

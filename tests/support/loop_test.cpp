@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <thread>
+#include <tulip/loop/loop_access.hpp>
 
 namespace tulip::test {
 
@@ -56,7 +57,7 @@ void LoopTest::TearDown() {
             return;
         }
         cancel_all_tasks(*loop_);
-        loop_->run_until_complete(loop_->shutdown_default_executor());
+        loop_->run_until_complete(tulip::shutdown_default_executor(*loop_));
         loop_->close();
     }
     loop_.reset();
@@ -76,7 +77,7 @@ void LoopTest::TearDown() {
     EXPECT_LE(thread_count(), threads_before_) << "the test left threads running";
 }
 
-void LoopTest::run_once() { loop_->run_once(); }
+void LoopTest::run_once() { tulip::detail::LoopAccess::run_once(*loop_); }
 
 void LoopTest::run_briefly() {
     // As CPython: run a task that yields once; everything already scheduled

@@ -135,7 +135,7 @@ protected:
             return run(wait_for(std::forward<A>(a), kLoopbackTimeout));
         } catch (...) {
             cancel_all_tasks(*loop_);
-            loop_->run_until_complete(loop_->shutdown_default_executor());
+            loop_->run_until_complete(tulip::shutdown_default_executor(*loop_));
             loop_->close();
             throw;
         }

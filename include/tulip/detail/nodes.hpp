@@ -38,12 +38,6 @@ inline ReadyNode* queue_end() noexcept { return reinterpret_cast<ReadyNode*>(ali
 // follows it. Defined in the library (event_loop.cpp).
 [[noreturn]] void node_queued_twice(const ReadyNode* n) noexcept;
 
-// A future's done-callback node runs this (defined in src/task/task.cpp);
-// close() recognises such a node by it and releases it (and the reference to
-// its future the node holds once scheduled) with drop_done_callback.
-void run_done_callback(ReadyNode* n);
-void drop_done_callback(ReadyNode* n) noexcept;
-
 // A node that can also sit in the loop's timer heap.
 struct TimerNode : ReadyNode {
     static constexpr std::size_t kNotInHeap = ~std::size_t{0};

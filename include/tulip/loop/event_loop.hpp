@@ -9,7 +9,11 @@
 //
 // The loop knows callbacks, timers and file descriptors, not coroutines: the
 // members that need Future or Task (create_task, create_future,
-// run_until_complete, run_in_executor) are declared here and defined in task/.
+// run_until_complete, run_in_executor, set_task_factory) are declared here and
+// defined in task/. The layers above reach the loop's engine (schedule, timers,
+// the clock in nanoseconds) through detail::LoopAccess (loop_access.hpp), and
+// keep their own per-loop state in one opaque slot (detail::LoopExtension);
+// see docs/architecture.md.
 //
 // Thread safety: only call_soon_threadsafe may be called from another thread,
 // and only while the loop object is alive; a thread that may outlive the loop
@@ -24,16 +28,12 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
-#include <thread>
 #include <type_traits>
-#include <unordered_map>
 #include <vector>
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/detail/nodes.hpp>
-#include <tulip/loop/executor.hpp>
 #include <tulip/loop/fd_owner.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/loop/loop_ref.hpp>
@@ -47,19 +47,32 @@ class Task;
 template <class T>
 class Future;
 class EventLoop;
-class AnyTask;
-
-// A task factory (asyncio's loop.set_task_factory): create_task hands it each
-// new task, registered but not started, and it starts it (see task.hpp).
-using TaskFactory = std::function<void(EventLoop&, const AnyTask&)>;
+class Executor;
+// Defined in task.hpp (asyncio's loop.set_task_factory argument).
+class TaskFactory;
 
 namespace detail {
-struct FutureStateBase;
-struct TaskBase;
-struct AsyncGenNode;
 class EpollPoller;
-template <class A>
-struct AwaitableTraits;
+struct LoopAccess;
+struct LoopCold;
+
+// Per-loop state of a layer above the loop (the task layer's registry of live
+// tasks and async generators): the loop keeps one, owns it, and knows nothing
+// of it but this. close() calls on_loop_close() after the ready queue, the
+// timers and the fds were dropped and before the jobs in flight are released;
+// the loop's destructor deletes it.
+class LoopExtension {
+public:
+    LoopExtension() = default;
+    LoopExtension(const LoopExtension&) = delete;
+    LoopExtension& operator=(const LoopExtension&) = delete;
+    virtual ~LoopExtension() = default;
+    virtual void on_loop_close(EventLoop& loop) noexcept = 0;
+    // close() drops the ready queue: a node that is neither a callback nor a
+    // timer of the loop's own (a future's done-callback, a task step) is
+    // handed here, before on_loop_close, to release what it holds.
+    virtual void drop_node(ReadyNode* node) noexcept = 0;
+};
 
 // What must be shut when its loop closes: transports, servers, child
 // watchers. Each one links itself into its loop's list when created and
@@ -272,27 +285,26 @@ public:
     auto create_task(A&& awaitable, std::string name);
     // What create_task calls with each new task; empty (the default): the
     // task is scheduled (asyncio set_task_factory/get_task_factory; None is
-    // an empty TaskFactory). See eager_task_factory in task.hpp.
-    void set_task_factory(TaskFactory factory) { task_factory_ = std::move(factory); }
-    const TaskFactory& get_task_factory() const noexcept { return task_factory_; }
+    // an empty TaskFactory). TaskFactory and eager_task_factory are in
+    // task.hpp; both members are defined in the task layer, which keeps the
+    // factory in its registry.
+    void set_task_factory(TaskFactory factory);
+    const TaskFactory& get_task_factory() const noexcept;
 
-    // ---- executors (defined in task/) -------------------------------------------
+    // ---- executors (executor.hpp) ---------------------------------------------
     // Runs f() on executor (nullptr: the default ThreadPoolExecutor) and returns
     // a Future for its result. Cancelling the Future does not stop f.
+    // Defined in task.hpp (it returns a Future).
     template <class F>
     auto run_in_executor(Executor* executor, F&& f);
     void set_default_executor(std::shared_ptr<Executor> executor);
     Executor& default_executor();
-    // Shuts the default executor down, waiting for its jobs on a helper thread
-    // so the loop keeps running (asyncio 3.12). With a timeout, after it: logs
-    // a warning and stops waiting (the threads finish on their own). Cancelled:
-    // stops waiting at once. The loop thread never blocks on the join either
-    // way. Defined in src/task/runner.cpp.
-    Coro<void> shutdown_default_executor(std::optional<Seconds> timeout = std::nullopt);
+    // shutdown_default_executor(loop, timeout) is a coroutine of the task
+    // layer (task/runner.hpp).
 
     // ---- errors, debug ---------------------------------------------------------
-    void set_exception_handler(ExceptionHandler handler) { handler_ = std::move(handler); }
-    const ExceptionHandler& get_exception_handler() const noexcept { return handler_; }
+    void set_exception_handler(ExceptionHandler handler);
+    const ExceptionHandler& get_exception_handler() const noexcept;
     void call_exception_handler(const ExceptionContext& context);
     void default_exception_handler(const ExceptionContext& context);
     void set_debug(bool enabled) noexcept {
@@ -303,7 +315,14 @@ public:
     // Callbacks slower than this are logged in debug mode (asyncio: 0.1 s).
     double slow_callback_duration = 0.1;
 
-    // ---- internals used by the task layer -----------------------------------
+    // Every other member (schedule, timers, the clock in nanoseconds, thread
+    // work in flight, run_once...) is for the layers above, through
+    // detail::LoopAccess (loop_access.hpp).
+
+private:
+    friend struct detail::LoopAccess;
+
+    // ---- the engine, for the layers above (through LoopAccess) ---------------
     void schedule(detail::ReadyNode* n) noexcept {
         take_posted();
         ready_.push(n);
@@ -344,27 +363,14 @@ public:
         return delay_ns >= kNeverNs - now ? kNeverNs : now + delay_ns;
     }
     [[noreturn]] static void throw_nan(const char* what);
-    // Intrusive list of live tasks, for all_tasks() and shutdown.
-    detail::TaskBase* tasks_head = nullptr;
-    std::size_t task_count = 0;
-    std::uint64_t next_task_id = 1;
-    // Work on other threads that will come back via call_soon_threadsafe; while
-    // it is non-zero a virtual-time loop waits for real instead of jumping.
-    std::atomic<int> external_pending{0};
     // References held for work in flight on other threads (run_in_executor's
     // Future state): released on this thread, by the post-back that finds
     // its entry (untrack returns true once) or by close() for jobs that can
     // no longer post back. The worker itself never touches the object.
     void track_in_flight(void* obj, void (*release)(void*) noexcept);
     bool untrack_in_flight(void* obj) noexcept;
-    // Hooks the upper layers install (async generator finalisation, ...).
-    std::vector<std::function<void()>> on_close_hooks;
-    // Async generators that started and have not finished (shutdown_asyncgens).
-    detail::AsyncGenNode* asyncgens_head = nullptr;
-    // Installed by the task layer: at close(), destroys tasks still pending
-    // and detaches the async generators (which may outlive the loop).
-    void (*destroy_pending_tasks)(EventLoop&) = nullptr;
-    bool virtual_time() const noexcept { return virtual_; }
+    // The default executor if one was made or set (shutdown_default_executor).
+    std::shared_ptr<Executor> default_executor_if_any() const noexcept;
     void check_closed() const {
         if (closed_) throw std::runtime_error("Event loop is closed");
     }
@@ -378,7 +384,6 @@ public:
     // Runs one iteration (tests use this to count steps, as CPython's run_once).
     void run_once();
 
-private:
     template <class F>
     TimerHandle call_at_ns(std::int64_t when, F&& f) {
         check_closed();
@@ -407,9 +412,7 @@ private:
     void dispatch_signals();
     void poll_signals();
     void remove_all_signal_handlers() noexcept;
-    int signal_read_fd_ = -1;
-    int signal_write_fd_ = -1;
-    std::vector<detail::CallbackNode*> signal_handlers_;  // indexed by signal number
+    int signal_read_fd_ = -1;  // the self-pipe, when signal handlers are set (run_once polls it)
     void drain_threadsafe() noexcept;
     void set_fd_callback(int fd, bool write, detail::CallbackNode* n);
     void heap_up(std::size_t i) noexcept;
@@ -430,22 +433,24 @@ private:
     // reference, close() shuts it.
     detail::LoopDoor* door_ = nullptr;
 
-    ExceptionHandler handler_;
-    std::shared_ptr<Executor> default_executor_;
     std::int64_t virtual_now_ = 0;
     bool virtual_ = false;
     bool debug_ = false;
-    // The thread in run_forever (default id: not running), for check_thread.
-    std::atomic<std::thread::id> thread_id_{};
     // Open transports by fd (add_reader & co. refuse their fds).
     std::vector<detail::FdOwner*> fd_owners_;
-    std::unordered_map<void*, void (*)(void*) noexcept> in_flight_;
     bool stopping_ = false;
     bool running_ = false;
-    TaskFactory task_factory_;
     bool closed_ = false;
+    // Work on other threads that will come back via call_soon_threadsafe; while
+    // it is non-zero a virtual-time loop waits for real instead of jumping.
+    std::atomic<int> external_pending_{0};
     // Transports, servers and child watchers still open (see LoopClosable).
     detail::LoopClosable* closables_ = nullptr;
+    // The task layer's registry (see LoopExtension); owned.
+    detail::LoopExtension* extension_ = nullptr;
+    // What the hot path never touches (handlers, executor, signal table, jobs
+    // in flight, the owner thread): src/loop/loop_cold.hpp.
+    std::unique_ptr<detail::LoopCold> cold_;
     friend class Handle;
     friend struct detail::CallbackNode;
     friend class detail::LoopClosable;

@@ -19,6 +19,7 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/future.hpp>
 
 namespace tulip::detail {
@@ -43,14 +44,14 @@ struct Waiter final : Cancellable {
     // Future.set_result: the task resumes in a later iteration.
     void set_result() noexcept {
         state = State::done;
-        task->fut->loop->schedule(task);
+        LoopAccess::schedule(*task->fut->loop, task);
     }
     // Task::cancel reaches us through TaskBase::waiter.
     bool cancel(const std::string& msg) override {
         if (state != State::pending) return false;
         state = State::cancelled;
         cancel_msg = msg;
-        task->fut->loop->schedule(task);
+        LoopAccess::schedule(*task->fut->loop, task);
         return true;
     }
     // In await_suspend: parks the current task on this waiter.

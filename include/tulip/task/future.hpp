@@ -370,8 +370,16 @@ protected:
 };
 
 namespace detail {
+// A future's done-callback node runs this; the loop's close() hands such a
+// node to the task layer's registry (LoopExtension::drop_node), which releases
+// it and the reference to its future the node holds once scheduled with
+// drop_done_callback.
 void run_done_callback(ReadyNode* n);
-}
+void drop_done_callback(ReadyNode* n) noexcept;
+// Schedules a done-callback node of an already finished future (asyncio's
+// call_soon), making sure the loop's registry is there to drop it at close.
+void schedule_done_callback(FutureStateBase& st, ReadyNode* n);
+}  // namespace detail
 
 template <class Fn, class Self>
 DoneCallback FutureBase::add_done_callback_impl(Fn&& fn) const {
@@ -390,7 +398,7 @@ DoneCallback FutureBase::add_done_callback_impl(Fn&& fn) const {
     if (st->done()) {
         // asyncio: "if the future is already done, callback is scheduled with call_soon".
         st->incref();
-        st->loop->schedule(n);
+        detail::schedule_done_callback(*st, n);
     } else {
         st->add_waiter(n);
     }

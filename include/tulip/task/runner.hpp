@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include <tulip/loop/event_loop.hpp>
@@ -20,6 +21,17 @@ namespace tulip {
 // How long run()/Runner::close() wait for the default executor's threads
 // before they log a warning and stop waiting (asyncio.constants.THREAD_JOIN_TIMEOUT).
 inline constexpr double kThreadJoinTimeout = 300.0;
+
+// Shuts loop's default executor down (asyncio's loop.shutdown_default_executor,
+// 3.12), waiting for its jobs on a helper thread so that the loop keeps
+// running. With a timeout, after it: logs asyncio's warning and stops waiting
+// (the threads finish on their own); without one (the default, as asyncio's
+// timeout=None) it waits as long as the jobs take. Cancelled: stops waiting at
+// once. The loop thread never blocks on the join either way. NaN timeout:
+// std::invalid_argument, before anything is shut. run() and Runner::close()
+// pass kThreadJoinTimeout. A free function, as shutdown_asyncgens: the loop
+// knows no coroutines (docs/architecture.md).
+Coro<void> shutdown_default_executor(EventLoop& loop, std::optional<Seconds> timeout = std::nullopt);
 
 struct RunnerOptions {
     bool debug = false;          // asyncio.run(debug=True)

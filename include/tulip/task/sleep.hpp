@@ -19,6 +19,7 @@
 #include <utility>
 
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/future.hpp>
 
@@ -33,7 +34,7 @@ public:
     SleepAwaiter(SleepAwaiter&& o) noexcept : delay_ns_(o.delay_ns_) {}
     SleepAwaiter(const SleepAwaiter&) = delete;
     ~SleepAwaiter() {
-        if (state_ == State::armed && timer_.heap_index != TimerNode::kNotInHeap) loop_->remove_timer(&timer_);
+        if (state_ == State::armed && timer_.heap_index != TimerNode::kNotInHeap) detail::LoopAccess::remove_timer(*loop_, &timer_);
     }
 
     bool await_ready() const noexcept { return false; }
@@ -45,13 +46,13 @@ public:
         if (delay_ns_ <= 0) {
             // asyncio's __sleep0: a bare yield; cancel() sets must_cancel instead.
             state_ = State::yielded;
-            loop_->schedule(&t);
+            detail::LoopAccess::schedule(*loop_, &t);
             return;
         }
         state_ = State::armed;
         timer_.run = &on_timer;
         timer_.owner = this;
-        loop_->add_timer(&timer_, loop_->deadline_after(delay_ns_));
+        detail::LoopAccess::add_timer(*loop_, &timer_, detail::LoopAccess::deadline_after(*loop_, delay_ns_));
         t.waiter = this;
         if (t.must_cancel && cancel(t.fut->cancel_message)) t.must_cancel = false;
     }
@@ -68,12 +69,12 @@ public:
 
     bool cancel(const std::string& msg) override {
         if (state_ != State::armed) return false;
-        if (timer_.heap_index != TimerNode::kNotInHeap) loop_->remove_timer(&timer_);
+        if (timer_.heap_index != TimerNode::kNotInHeap) detail::LoopAccess::remove_timer(*loop_, &timer_);
         // If the timer was already moved to the ready queue, it runs before the
         // task (FIFO) and sees the cancelled state.
         state_ = State::cancelled;
         msg_ = msg;
-        loop_->schedule(task_);
+        detail::LoopAccess::schedule(*loop_, task_);
         return true;
     }
 
@@ -86,7 +87,7 @@ private:
         auto* self = static_cast<SleepTimer*>(n)->owner;
         if (self->state_ != State::armed) return;
         self->state_ = State::fired;
-        self->loop_->schedule(self->task_);
+        detail::LoopAccess::schedule(*self->loop_, self->task_);
     }
     SleepTimer timer_;
     std::int64_t delay_ns_;
@@ -102,7 +103,7 @@ private:
 // a negative delay is 0; an infinite or huge one sleeps until cancelled; NaN
 // throws std::invalid_argument.
 [[nodiscard]] inline detail::SleepAwaiter sleep(Seconds delay) {
-    return detail::SleepAwaiter(EventLoop::to_ns(delay, "sleep: delay"));
+    return detail::SleepAwaiter(detail::LoopAccess::to_ns(delay, "sleep: delay"));
 }
 [[nodiscard]] inline detail::SleepAwaiter sleep(double delay_seconds) {
     return sleep(Seconds(delay_seconds));

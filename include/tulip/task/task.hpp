@@ -15,6 +15,7 @@
 #pragma once
 
 #include <coroutine>
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -24,6 +25,8 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/executor.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/future.hpp>
 
@@ -33,8 +36,10 @@ namespace detail {
 
 void run_task_step(ReadyNode* n);
 bool cancel_task(TaskBase& t, const std::string& msg);
-void register_task(EventLoop& loop, TaskBase& t);
-void close_task_layer(EventLoop& loop);  // EventLoop::destroy_pending_tasks
+// Links t into its loop's registry (the loop owns it while pending); returns
+// whether a task factory is set.
+bool register_task(EventLoop& loop, TaskBase& t);
+void close_task_layer(EventLoop& loop);  // at the loop's close, by its registry
 void task_finished(TaskBase& t) noexcept;  // unlinks and drops the loop's reference
 std::string cancelled_message(const std::exception_ptr& e);
 std::string task_name(const TaskBase& t);
@@ -161,8 +166,8 @@ Task<T> EventLoop::create_task(Coro<T> coro) {
 
 template <class T>
 Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
-    check_closed();
-    check_thread("create_task");
+    detail::LoopAccess::check_closed(*this);
+    detail::LoopAccess::check_thread(*this, "create_task");
     if (!coro) throw std::invalid_argument("create_task() needs a coroutine, got an empty Coro");
     auto* st = new detail::TaskState<T>(this, typename detail::TaskState<T>::handle_type{});
     auto h = coro.release();
@@ -175,12 +180,12 @@ Task<T> EventLoop::create_task(Coro<T> coro, std::string name) {
     st->root = h;
     st->resume_at = h;
     st->name = std::move(name);  // before a factory's eager step, which may ask for it
-    detail::register_task(*this, *st);
+    bool factory = detail::register_task(*this, *st);
     Task<T> task(st, /*adopt=*/true);
-    if (task_factory_) [[unlikely]]
+    if (factory) [[unlikely]]
         detail::run_task_factory(*this, *st);
     else
-        schedule(st);  // the first step runs soon, as asyncio's call_soon(self.__step)
+        detail::LoopAccess::schedule(*this, st);  // the first step runs soon, as asyncio's call_soon(self.__step)
     return task;
 }
 
@@ -212,6 +217,16 @@ inline std::vector<AnyTask> all_tasks() { return all_tasks(get_running_loop()); 
 // create_task, which schedules it as without a factory. A factory that throws
 // makes create_task throw; a task it did not start is then discarded.
 // With no factory set, create_task pays one branch.
+
+// What loop.set_task_factory takes: create_task hands it each new task,
+// registered but not started, and it starts it. Empty: none (asyncio's None).
+// A class rather than an alias so that event_loop.hpp can declare
+// set_task_factory with it forward-declared.
+class TaskFactory : public std::function<void(EventLoop&, const AnyTask&)> {
+public:
+    using std::function<void(EventLoop&, const AnyTask&)>::function;
+    TaskFactory() = default;
+};
 
 // Starts a task handed to a task factory, once. eager_start (asyncio
 // Task(..., eager_start=True)): if its loop is running on this thread, the
@@ -400,7 +415,7 @@ void run_until_done(EventLoop& loop, const Future<T>& fut) {
 template <class A>
 decltype(auto) EventLoop::run_until_complete(A&& awaitable) {
     using T = detail::awaitable_result_t<A>;
-    check_closed();
+    detail::LoopAccess::check_closed(*this);
     // As asyncio's _check_running: refuse before wrapping a coroutine in a Task,
     // or the failed call would leave that Task scheduled behind.
     if (running_) throw std::runtime_error("This event loop is already running");
@@ -435,12 +450,13 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
     // The worker only carries the pointer and never touches the state.
     st->incref();
     try {
-        track_in_flight(st, [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
+        detail::LoopAccess::track_in_flight(
+            *this, st, [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
     } catch (...) {
         st->decref();
         throw;
     }
-    external_pending.fetch_add(1, std::memory_order_relaxed);
+    detail::LoopAccess::external_pending(*this).fetch_add(1, std::memory_order_relaxed);
     try {
         // The job reaches the loop only through its door (a LoopRef): the loop
         // may be closed and destroyed before the job ends, and then the
@@ -467,8 +483,8 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
                 EventLoop* loop = door.door()->loop();  // dereferenced only by the callback, on the loop
                 door.door()->call_soon_threadsafe([loop, st, value = std::move(value), err = std::move(err)]() mutable {
                     std::exception_ptr e = std::move(err);
-                    loop->external_pending.fetch_sub(1, std::memory_order_relaxed);
-                    if (!loop->untrack_in_flight(st)) return;  // close() released it already
+                    detail::LoopAccess::external_pending(*loop).fetch_sub(1, std::memory_order_relaxed);
+                    if (!detail::LoopAccess::untrack_in_flight(*loop, st)) return;  // close() released it already
                     Future<R> target(st, /*adopt=*/true);
                     if (target.done()) return;  // cancelled meanwhile: the result is dropped
                     if (e)
@@ -486,8 +502,8 @@ auto EventLoop::run_in_executor(Executor* executor, F&& f) {
             }
         });
     } catch (...) {
-        external_pending.fetch_sub(1, std::memory_order_relaxed);
-        if (untrack_in_flight(st)) st->decref();
+        detail::LoopAccess::external_pending(*this).fetch_sub(1, std::memory_order_relaxed);
+        if (detail::LoopAccess::untrack_in_flight(*this, st)) st->decref();
         throw;
     }
     return fut;

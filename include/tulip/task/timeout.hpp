@@ -24,6 +24,7 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/task.hpp>
@@ -98,7 +99,7 @@ template <class F>
 Coro<detail::scope_result_t<F>> timeout(std::optional<Seconds> delay, F body) {
     std::optional<double> when;
     if (delay) {
-        (void)EventLoop::to_ns(*delay, "timeout: delay");  // NaN: refused here, not when awaited
+        (void)detail::LoopAccess::to_ns(*delay, "timeout: delay");  // NaN: refused here, not when awaited
         when = get_running_loop().time() + delay->count();
     }
     return timeout_at(when, std::move(body));

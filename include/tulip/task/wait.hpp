@@ -26,6 +26,7 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/future.hpp>
 #include <tulip/task/task.hpp>
@@ -149,7 +150,7 @@ class AsCompleted {
 public:
     using State = detail::AsCompletedState<F>;
     AsCompleted(std::vector<F> fs, std::optional<Seconds> timeout) : st_(std::make_shared<State>()) {
-        if (timeout) (void)EventLoop::to_ns(*timeout, "as_completed: timeout");  // NaN: before any callback
+        if (timeout) (void)detail::LoopAccess::to_ns(*timeout, "as_completed: timeout");  // NaN: before any callback
         fs = detail::unique_futures(std::move(fs));
         EventLoop& loop = get_running_loop();
         st_->todo = fs.size();
@@ -247,7 +248,7 @@ AsCompleted<F> as_completed(std::vector<F> fs, std::optional<Seconds> timeout = 
 // yields those tasks.
 template <class T>
 AsCompleted<Task<T>> as_completed(std::vector<Coro<T>> cs, std::optional<Seconds> timeout = std::nullopt) {
-    if (timeout) (void)EventLoop::to_ns(*timeout, "as_completed: timeout");  // NaN: before any task starts
+    if (timeout) (void)detail::LoopAccess::to_ns(*timeout, "as_completed: timeout");  // NaN: before any task starts
     std::vector<Task<T>> ts;
     ts.reserve(cs.size());
     for (auto& c : cs) ts.push_back(create_task(std::move(c)));

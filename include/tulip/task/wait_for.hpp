@@ -17,6 +17,7 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/future.hpp>
 #include <tulip/task/task.hpp>
@@ -39,7 +40,7 @@ Coro<awaitable_result_t<A>> await_inner(A aw, Timeout&) {
 template <class A>
 Coro<detail::awaitable_result_t<A>> wait_for(A aw, std::optional<Seconds> timeout) {
     using T = detail::awaitable_result_t<A>;
-    if (timeout) (void)EventLoop::to_ns(*timeout, "wait_for: timeout");  // NaN: std::invalid_argument
+    if (timeout) (void)detail::LoopAccess::to_ns(*timeout, "wait_for: timeout");  // NaN: std::invalid_argument
     if (timeout && timeout->count() <= 0) {
         auto fut = detail::ensure_future(get_running_loop(), std::move(aw));
         if (!fut.done()) {

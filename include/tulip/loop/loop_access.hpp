@@ -1,0 +1,64 @@
+// tulip/loop/loop_access.hpp — the one door from the layers above into the
+// loop's engine (no asyncio counterpart: asyncio's futures and tasks call the
+// loop's private methods, _call_soon, _timer_handle_cancelled, time()).
+//
+// Not user API. The task, sync, net, streams and process layers schedule task
+// steps and awaiter nodes, arm timers, read the clock in nanoseconds, count
+// thread work in flight and keep their per-loop state (LoopExtension) through
+// these static forwarders; EventLoop keeps all of it private and names this
+// type its friend, so its public face stays asyncio's. Each forwarder is
+// inline: going through here costs nothing over a member call.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <tulip/loop/event_loop.hpp>
+
+namespace tulip::detail {
+
+struct LoopAccess {
+    // ---- the ready queue and the timer heap ----------------------------------
+    static void schedule(EventLoop& l, ReadyNode* n) noexcept { l.schedule(n); }
+    static void schedule_all(EventLoop& l, NodeQueue& q) noexcept { l.schedule_all(q); }
+    static void add_timer(EventLoop& l, TimerNode* t, std::int64_t when_ns) { l.add_timer(t, when_ns); }
+    static void remove_timer(EventLoop& l, TimerNode* t) noexcept { l.remove_timer(t); }
+
+    // ---- the clock, in nanoseconds -------------------------------------------
+    static constexpr std::int64_t kNeverNs = EventLoop::kNeverNs;
+    static std::int64_t now_ns(const EventLoop& l) noexcept { return l.now_ns(); }
+    static std::int64_t to_ns(Seconds s, const char* what = "delay") { return EventLoop::to_ns(s, what); }
+    static std::int64_t deadline_ns(double when_seconds, const char* what = "when") {
+        return EventLoop::deadline_ns(when_seconds, what);
+    }
+    static std::int64_t deadline_after(const EventLoop& l, std::int64_t delay_ns) noexcept {
+        return l.deadline_after(delay_ns);
+    }
+
+    // ---- checks ----------------------------------------------------------------
+    static void check_closed(const EventLoop& l) { l.check_closed(); }
+    static void check_thread(const EventLoop& l, const char* what) { l.check_thread(what); }
+    static bool virtual_time(const EventLoop& l) noexcept { return l.virtual_; }
+
+    // ---- work on other threads -------------------------------------------------
+    // Counted while it runs: a virtual-time loop waits for it for real.
+    static std::atomic<int>& external_pending(EventLoop& l) noexcept { return l.external_pending_; }
+    static void track_in_flight(EventLoop& l, void* obj, void (*release)(void*) noexcept) {
+        l.track_in_flight(obj, release);
+    }
+    static bool untrack_in_flight(EventLoop& l, void* obj) noexcept { return l.untrack_in_flight(obj); }
+    static std::shared_ptr<Executor> default_executor_if_any(const EventLoop& l) noexcept {
+        return l.default_executor_if_any();
+    }
+
+    // ---- the upper layers' slot (see LoopExtension) ----------------------------
+    static LoopExtension* extension(const EventLoop& l) noexcept { return l.extension_; }
+    // Installs ext (owned by the loop from here on); the slot must be empty.
+    static void set_extension(EventLoop& l, LoopExtension* ext) noexcept { l.extension_ = ext; }
+
+    // ---- stepping (tests count iterations, as CPython's test_utils.run_once) --
+    static void run_once(EventLoop& l) { l.run_once(); }
+};
+
+}  // namespace tulip::detail
