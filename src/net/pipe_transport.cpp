@@ -4,7 +4,9 @@
 // Life cycle (both): constructed -> connection_made (call_soon) -> open ->
 // closing -> connection_lost(exc) runs exactly once -> the fd is closed and the
 // loop's self-reference dropped. A loop that closes first force-closes us
-// (on_loop_close), as the socket transport does.
+// (on_loop_close), as the socket transport does. That life cycle and the
+// write side's buffer and flow control are detail::SelectorTransport's
+// (selector_transport.hpp); here are the pipe-specific parts.
 #include <tulip/net/pipe_transport.hpp>
 
 #include <fcntl.h>
