@@ -1,4 +1,6 @@
-// The UDP transport, ported from asyncio's _SelectorDatagramTransport.
+// The UDP transport, ported from asyncio's _SelectorDatagramTransport. The
+// life cycle and flow control are detail::SelectorTransport's
+// (selector_transport.hpp); datagrams the kernel refuses wait in a queue.
 #include <tulip/net/datagram.hpp>
 
 #include <cerrno>
@@ -10,44 +12,40 @@
 #include <tulip/task/sleep.hpp>
 
 #include "../core/sys.hpp"
+#include "selector_transport.hpp"
 
 namespace tulip {
 
 namespace {
 
-constexpr std::size_t kMaxDatagram = 256 * 1024;
+// asyncio 3.13's _SelectorDatagramTransport._header_size: what each queued
+// datagram costs on top of its payload, in get_write_buffer_size().
+constexpr std::size_t kDatagramHeader = 8;
 
-class UdpTransport final : public DatagramTransport, private detail::LoopClosable, private detail::FdOwner {
+class UdpTransport final : public detail::SelectorTransport<DatagramTransport> {
+    using Base = detail::SelectorTransport<DatagramTransport>;
+
 public:
     UdpTransport(EventLoop& loop, Socket sock, std::unique_ptr<DatagramProtocol> protocol,
                  std::optional<SocketAddress> peer, bool peer_connected)
-        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(protocol)), peer_(std::move(peer)),
-          peer_connected_(peer_ && peer_connected) {
-        fd_ = sock_.fileno();
+        : Base(loop, sock.fileno(), std::move(protocol), "UdpTransport", "datagram transport"),
+          peer_(std::move(peer)), peer_connected_(peer_ && peer_connected) {
+        proto_ = static_cast<DatagramProtocol*>(protocol_.get());
         try {
-            local_ = sock_.getsockname();
+            local_ = sock.getsockname();
         } catch (...) {
         }
-        incref();  // the loop's reference, dropped after connection_lost
-        link_to_loop(loop);  // a loop closed first force-closes us (on_loop_close)
-        loop_->set_fd_owner(fd_, this);  // add_reader(fd) & co. refuse it while we are open
-        loop_->call_soon([this] { start(); });
+        (void)sock.detach();  // ours from here on: closed after connection_lost
+        begin();
     }
 
     std::any get_extra_info(std::string_view name) const override {
         if (name == "peername") return peer_connected_ ? std::any(*peer_) : std::any();
         if (name == "sockname") return local_;
-        if (name == "socket") return sock_ ? fd_ : -1;
+        if (name == "socket") return fd_open() ? fd_ : -1;
         return {};
     }
-    bool is_closing() const noexcept override { return closing_; }
-    std::string fd_owner_name() const override {
-        return "<UdpTransport fd=" + std::to_string(fd_) + (closing_ ? " closing>" : ">");
-    }
-    bool fd_owner_closing() const noexcept override { return closing_; }
-    BaseProtocol& get_protocol() const noexcept override { return *protocol_; }
-    EventLoop& get_loop() const noexcept override { return *loop_; }
-    std::size_t get_write_buffer_size() const noexcept override { return buffered_; }
+    std::size_t get_write_buffer_size() const noexcept override { return queued_; }
 
     void sendto(std::string_view data, const SocketAddress* addr) override {
         if (addr && peer_ && !(*addr == *peer_))
@@ -63,7 +61,7 @@ public:
         }
         if (queue_.empty()) {
             long n = peer_connected_ ? detail::sys::send(fd_, data.data(), data.size(), 0)
-                           : detail::sys::sendto(fd_, data.data(), data.size(), 0, addr->data(), addr->size());
+                                     : detail::sys::sendto(fd_, data.data(), data.size(), 0, addr->data(), addr->size());
             if (n >= 0) return;
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                 report(make_os_error(errno, "sendto"));
@@ -72,20 +70,9 @@ public:
             loop_->watch_writer(fd_, [this] { write_ready(); });
         }
         queue_.push_back({std::string(data), addr ? std::optional<SocketAddress>(*addr) : std::nullopt});
-        buffered_ += data.size();
+        queued_ += data.size() + kDatagramHeader;
+        maybe_pause_protocol();
     }
-
-    void close() override {
-        if (closing_) return;
-        closing_ = true;
-        if (reading_) loop_->unwatch_reader(fd_);
-        reading_ = false;
-        if (queue_.empty()) {
-            ++conn_lost_;
-            loop_->call_soon([this] { call_connection_lost(nullptr); });
-        }
-    }
-    void abort() override { force_close(nullptr); }
 
 private:
     struct Pending {
@@ -93,30 +80,21 @@ private:
         std::optional<SocketAddress> addr;
     };
 
-    void start() {
-        if (conn_lost_) return;
-        try {
-            protocol_->connection_made(*this);
-        } catch (...) {
-            loop_->call_exception_handler({"Fatal error: protocol.connection_made() call failed.",
-                                           std::current_exception(), "datagram transport", {}});
-            force_close(std::current_exception());
-            return;
-        }
-        connected_ = true;
-        if (!closing_) {
-            loop_->watch_reader(fd_, [this] { read_ready(); });
-            reading_ = true;
-        }
+    // ---- SelectorTransport hooks -------------------------------------------------
+    void call_connection_made() override { proto_->connection_made(*this); }
+    void start_reading() override { watch_read([this] { read_ready(); }); }
+    void clear_write_buffer() noexcept override {
+        queue_.clear();
+        queued_ = 0;
     }
 
     void read_ready() {
         if (conn_lost_) return;
         Ref<UdpTransport> keep(this);
-        static thread_local std::unique_ptr<char[]> buf(new char[kMaxDatagram]);
+        char* buf = detail::transport_read_buffer();
         SocketAddress from;
         unsigned len = SocketAddress::capacity();
-        long n = detail::sys::recvfrom(fd_, buf.get(), kMaxDatagram, 0, from.data(), &len);
+        long n = detail::sys::recvfrom(fd_, buf, detail::kMaxReadSize, 0, from.data(), &len);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
             report(make_os_error(errno, "recvfrom"));
@@ -124,107 +102,52 @@ private:
         }
         from.set_size(len);
         try {
-            protocol_->datagram_received(std::string_view(buf.get(), static_cast<std::size_t>(n)), from);
+            proto_->datagram_received(std::string_view(buf, static_cast<std::size_t>(n)), from);
         } catch (...) {
-            loop_->call_exception_handler({"Fatal error: protocol.datagram_received() call failed.",
-                                           std::current_exception(), "datagram transport", {}});
-            force_close(std::current_exception());
+            fatal_error(std::current_exception(), "Fatal error: protocol.datagram_received() call failed.");
         }
     }
 
     void write_ready() {
+        Ref<UdpTransport> keep(this);  // resume_writing may drop the last user reference
         while (!queue_.empty()) {
             auto& p = queue_.front();
             long n = p.addr ? detail::sys::sendto(fd_, p.data.data(), p.data.size(), 0, p.addr->data(), p.addr->size())
                             : detail::sys::send(fd_, p.data.data(), p.data.size(), 0);
             if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
                 report(make_os_error(errno, "sendto"));
                 // error_received may have aborted us: the queue (and `p`) is
                 // gone and connection_lost is scheduled; touch nothing more.
-                if (conn_lost_) return;
+                if (lost_scheduled_) return;
             }
-            buffered_ -= p.data.size();
+            queued_ -= p.data.size() + kDatagramHeader;
             queue_.pop_front();
         }
-        loop_->unwatch_writer(fd_);
+        maybe_resume_protocol();  // may send more (the queue grows), or close/abort us
+        if (!queue_.empty()) return;
+        // Aborted from resume_writing, or closed with the queue empty:
+        // connection_lost is scheduled already.
+        if (conn_lost_) return;
+        remove_writer();
         if (closing_) call_connection_lost(nullptr);
     }
 
     // Datagram errors are reported, not fatal (asyncio: error_received).
     void report(std::exception_ptr e) {
         try {
-            protocol_->error_received(e);
+            proto_->error_received(e);
         } catch (...) {
-            loop_->call_exception_handler({"protocol.error_received() failed", std::current_exception(), "datagram transport", {}});
+            report_callback_error("protocol.error_received() failed", std::current_exception());
         }
     }
 
-    void force_close(std::exception_ptr exc) {
-        if (conn_lost_) return;
-        if (!queue_.empty()) {
-            queue_.clear();
-            buffered_ = 0;
-            loop_->unwatch_writer(fd_);
-        }
-        if (!closing_) {
-            closing_ = true;
-            if (reading_) loop_->unwatch_reader(fd_);
-            reading_ = false;
-        }
-        ++conn_lost_;
-        loop_->call_soon([this, exc] { call_connection_lost(exc); });
-    }
-
-    // The loop closes with this endpoint open: as the stream transport's
-    // (socket_transport.cpp): connection_lost now, socket closed, the loop's
-    // reference released; sendto() then throws, close()/abort() are no-ops.
-    void on_loop_close() noexcept override {
-        if (lost_called_) return;
-        Ref<UdpTransport> keep(this);
-        queue_.clear();
-        buffered_ = 0;
-        closing_ = true;
-        ++conn_lost_;
-        call_connection_lost(std::make_exception_ptr(std::runtime_error("Event loop is closed")));
-        loop_gone_ = true;
-    }
-
-    void call_connection_lost(std::exception_ptr exc) {
-        if (lost_called_) return;
-        lost_called_ = true;
-        unlink_from_loop();
-        if (connected_) {
-            try {
-                protocol_->connection_lost(exc);
-            } catch (...) {
-                loop_->call_exception_handler({"Exception in protocol.connection_lost()", std::current_exception(), "datagram transport", {}});
-            }
-        }
-        if (!loop_->is_closed()) {
-            loop_->unwatch_reader(fd_);
-            loop_->unwatch_writer(fd_);
-            loop_->set_fd_owner(fd_, nullptr);
-        }
-        sock_.close();
-        decref();
-    }
-
-    EventLoop* loop_;
-    Socket sock_;
-    int fd_ = -1;
-    std::unique_ptr<DatagramProtocol> protocol_;
+    DatagramProtocol* proto_ = nullptr;
     std::optional<SocketAddress> peer_;
     bool peer_connected_ = false;  // peer_ is the socket's connected peer (else only a default address)
     SocketAddress local_;
     std::deque<Pending> queue_;
-    std::size_t buffered_ = 0;
-    int conn_lost_ = 0;
-    bool closing_ = false;
-    bool reading_ = false;
-    bool connected_ = false;
-    bool lost_called_ = false;
-    bool loop_gone_ = false;  // the loop closed while we were open
+    std::size_t queued_ = 0;  // payloads + kDatagramHeader each
 };
 
 }  // namespace

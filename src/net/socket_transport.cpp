@@ -6,6 +6,8 @@
 // fatal error: buffer dropped) -> connection_lost(exc) runs exactly once ->
 // the socket is closed and the loop's self-reference dropped.
 //
+// The life cycle, flow control and the write buffer are detail::SelectorTransport's
+// (selector_transport.hpp); this file has the reads, writes, EOF and sendfile.
 // Reads go through one per-thread 256 KiB buffer (asyncio's max_size), so an
 // idle connection costs no read buffer. Writes are tried at once; what the
 // kernel does not take waits in a contiguous buffer drained on EPOLLOUT.
@@ -19,84 +21,55 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/net/sendfile.hpp>
+#include <tulip/net/server.hpp>
 
 #include "../core/sys.hpp"
-#include "server_core.hpp"
+#include "selector_transport.hpp"
 
 namespace tulip {
 
 namespace {
 
-constexpr std::size_t kMaxRead = 256 * 1024;
-constexpr std::size_t kDefaultHigh = 64 * 1024;
+class SocketTransport final : public detail::SelectorTransport<Transport>, public detail::SendfileTransport {
+    using Base = detail::SelectorTransport<Transport>;
 
-char* read_buffer() {
-    static thread_local std::unique_ptr<char[]> buf(new char[kMaxRead]);
-    return buf.get();
-}
-
-class SocketTransport final : public Transport,
-                              public detail::SendfileTransport,
-                              private detail::LoopClosable,
-                              private detail::FdOwner {
 public:
     SocketTransport(EventLoop& loop, Socket sock, std::unique_ptr<BaseProtocol> protocol, detail::ServerCore* server)
-        : loop_(&loop), sock_(std::move(sock)), protocol_(std::move(protocol)), server_(server) {
+        : Base(loop, sock.fileno(), std::move(protocol), "SocketTransport", "socket transport"), server_(server) {
         stream_proto_ = dynamic_cast<Protocol*>(protocol_.get());
         buffered_proto_ = dynamic_cast<BufferedProtocol*>(protocol_.get());
         if (!stream_proto_ && !buffered_proto_)
             throw std::invalid_argument("a stream transport needs a Protocol or a BufferedProtocol");
-        fd_ = sock_.fileno();
         // asyncio's _SelectorSocketTransport disables Nagle on every TCP
         // transport, including ones made from a caller's socket (sock=).
         try {
-            sock_.set_nodelay(true);
+            sock.set_nodelay(true);
         } catch (...) {
         }
         try {
-            peer_ = sock_.getpeername();
+            peer_ = sock.getpeername();
         } catch (...) {
         }
         try {
-            local_ = sock_.getsockname();
+            local_ = sock.getsockname();
         } catch (...) {
         }
-        incref();  // the loop's reference, dropped after connection_lost
-        link_to_loop(loop);  // a loop closed first force-closes us (on_loop_close)
-        loop_->set_fd_owner(fd_, this);  // add_reader(fd) & co. refuse it while we are open
+        (void)sock.detach();  // ours from here on: closed after connection_lost
         if (server_) server_->attach(this);
-        loop_->call_soon([this] { start(); });
+        begin();
     }
-
-    ~SocketTransport() override = default;
 
     // ---- Transport ----------------------------------------------------------
     std::any get_extra_info(std::string_view name) const override {
         if (name == "peername") return peer_;
         if (name == "sockname") return local_;
-        if (name == "socket") return sock_ ? fd_ : -1;
+        if (name == "socket") return fd_open() ? fd_ : -1;
         return {};
     }
-    bool is_closing() const noexcept override { return closing_; }
-    std::string fd_owner_name() const override {
-        return "<SocketTransport fd=" + std::to_string(fd_) + (closing_ ? " closing>" : ">");
-    }
-    bool fd_owner_closing() const noexcept override { return closing_; }
-    BaseProtocol& get_protocol() const noexcept override { return *protocol_; }
-    EventLoop& get_loop() const noexcept override { return *loop_; }
     bool can_write_eof() const noexcept override { return true; }
-    bool is_reading() const noexcept override { return !paused_ && !closing_; }
-    std::size_t get_write_buffer_size() const noexcept override { return wbuf_.size() - woff_; }
-    std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept override { return {low_, high_}; }
-
-    void set_write_buffer_limits(std::optional<std::size_t> high, std::optional<std::size_t> low) override {
-        std::size_t h = high ? *high : (low ? 4 * *low : kDefaultHigh);
-        std::size_t l = low ? *low : h / 4;
-        if (l > h) throw std::invalid_argument("high (" + std::to_string(h) + ") must be >= low (" + std::to_string(l) + ")");
-        high_ = h;
-        low_ = l;
-        maybe_pause_protocol();
-    }
+    void pause_reading() override { pause_reading_impl(); }
+    void resume_reading() override { resume_reading_impl(); }
+    bool is_reading() const noexcept override { return is_reading_impl(); }
 
     void write(std::string_view data) override {
         if (eof_) throw std::runtime_error("Cannot call write() after write_eof()");
@@ -105,11 +78,11 @@ public:
         if (conn_lost_) {
             // Dropping the data silently (asyncio) would hide that nothing can send it.
             if (loop_gone_) throw std::runtime_error("Event loop is closed");
-            if (conn_lost_ >= 5) log(LogLevel::warning, "socket.send() raised exception.");
+            if (conn_lost_ >= detail::kLogThresholdConnLost) log(LogLevel::warning, "socket.send() raised exception.");
             ++conn_lost_;
             return;
         }
-        if (get_write_buffer_size() == 0) {
+        if (buffered() == 0) {
             long n = detail::sys::send(fd_, data.data(), data.size(), 0);
             if (n < 0) {
                 if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
@@ -122,7 +95,7 @@ public:
             if (data.empty()) return;
             loop_->watch_writer(fd_, [this] { write_ready(); });
         }
-        wbuf_.append(data);
+        buffer_append(data);
         maybe_pause_protocol();
     }
 
@@ -130,7 +103,7 @@ public:
         if (eof_) throw std::runtime_error("Cannot call writelines() after write_eof()");
         if (sendfile_) throw std::runtime_error("unable to write; sendfile is in progress");
         if (loop_gone_) throw std::runtime_error("Event loop is closed");
-        if (conn_lost_ || get_write_buffer_size() != 0 || parts.size() > 64) {
+        if (conn_lost_ || buffered() != 0 || parts.size() > 64) {
             for (auto p : parts) write(p);
             return;
         }
@@ -160,7 +133,7 @@ public:
                 sent -= p.size();
                 continue;
             }
-            wbuf_.append(p.substr(sent));
+            buffer_append(p.substr(sent));
             sent = 0;
         }
         loop_->watch_writer(fd_, [this] { write_ready(); });
@@ -170,35 +143,18 @@ public:
     void write_eof() override {
         if (closing_ || eof_) return;
         eof_ = true;
-        if (get_write_buffer_size() == 0) ::shutdown(fd_, SHUT_WR);
-    }
-
-    void pause_reading() override {
-        if (closing_ || paused_) return;
-        paused_ = true;
-        if (reading_) {
-            loop_->unwatch_reader(fd_);
-            reading_ = false;
-        }
-    }
-    void resume_reading() override {
-        if (closing_ || !paused_) return;
-        paused_ = false;
-        add_reader();
+        if (buffered() == 0) ::shutdown(fd_, SHUT_WR);
     }
 
     void close() override {
-        if (closing_) return;
-        closing_ = true;
-        remove_reader();
-        if (sendfile_) return;  // sendfile_end() finishes the close once the file is sent
-        if (get_write_buffer_size() == 0) {
-            ++conn_lost_;
-            loop_->call_soon([this] { call_connection_lost(nullptr); });
+        if (sendfile_ && !closing_) {
+            // sendfile_end() finishes the close once the file is sent.
+            closing_ = true;
+            remove_reader();
+            return;
         }
+        Base::close();
     }
-
-    void abort() override { force_close(nullptr); }
 
     // ---- sendfile (src/net/sendfile.cpp) ---------------------------------------
     int sendfile_socket() const noexcept override { return fd_; }
@@ -218,7 +174,7 @@ public:
         sendfile_waiter_ = w;
         // With data buffered the writer is registered already; write_ready
         // completes the waiter once the buffer is empty.
-        if (get_write_buffer_size() == 0) loop_->watch_writer(fd_, [this] { write_ready(); });
+        if (buffered() == 0) loop_->watch_writer(fd_, [this] { write_ready(); });
         return w;
     }
     void sendfile_write(std::string_view data) override {
@@ -235,51 +191,42 @@ public:
         sendfile_ = false;
         sendfile_waiter_ = {};
         if (conn_lost_) return;
-        if (get_write_buffer_size() == 0) loop_->unwatch_writer(fd_);
+        if (buffered() == 0) remove_writer();
         if (closing_) {
             // close() was called meanwhile: finish it now.
-            if (get_write_buffer_size() == 0) {
+            if (buffered() == 0) {
                 ++conn_lost_;
-                loop_->call_soon([this] { call_connection_lost(nullptr); });
+                schedule_connection_lost(nullptr);
             }
             return;
         }
         if (sendfile_resume_reading_) resume_reading();
     }
     void sendfile_writable() {
-        loop_->unwatch_writer(fd_);
+        remove_writer();
         if (sendfile_waiter_ && !sendfile_waiter_.done()) sendfile_waiter_.set_result();
         sendfile_waiter_ = {};
     }
 
-    void close_for_server() { close(); }
-    void abort_for_server() { abort(); }
-
 private:
-    void start() {
-        if (conn_lost_) return;  // aborted before we started
-        try {
-            if (stream_proto_)
-                stream_proto_->connection_made(*this);
-            else
-                buffered_proto_->connection_made(*this);
-        } catch (...) {
-            fatal_error(std::current_exception(), "Fatal error: protocol.connection_made() call failed.");
-            return;
+    // ---- SelectorTransport hooks -------------------------------------------------
+    void call_connection_made() override {
+        if (stream_proto_)
+            stream_proto_->connection_made(*this);
+        else
+            buffered_proto_->connection_made(*this);
+    }
+    void start_reading() override { watch_read([this] { read_ready(); }); }
+    void on_force_close(std::exception_ptr exc) override {
+        if (sendfile_waiter_ && !sendfile_waiter_.done())
+            sendfile_waiter_.set_exception(exc ? exc : make_os_error(EPIPE, "sendfile: the connection is closed"));
+        sendfile_waiter_ = {};
+    }
+    void on_closed() noexcept override {
+        if (server_) {
+            Ref<detail::ServerCore> s = std::move(server_);
+            s->detach(this);  // may wake wait_closed(); s keeps the core alive until here
         }
-        connected_ = true;
-        if (!closing_ && !paused_) add_reader();
-    }
-
-    void add_reader() {
-        if (reading_ || closing_ || conn_lost_) return;
-        loop_->watch_reader(fd_, [this] { read_ready(); });
-        reading_ = true;
-    }
-    void remove_reader() {
-        if (!reading_) return;
-        reading_ = false;
-        loop_->unwatch_reader(fd_);
     }
 
     void read_ready() {
@@ -304,8 +251,8 @@ private:
             }
             return;
         }
-        char* buf = read_buffer();
-        long n = detail::sys::recv(fd_, buf, kMaxRead, 0);
+        char* buf = detail::transport_read_buffer();
+        long n = detail::sys::recv(fd_, buf, detail::kMaxReadSize, 0);
         if (n < 0) return read_error();
         if (n == 0) return on_eof();
         try {
@@ -336,35 +283,24 @@ private:
 
     void write_ready() {
         if (conn_lost_) return;
-        std::size_t pending = get_write_buffer_size();
+        std::size_t pending = buffered();
         if (sendfile_ && pending == 0) return sendfile_writable();
-        long n = detail::sys::send(fd_, wbuf_.data() + woff_, pending, 0);
+        long n = detail::sys::send(fd_, buffer_data(), pending, 0);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-            int err = errno;
-            loop_->unwatch_writer(fd_);
-            wbuf_.clear();
-            woff_ = 0;
-            fatal_error(make_os_error(err, "Fatal write error on socket transport"));
+            fatal_error(make_os_error(errno, "Fatal write error on socket transport"));  // drops the buffer
             return;
         }
-        woff_ += static_cast<std::size_t>(n);
-        if (woff_ == wbuf_.size()) {
-            wbuf_.clear();
-            woff_ = 0;
-        } else if (woff_ > 64 * 1024 && woff_ * 2 > wbuf_.size()) {
-            wbuf_.erase(0, woff_);  // compact: keep the buffer from growing without bound
-            woff_ = 0;
-        }
+        buffer_consume(static_cast<std::size_t>(n));
         maybe_resume_protocol();  // may write more, or close/abort the transport
         // A protocol that closed (with the buffer empty) or aborted us from
         // resume_writing has already had connection_lost scheduled; calling
         // it here too would drop the loop's reference while that callback
         // still points at us (use after free).
         if (conn_lost_) return;
-        if (sendfile_ && get_write_buffer_size() == 0) return sendfile_writable();
-        if (get_write_buffer_size() == 0) {
-            loop_->unwatch_writer(fd_);
+        if (sendfile_ && buffered() == 0) return sendfile_writable();
+        if (buffered() == 0) {
+            remove_writer();
             if (closing_) {
                 call_connection_lost(nullptr);
             } else if (eof_) {
@@ -373,123 +309,13 @@ private:
         }
     }
 
-    void maybe_pause_protocol() {
-        if (get_write_buffer_size() <= high_ || protocol_paused_) return;
-        protocol_paused_ = true;
-        try {
-            protocol_->pause_writing();
-        } catch (...) {
-            loop_->call_exception_handler({"protocol.pause_writing() failed", std::current_exception(), "transport", {}});
-        }
-    }
-    void maybe_resume_protocol() {
-        if (!protocol_paused_ || get_write_buffer_size() > low_) return;
-        protocol_paused_ = false;
-        try {
-            protocol_->resume_writing();
-        } catch (...) {
-            loop_->call_exception_handler({"protocol.resume_writing() failed", std::current_exception(), "transport", {}});
-        }
-    }
-
-    void fatal_error(std::exception_ptr exc, const char* message = "Fatal error on transport") {
-        // Connection errors are the peer's business: debug log only (asyncio does the same).
-        bool os_error = false;
-        try {
-            std::rethrow_exception(exc);
-        } catch (const std::system_error&) {
-            os_error = true;
-        } catch (...) {
-        }
-        if (!os_error) loop_->call_exception_handler({message, exc, "socket transport", {}});
-        else if (loop_->get_debug()) log(LogLevel::debug, std::string(message) + ": " + describe_exception(exc));
-        force_close(exc);
-    }
-
-    void force_close(std::exception_ptr exc) {
-        if (conn_lost_) return;
-        if (sendfile_waiter_ && !sendfile_waiter_.done())
-            sendfile_waiter_.set_exception(exc ? exc : make_os_error(EPIPE, "sendfile: the connection is closed"));
-        sendfile_waiter_ = {};
-        if (get_write_buffer_size()) {
-            wbuf_.clear();
-            woff_ = 0;
-            loop_->unwatch_writer(fd_);
-        }
-        if (!closing_) {
-            closing_ = true;
-            remove_reader();
-        }
-        ++conn_lost_;
-        loop_->call_soon([this, exc] { call_connection_lost(exc); });
-    }
-
-    // The loop closes with this connection open (asyncio leaves it to the GC
-    // with a ResourceWarning; here nothing may leak or dangle): drop what is
-    // buffered, run connection_lost now if connection_made ran (it is the
-    // protocol's one chance to release what it holds, e.g. a Ref to us), close
-    // the socket and release the loop's reference. From then on nothing
-    // touches the loop: write() throws, close()/abort() are no-ops.
-    void on_loop_close() noexcept override {
-        if (lost_called_) return;
-        Ref<SocketTransport> keep(this);
-        wbuf_.clear();
-        woff_ = 0;
-        closing_ = true;
-        ++conn_lost_;
-        call_connection_lost(std::make_exception_ptr(std::runtime_error("Event loop is closed")));
-        loop_gone_ = true;
-    }
-
-    void call_connection_lost(std::exception_ptr exc) {
-        if (lost_called_) return;
-        lost_called_ = true;
-        unlink_from_loop();
-        if (connected_) {
-            try {
-                protocol_->connection_lost(exc);
-            } catch (...) {
-                loop_->call_exception_handler(
-                    {"Exception in protocol.connection_lost()", std::current_exception(), "socket transport", {}});
-            }
-        }
-        if (!loop_->is_closed()) {
-            loop_->unwatch_reader(fd_);
-            loop_->unwatch_writer(fd_);
-            loop_->set_fd_owner(fd_, nullptr);
-        }
-        sock_.close();
-        if (server_) {
-            Ref<detail::ServerCore> s = std::move(server_);
-            s->detach(this);  // may wake wait_closed(); s keeps the core alive until here
-        }
-        decref();  // the loop's reference
-    }
-
-    friend class detail::ServerCore;
-    EventLoop* loop_;
-    Socket sock_;
-    int fd_ = -1;
-    std::unique_ptr<BaseProtocol> protocol_;
     Protocol* stream_proto_ = nullptr;
     BufferedProtocol* buffered_proto_ = nullptr;
     // A reference, as asyncio's transports hold their server (_attach/_detach):
     // the user may close and drop the Server while this connection lives.
     Ref<detail::ServerCore> server_;
     SocketAddress peer_, local_;
-    std::string wbuf_;
-    std::size_t woff_ = 0;
-    std::size_t high_ = kDefaultHigh;
-    std::size_t low_ = kDefaultHigh / 4;
-    int conn_lost_ = 0;
-    bool closing_ = false;
     bool eof_ = false;
-    bool paused_ = false;
-    bool reading_ = false;
-    bool connected_ = false;
-    bool lost_called_ = false;
-    bool protocol_paused_ = false;
-    bool loop_gone_ = false;  // the loop closed while we were open
     // sendfile(): in progress (user writes refused, close deferred), writing
     // its fallback's data, whether to resume reading at the end, its waiter.
     bool sendfile_ = false;

@@ -5,7 +5,9 @@
 // and only that peer's datagrams arrive); with allow_broadcast, remote_addr is
 // not connected, only the address sendto() uses when given none (asyncio).
 // Datagrams are sent at once; what the kernel refuses with EAGAIN waits in a
-// queue. Errors of a send or receive (e.g. ICMP port unreachable on a
+// queue, with asyncio's flow control: pause_writing() above the high-water
+// mark (64 KiB), resume_writing() at the low-water mark (16 KiB); see
+// DatagramTransport in transport.hpp. Errors of a send or receive (e.g. ICMP port unreachable on a
 // connected socket) go to protocol.error_received() and do not close the
 // endpoint.
 // Thread safety: loop thread only.

@@ -53,7 +53,6 @@ public:
     const std::vector<Socket>& sockets() const noexcept { return sockets_; }
     void close_clients();
     void abort_clients();
-    std::size_t client_count() const noexcept { return clients_.size(); }
     // Accept retry handles held (for tests: at most one per listening socket).
     std::size_t retry_handle_count() const noexcept {
         std::size_t n = 0;

@@ -64,7 +64,14 @@ public:
     // Sends to `addr`, or to the connected peer when addr is null.
     virtual void sendto(std::string_view data, const SocketAddress* addr = nullptr) = 0;
     virtual void abort() = 0;
+    // Flow control as Transport's (asyncio's _SelectorDatagramTransport):
+    // datagrams the kernel refuses wait in a queue; each counts its size plus
+    // 8 bytes (asyncio 3.13's _header_size). Above the high-water mark
+    // pause_writing(), at the low-water mark resume_writing().
     virtual std::size_t get_write_buffer_size() const noexcept = 0;
+    virtual void set_write_buffer_limits(std::optional<std::size_t> high = std::nullopt,
+                                         std::optional<std::size_t> low = std::nullopt) = 0;
+    virtual std::pair<std::size_t, std::size_t> get_write_buffer_limits() const noexcept = 0;
 };
 
 // The protocol a transport owns, handed out with the transport by

@@ -1,0 +1,155 @@
+// detail::SelectorTransport: the life cycle and flow control shared by the fd
+// transports (see selector_transport.hpp), after asyncio's _SelectorTransport.
+#include "selector_transport.hpp"
+
+#include <unistd.h>
+
+#include <stdexcept>
+#include <system_error>
+
+#include <tulip/core/exceptions.hpp>
+
+namespace tulip::detail {
+
+char* transport_read_buffer() {
+    static thread_local std::unique_ptr<char[]> buf(new char[kMaxReadSize]);
+    return buf.get();
+}
+
+template <class Iface>
+SelectorTransport<Iface>::SelectorTransport(EventLoop& loop, int fd, std::unique_ptr<BaseProtocol> protocol,
+                                            const char* name, const char* source)
+    : loop_(&loop), fd_(fd), protocol_(std::move(protocol)), name_(name), source_(source) {}
+
+template <class Iface>
+void SelectorTransport<Iface>::begin() {
+    this->incref();  // the loop's reference, dropped after connection_lost
+    link_to_loop(*loop_);  // a loop closed first force-closes us (on_loop_close)
+    loop_->set_fd_owner(fd_, this);  // add_reader(fd) & co. refuse it while we are open
+    loop_->call_soon([this] { start(); });
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::start() {
+    if (made_when_closed_ ? lost_called_ : lost_scheduled_) return;
+    try {
+        call_connection_made();
+    } catch (...) {
+        if (made_when_closed_) connected_ = true;
+        fatal_error(std::current_exception(), "Fatal error: protocol.connection_made() call failed.");
+        return;
+    }
+    connected_ = true;
+    if (!closing_ && !paused_) start_reading();
+}
+
+template <class Iface>
+std::string SelectorTransport<Iface>::fd_owner_name() const {
+    return std::string("<") + name_ + " fd=" + std::to_string(fd_) + (closing_ ? " closing>" : ">");
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::set_write_buffer_limits(std::optional<std::size_t> high,
+                                                       std::optional<std::size_t> low) {
+    std::size_t h = high ? *high : (low ? 4 * *low : kDefaultHighWater);
+    std::size_t l = low ? *low : h / 4;
+    if (l > h) throw std::invalid_argument("high (" + std::to_string(h) + ") must be >= low (" + std::to_string(l) + ")");
+    high_ = h;
+    low_ = l;
+    maybe_pause_protocol();
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::close() {
+    if (closing_) return;
+    closing_ = true;
+    remove_reader();
+    if (this->get_write_buffer_size() == 0) {
+        ++conn_lost_;
+        schedule_connection_lost(nullptr);
+    }
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::force_close(std::exception_ptr exc, bool count_lost) {
+    if (lost_scheduled_) return;
+    on_force_close(exc);
+    if (this->get_write_buffer_size()) {
+        clear_write_buffer();
+        remove_writer();
+    }
+    closing_ = true;
+    remove_reader();
+    if (count_lost) ++conn_lost_;
+    schedule_connection_lost(exc);
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::fatal_error(std::exception_ptr exc, const char* message) {
+    bool os_error = false;
+    try {
+        std::rethrow_exception(exc);
+    } catch (const std::system_error&) {
+        os_error = true;
+    } catch (...) {
+    }
+    if (!os_error)
+        loop_->call_exception_handler({message, exc, source_, {}});
+    else if (loop_->get_debug())
+        log(LogLevel::debug, fd_owner_name() + ": " + message + ": " + describe_exception(exc));
+    force_close(exc);
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::report_callback_error(const char* message, std::exception_ptr exc) {
+    loop_->call_exception_handler({message, exc, source_, {}});
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::schedule_connection_lost(std::exception_ptr exc) {
+    lost_scheduled_ = true;
+    loop_->call_soon([this, exc] { call_connection_lost(exc); });
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::call_connection_lost(std::exception_ptr exc) {
+    if (lost_called_) return;
+    lost_called_ = true;
+    lost_scheduled_ = true;
+    closing_ = true;
+    unlink_from_loop();
+    // The watchers go first: the fd is closed below, and nothing may fire on it.
+    if (!loop_->is_closed()) {
+        loop_->unwatch_reader(fd_);
+        loop_->unwatch_writer(fd_);
+        loop_->set_fd_owner(fd_, nullptr);
+    }
+    reading_ = false;
+    if (connected_) {
+        try {
+            protocol_->connection_lost(exc);
+        } catch (...) {
+            report_callback_error("Exception in protocol.connection_lost()", std::current_exception());
+        }
+    }
+    ::close(fd_);
+    fd_closed_ = true;
+    on_closed();
+    this->decref();  // the loop's reference
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::on_loop_close() noexcept {
+    if (lost_called_) return;
+    Ref<SelectorTransport> keep(this);
+    clear_write_buffer();
+    closing_ = true;
+    ++conn_lost_;
+    call_connection_lost(std::make_exception_ptr(std::runtime_error("Event loop is closed")));
+    loop_gone_ = true;
+}
+
+template class SelectorTransport<Transport>;
+template class SelectorTransport<DatagramTransport>;
+
+}  // namespace tulip::detail
