@@ -188,8 +188,8 @@ TEST_F(CoroParamsTest, ServerWaitClosedAndStartServingKeepTheServerWhenTheHandle
 TEST_F(CoroParamsTest, ProcessWaitAndCommunicateKeepTheProcessWhenTheHandleIsGone) {
     run_io(([]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdin_ = PIPE;
-        o.stdout_ = PIPE;
+        o.std_in = PIPE;
+        o.std_out = PIPE;
         auto p = std::make_unique<Process>(co_await create_subprocess_exec("cat", {}, o));
         Task<std::pair<std::optional<std::string>, std::optional<std::string>>> talk = create_task(p->communicate(std::string(5000, 'c')));
         auto waiter = std::make_unique<Process>(*p);
