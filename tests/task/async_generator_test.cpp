@@ -138,8 +138,8 @@ TEST_F(AsyncGeneratorTest, AwaitsBetweenYieldsTakeTheirTime) {
 }
 
 TEST_F(AsyncGeneratorTest, CollectGathersEveryValue) {
-    EXPECT_EQ(run(collect(count_to(5))), (std::vector<int>{1, 2, 3, 4, 5}));
-    EXPECT_EQ(run(collect(nothing())), std::vector<int>{});
+    EXPECT_EQ(run(asyncgen::collect(count_to(5))), (std::vector<int>{1, 2, 3, 4, 5}));
+    EXPECT_EQ(run(asyncgen::collect(nothing())), std::vector<int>{});
 }
 
 AsyncGenerator<std::unique_ptr<int>> boxes(int n) {
@@ -148,7 +148,7 @@ AsyncGenerator<std::unique_ptr<int>> boxes(int n) {
 
 TEST_F(AsyncGeneratorTest, MoveOnlyValuesAreHandedOver) {
     auto body = []() -> Coro<int> {
-        auto got = co_await collect(boxes(3));
+        auto got = co_await asyncgen::collect(boxes(3));
         co_return static_cast<int>(got.size()) * 1000 + *got.at(2);
     };
     EXPECT_EQ(run(body()), 3020);
@@ -159,7 +159,7 @@ AsyncGenerator<std::string> doubled(AsyncGenerator<int> inner) {
 }
 
 TEST_F(AsyncGeneratorTest, AGeneratorCanConsumeAnother) {
-    EXPECT_EQ(run(collect(doubled(count_to(3)))), (std::vector<std::string>{"2", "4", "6"}));
+    EXPECT_EQ(run(asyncgen::collect(doubled(count_to(3)))), (std::vector<std::string>{"2", "4", "6"}));
 }
 
 // ---- exceptions ----------------------------------------------------------------------------
@@ -196,7 +196,7 @@ TEST_F(AsyncGeneratorTest, AnExceptionBeforeTheFirstYieldComesOutOfTheFirstNext)
 }
 
 TEST_F(AsyncGeneratorTest, CollectPropagatesTheGeneratorsException) {
-    EXPECT_THROW(run(collect(fails_after(3))), std::invalid_argument);
+    EXPECT_THROW(run(asyncgen::collect(fails_after(3))), std::invalid_argument);
 }
 
 // ---- aclose --------------------------------------------------------------------------------
@@ -623,7 +623,7 @@ TEST_F(AsyncGeneratorTest, AnAsyncComprehensionAwaitsInItsFilterAndItsExpression
     auto body = []() -> Coro<std::vector<int>> {
         auto keep = [](const Func&) { return smth(); };
         auto call = [](Func f) { return f(); };
-        co_return co_await collect(transform(filter(funcs(5), keep), call));
+        co_return co_await asyncgen::collect(asyncgen::transform(asyncgen::filter(funcs(5), keep), call));
     };
     EXPECT_EQ(run(body()), (std::vector<int>{0, 1, 4, 9, 16}));
 }
@@ -634,7 +634,8 @@ TEST_F(AsyncGeneratorTest, FilterAndTransformTakePlainOrAsyncCallables) {
         auto even = [](int x) { return is_even_later(x); };
         auto not_four = [](int x) { return x != 4; };
         auto times_ten = [](int x) { return std::to_string(x * 10); };
-        co_return co_await collect(transform(filter(filter(count_to(6), even), not_four), times_ten));
+        auto kept = asyncgen::filter(asyncgen::filter(count_to(6), even), not_four);
+        co_return co_await asyncgen::collect(asyncgen::transform(std::move(kept), times_ten));
     };
     EXPECT_EQ(run(body()), (std::vector<std::string>{"20", "60"}));
 }
@@ -642,7 +643,7 @@ TEST_F(AsyncGeneratorTest, FilterAndTransformTakePlainOrAsyncCallables) {
 TEST_F(AsyncGeneratorTest, AcloseOnAFilterClosesTheGeneratorUnderneath) {
     Log log;
     auto body = [&]() -> Coro<void> {
-        auto evens = filter(with_cleanup(&log), [](int x) { return x % 2 == 0; });
+        auto evens = asyncgen::filter(with_cleanup(&log), [](int x) { return x % 2 == 0; });
         EXPECT_EQ(co_await evens.next(), 0);
         EXPECT_EQ(co_await evens.next(), 2);
         co_await evens.aclose();
