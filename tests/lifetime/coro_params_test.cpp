@@ -14,10 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
 using test::eventually;
+using test::value_after;
 
 namespace {
 
@@ -205,11 +207,6 @@ TEST_F(CoroParamsTest, ProcessWaitAndCommunicateKeepTheProcessWhenTheHandleIsGon
 }  // namespace
 
 namespace {
-
-Coro<int> value_after(double delay, int v) {
-    co_await sleep(delay);
-    co_return v;
-}
 
 AsyncGenerator<int> count_up(std::vector<int>* log) {
     for (int i = 0;; ++i) {

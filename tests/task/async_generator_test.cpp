@@ -11,9 +11,11 @@
 
 #include <tulip/tulip.hpp>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::value_after;
 
 namespace {
 
@@ -593,11 +595,6 @@ TEST_F(AsyncGeneratorTest, AGeneratorThatCatchesCancellationCanGoOnYielding) {
 
 // ---- async comprehensions ----------------------------------------------------------------------
 
-Coro<int> value_after(int v, double delay) {
-    co_await sleep(delay);
-    co_return v;
-}
-
 Coro<bool> is_even_later(int v) {
     co_await sleep(0.1);
     co_return v % 2 == 0;
@@ -608,7 +605,7 @@ using Func = std::function<Coro<int>()>;
 AsyncGenerator<Func> funcs(int n) {
     for (int i = 0; i < n; ++i) {
         co_await sleep(0.01);
-        Func func = [i] { return value_after(i * i, 0.5); };  // GCC 12.2: no temporary std::function in co_yield
+        Func func = [i] { return value_after(0.5, i * i); };  // GCC 12.2: no temporary std::function in co_yield
         co_yield std::move(func);
     }
 }
