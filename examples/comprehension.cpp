@@ -14,8 +14,8 @@
 //     auto gen = agen();
 //     while (auto i = co_await gen.next()) { ... *i ... }
 //
-// (1), which keeps every value, is tulip::collect(agen()). (2) and (3) are that
-// loop with an `if` (and `await`s) inside. Like the Python, they run one item
+// (1), which keeps every value, is tulip::asyncgen::collect(agen()). (2) and
+// (3) are that loop with an `if` (and `await`s) inside. Like the Python, they run one item
 // at a time: each await finishes before the next item is fetched. To run
 // things side by side, use gather().
 //
@@ -91,7 +91,7 @@ void print_list(const char* label, const std::vector<T>& v) {
 
 tulip::Coro<int> amain() {
     // (1) [i async for i in agen()]
-    std::vector<int> all = co_await tulip::collect(agen());
+    std::vector<int> all = co_await tulip::asyncgen::collect(agen());
     print_list("[i async for i in agen()]              ->", all);
 
     // (2) [i async for i in agen() if i % 2]

@@ -49,7 +49,7 @@ constexpr Section kSections[] = {
      &examples::producer_consumer},
     {"semaphore_pool", "eight jobs, a Semaphore(3): never more than three at once",
      &examples::semaphore_pool},
-    {"comprehension", "PEP 530's async comprehensions, as loops over AsyncGenerator::next() and collect()",
+    {"comprehension", "PEP 530's async comprehensions, as loops over AsyncGenerator::next() and asyncgen::collect()",
      &examples::comprehension},
     {"shell_commands", "four shell commands at once with create_subprocess_shell() and gather()",
      &examples::shell_commands},

@@ -36,8 +36,8 @@ struct Result {
 
 tulip::Coro<Result> run_command(std::string cmd) {
     tulip::SubprocessOptions options;
-    options.stdout_ = tulip::PIPE;
-    options.stderr_ = tulip::PIPE;
+    options.std_out = tulip::PIPE;
+    options.std_err = tulip::PIPE;
     tulip::Process proc = co_await tulip::create_subprocess_shell(cmd, options);
     auto [out, err] = co_await proc.communicate();  // reads both pipes to EOF, then waits for the exit
     Result r;

@@ -193,14 +193,14 @@ Coro<std::pair<std::optional<std::string>, std::optional<std::string>>> Process:
 Coro<std::pair<std::optional<std::string>, std::optional<std::string>>> Process::communicate_impl(
     Process self, std::optional<std::string> input) {
     Task<void> writer;
-    if (self.stdin_) {
-        writer = create_task(feed_stdin(*self.stdin_, input.value_or(std::string())));
+    if (self.std_in) {
+        writer = create_task(feed_stdin(*self.std_in, input.value_or(std::string())));
     } else if (input) {
         throw std::invalid_argument("communicate(input): stdin was not created with PIPE");
     }
     // Both pipes are read concurrently: a child filling stderr while we wait on
     // stdout cannot deadlock us.
-    auto [out, err] = co_await gather(read_all(self.stdout_), read_all(self.stderr_));
+    auto [out, err] = co_await gather(read_all(self.std_out), read_all(self.std_err));
     if (writer) co_await writer;
     co_await wait_impl(self.s_);
     co_return std::pair<std::optional<std::string>, std::optional<std::string>>(std::move(out), std::move(err));
@@ -225,14 +225,14 @@ Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
     EventLoop& loop = get_running_loop();
     if (argv.empty() || argv[0].empty()) throw std::invalid_argument("create_subprocess: empty program name");
     (void)detail::checked_stream_limit(o.limit);  // before the child exists
-    if (o.stdin_.kind == Stdio::Kind::to_stdout || o.stdout_.kind == Stdio::Kind::to_stdout)
+    if (o.std_in.kind == Stdio::Kind::to_stdout || o.std_out.kind == Stdio::Kind::to_stdout)
         throw std::invalid_argument("STDOUT can only be used for stderr");
 
     SpawnPlan plan;
     std::vector<Socket> parent_ends(3);
     std::vector<Socket> child_ends(3);
     int devnull = -1;
-    const Stdio* which[3] = {&o.stdin_, &o.stdout_, &o.stderr_};
+    const Stdio* which[3] = {&o.std_in, &o.std_out, &o.std_err};
     for (int i = 0; i < 3; ++i) {
         const Stdio& s = *which[i];
         switch (s.kind) {
@@ -302,17 +302,17 @@ Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
         if (parent_ends[0]) {
             parent_ends[0].shutdown(SHUT_RD);
             auto [r, w] = co_await detail::streams_over(std::move(parent_ends[0]), o.limit, false);
-            p.stdin_ = w;
+            p.std_in = w;
         }
         if (parent_ends[1]) {
             parent_ends[1].shutdown(SHUT_WR);
             auto [r, w] = co_await detail::streams_over(std::move(parent_ends[1]), o.limit, true);
-            p.stdout_ = r;
+            p.std_out = r;
         }
         if (parent_ends[2]) {
             parent_ends[2].shutdown(SHUT_WR);
             auto [r, w] = co_await detail::streams_over(std::move(parent_ends[2]), o.limit, true);
-            p.stderr_ = r;
+            p.std_err = r;
         }
     } catch (...) {
         try {

@@ -14,10 +14,12 @@
 #include <utility>
 #include <vector>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
 using test::eventually;
+using test::value_after;
 
 namespace {
 
@@ -188,8 +190,8 @@ TEST_F(CoroParamsTest, ServerWaitClosedAndStartServingKeepTheServerWhenTheHandle
 TEST_F(CoroParamsTest, ProcessWaitAndCommunicateKeepTheProcessWhenTheHandleIsGone) {
     run_io(([]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdin_ = PIPE;
-        o.stdout_ = PIPE;
+        o.std_in = PIPE;
+        o.std_out = PIPE;
         auto p = std::make_unique<Process>(co_await create_subprocess_exec("cat", {}, o));
         Task<std::pair<std::optional<std::string>, std::optional<std::string>>> talk = create_task(p->communicate(std::string(5000, 'c')));
         auto waiter = std::make_unique<Process>(*p);
@@ -205,11 +207,6 @@ TEST_F(CoroParamsTest, ProcessWaitAndCommunicateKeepTheProcessWhenTheHandleIsGon
 }  // namespace
 
 namespace {
-
-Coro<int> value_after(double delay, int v) {
-    co_await sleep(delay);
-    co_return v;
-}
 
 AsyncGenerator<int> count_up(std::vector<int>* log) {
     for (int i = 0;; ++i) {

@@ -414,17 +414,17 @@ TEST_F(LoopCloseIoTest, DatagramEndpointOpenWhenTheLoopClosesIsClosedAndStaysSaf
 
 TEST_F(LoopCloseIoTest, SubprocessWithPipesOpenWhenTheLoopClosesKeepsItsHandleSafe) {
     SubprocessOptions o;
-    o.stdin_ = PIPE;
-    o.stdout_ = PIPE;
+    o.std_in = PIPE;
+    o.std_out = PIPE;
     Process p = run_io(create_subprocess_exec("cat", {}, o));
     int pid = p.pid();
     close_and_destroy_loop();
     EXPECT_FALSE(p.returncode().has_value());
-    EXPECT_TRUE(p.stdin_->is_closing());
-    expect_loop_closed_error([&] { p.stdin_->write("x"); });
-    p.stdin_->close();
+    EXPECT_TRUE(p.std_in->is_closing());
+    expect_loop_closed_error([&] { p.std_in->write("x"); });
+    p.std_in->close();
     expect_loop_closed_error_on_new_loop(p.wait());
-    expect_loop_closed_error_on_new_loop(await_read(p.stdout_->read()));
+    expect_loop_closed_error_on_new_loop(await_read(p.std_out->read()));
     p.kill();  // still reaches the child (its pidfd is open)
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid) << "nothing else reaps it once the loop is gone";

@@ -15,10 +15,13 @@
 #include <vector>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::close_and_wait;
 using test::eventually;
+using test::recv_until_eof;
+using test::reset_on_close;
 
 namespace {
 
@@ -75,15 +78,6 @@ Coro<ConnectionPair<Rec>> connect_rec(Events& e, Socket& peer) {
     co_return co_await create_connection(factory, std::move(a));
 }
 
-Coro<std::string> read_to_eof(Socket& s) {
-    std::string all;
-    for (;;) {
-        std::string part = co_await sock_recv(s, 65536);
-        if (part.empty()) co_return all;
-        all += part;
-    }
-}
-
 // Streams over one end of a socketpair.
 Coro<StreamPair> streams_with_peer(Socket& peer) {
     auto [a, b] = Socket::pair();
@@ -93,11 +87,6 @@ Coro<StreamPair> streams_with_peer(Socket& peer) {
 
 Coro<void> await_drain(StreamWriter::DrainAwaiter aw) { co_await std::move(aw); }
 Coro<std::string> await_read(StreamReader::ReadAwaiter aw) { co_return co_await std::move(aw); }
-
-void reset_on_close(Socket& s) {
-    ::linger l{1, 0};  // close() sends RST
-    ::setsockopt(s.fileno(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
-}
 
 // ---- server and its connections ---------------------------------------------------------
 
@@ -262,7 +251,7 @@ Coro<void> act_at(Events& e, std::string event, bool abort, std::string peer_sen
     co_await eventually([&] { return e.lost == 1; });
     EXPECT_TRUE(conn.first->is_closing());
     EXPECT_EQ(conn.second->value, 42) << "the protocol lives while its handle is held";
-    EXPECT_EQ(co_await read_to_eof(peer), "");
+    EXPECT_EQ(co_await recv_until_eof(peer), "");
 }
 
 TEST_F(NetLifetimeTest, TransportClosedFromConnectionMade) {
@@ -321,7 +310,7 @@ TEST_F(NetLifetimeTest, TransportAbortedFromPauseWritingDropsTheQueue) {
         conn.first->write(std::string(4 << 20, 'x'));  // more than the socket takes: pause, abort
         co_await eventually([&] { return e.lost == 1; });
         EXPECT_EQ(conn.first->get_write_buffer_size(), 0u);
-        (void)co_await read_to_eof(peer);
+        (void)co_await recv_until_eof(peer);
     })());
     EXPECT_TRUE(e.destroyed);
 }
@@ -337,7 +326,7 @@ TEST_F(NetLifetimeTest, HandlesDroppedAfterCloseWhileAWriteIsQueuedStillDeliverI
             EXPECT_GT(conn.first->get_write_buffer_size(), 0u);
             conn.first->close();
         }  // the transport and the protocol handle are dropped with data queued
-        got = (co_await read_to_eof(peer)).size();
+        got = (co_await recv_until_eof(peer)).size();
         co_await eventually([&] { return e.lost == 1; });
     })());
     EXPECT_EQ(got, std::size_t(4 << 20));
@@ -353,7 +342,7 @@ TEST_F(NetLifetimeTest, AbortWhileAWriteIsQueuedFreesTheTransportAndProtocol) {
             conn.first->write(std::string(4 << 20, 'a'));
             conn.first->abort();
         }
-        (void)co_await read_to_eof(peer);
+        (void)co_await recv_until_eof(peer);
         co_await eventually([&] { return e.lost == 1; });
     })());
     EXPECT_TRUE(e.destroyed);
@@ -405,7 +394,7 @@ TEST_F(NetLifetimeTest, WriterDroppedWhileADrainWaitsTheDrainFinishesWhenThePeer
         }  // the reader and writer handles are gone; the pending drain holds the stream
         co_await sleep(0.01);
         EXPECT_FALSE(draining.done());
-        std::string all = co_await read_to_eof(peer);  // EOF: closed once the drain finished
+        std::string all = co_await recv_until_eof(peer);  // EOF: closed once the drain finished
         co_await draining;
         EXPECT_EQ(all.size(), std::size_t(4 << 20));
     })());
@@ -421,7 +410,7 @@ TEST_F(NetLifetimeTest, WriterDroppedWhileAReadWaitsInAnotherTask) {
         co_await sock_sendall(peer, "hello");
         EXPECT_EQ(co_await reading, "hello");
         pair.reset();
-        EXPECT_EQ(co_await read_to_eof(peer), "") << "no handle left: closed";
+        EXPECT_EQ(co_await recv_until_eof(peer), "") << "no handle left: closed";
     })());
 }
 
@@ -471,7 +460,7 @@ TEST_F(NetLifetimeTest, EveryStreamHandleDroppedWhileOpenClosesTheConnection) {
             auto [r, w] = co_await streams_with_peer(peer);
             w.write("last words");
         }
-        EXPECT_EQ(co_await read_to_eof(peer), "last words");
+        EXPECT_EQ(co_await recv_until_eof(peer), "last words");
     })());
 }
 
@@ -498,7 +487,7 @@ TEST_F(NetLifetimeTest, AReadAwaiterOutlivesItsReaderAndWriter) {
         co_await sleep(0.01);
         co_await sock_sendall(peer, "later");
         EXPECT_EQ(co_await reading, "later");
-        EXPECT_EQ(co_await read_to_eof(peer), "");
+        EXPECT_EQ(co_await recv_until_eof(peer), "");
     })());
 }
 

@@ -29,10 +29,10 @@ Coro<std::string> await_read(StreamReader::ReadAwaiter aw) { co_return co_await 
 TEST_F(ProcessLifetimeTest, ChildKilledWhileItsStdoutIsRead) {
     run_io(([]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = PIPE;
+        o.std_out = PIPE;
         Process p = co_await create_subprocess_shell("echo ready; exec sleep 30", o);
-        EXPECT_EQ(co_await p.stdout_->readline(), "ready\n");
-        Task<std::string> reading = create_task(p.stdout_->read());
+        EXPECT_EQ(co_await p.std_out->readline(), "ready\n");
+        Task<std::string> reading = create_task(p.std_out->read());
         co_await sleep(0.01);
         p.kill();
         EXPECT_EQ(co_await reading, "") << "the pipe ends with the child";
@@ -44,12 +44,12 @@ TEST_F(ProcessLifetimeTest, ProcessHandleDroppedWhileItsPipesAreOpenClosesThemAn
     int pid = 0;
     run_io(([&]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdin_ = PIPE;
-        o.stdout_ = PIPE;
+        o.std_in = PIPE;
+        o.std_out = PIPE;
         {
             Process p = co_await create_subprocess_exec("cat", {}, o);
             pid = p.pid();
-            p.stdin_->write("some input");
+            p.std_in->write("some input");
         }  // cat sees EOF on stdin once nothing holds its pipes, and exits
         co_await eventually([&] { return reaped(pid); });
     })());
@@ -59,10 +59,10 @@ TEST_F(ProcessLifetimeTest, ProcessHandleDroppedWhileItsPipesAreOpenClosesThemAn
 TEST_F(ProcessLifetimeTest, ProcessHandleDroppedWhileAReadOfItsStdoutWaits) {
     run_io(([]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = PIPE;
+        o.std_out = PIPE;
         auto p = std::make_unique<Process>(co_await create_subprocess_shell("sleep 0.05; echo late", o));
         int pid = p->pid();
-        Task<std::string> reading = create_task(await_read(p->stdout_->read(100)));
+        Task<std::string> reading = create_task(await_read(p->std_out->read(100)));
         p.reset();  // only the pending read holds the stdout pipe
         EXPECT_EQ(co_await reading, "late\n");
         co_await eventually([&] { return reaped(pid); });
@@ -72,11 +72,11 @@ TEST_F(ProcessLifetimeTest, ProcessHandleDroppedWhileAReadOfItsStdoutWaits) {
 TEST_F(ProcessLifetimeTest, StdoutDroppedWhileTheChildWritesEndsTheChild) {
     run_io(([]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = PIPE;
-        o.stderr_ = DEVNULL;
+        o.std_out = PIPE;
+        o.std_err = DEVNULL;
         Process p = co_await create_subprocess_exec("yes", {}, o);
-        EXPECT_FALSE((co_await p.stdout_->read(10)).empty());
-        p.stdout_.reset();  // the last handle to the pipe: it closes
+        EXPECT_FALSE((co_await p.std_out->read(10)).empty());
+        p.std_out.reset();  // the last handle to the pipe: it closes
         // The socketpair closed with unread data: the child's next write gets
         // EPIPE (SIGPIPE) or ECONNRESET (yes then exits with 1).
         int rc = co_await p.wait();
@@ -87,9 +87,9 @@ TEST_F(ProcessLifetimeTest, StdoutDroppedWhileTheChildWritesEndsTheChild) {
 TEST_F(ProcessLifetimeTest, CommunicateOnAProcessWhoseHandleIsGone) {
     run_io(([]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdin_ = PIPE;
-        o.stdout_ = PIPE;
-        o.stderr_ = PIPE;
+        o.std_in = PIPE;
+        o.std_out = PIPE;
+        o.std_err = PIPE;
         auto p = std::make_unique<Process>(co_await create_subprocess_shell("cat; echo err >&2", o));
         Task<std::pair<std::optional<std::string>, std::optional<std::string>>> talk = create_task(p->communicate(std::string("in")));
         p.reset();

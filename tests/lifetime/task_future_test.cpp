@@ -23,9 +23,11 @@
 #include <tulip/task/wait.hpp>
 #include <tulip/task/wait_for.hpp>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::value_after;
 
 namespace {
 
@@ -38,11 +40,6 @@ bool mentions(const std::vector<std::string>& logs, const std::string& what) {
     for (auto& l : logs)
         if (l.find(what) != std::string::npos) return true;
     return false;
-}
-
-Coro<int> value_after(double delay, int v) {
-    co_await sleep(delay);
-    co_return v;
 }
 
 Coro<int> await_future(Future<int> f) { co_return co_await f; }

@@ -15,22 +15,14 @@
 #include <string>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
+using test::ipv6_available;
 
 namespace {
 
 class SocketAddressTest : public test::LoopTest {};
-
-bool ipv6_available() {
-    try {
-        Socket s = Socket::create(AF_INET6);
-        s.bind(SocketAddress::from_ip("::1", 0));
-        return true;
-    } catch (const std::system_error&) {
-        return false;
-    }
-}
 
 TEST_F(SocketAddressTest, Ipv4AddressKeepsHostPortAndFormatsAsHostColonPort) {
     SocketAddress a = SocketAddress::from_ip("127.0.0.1", 8080);

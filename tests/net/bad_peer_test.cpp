@@ -18,90 +18,24 @@
 
 #include "../../src/core/sys.hpp"
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::eventually;
+using test::Events;
+using test::Record;
+using test::Recorder;
+using test::connect_recorder;
+using test::listener;
+using test::pattern;
+using test::pattern_byte;
+using test::recv_until_eof;
+using test::reset_on_close;
+using test::tcp_pair;
 
 namespace {
 
 class BadPeerTest : public test::IoLoopTest {};
-
-struct Record {
-    std::vector<std::string> events;  // "made", "data" (runs merged), "eof", "lost"
-    std::string data;
-    Transport* transport = nullptr;
-    std::exception_ptr error;
-    int lost = 0;
-};
-
-struct Recorder : Protocol {
-    explicit Recorder(Record* r, bool keep_open = false) : r(r), keep_open(keep_open) {}
-    void connection_made(Transport& t) override {
-        r->transport = &t;
-        r->events.push_back("made");
-    }
-    void data_received(std::string_view d) override {
-        if (r->events.back() != "data") r->events.push_back("data");
-        r->data.append(d);
-    }
-    bool eof_received() override {
-        r->events.push_back("eof");
-        return keep_open;
-    }
-    void connection_lost(std::exception_ptr e) override {
-        r->events.push_back("lost");
-        ++r->lost;
-        r->error = e;
-    }
-    Record* r;
-    bool keep_open;
-};
-
-using Events = std::vector<std::string>;
-
-Socket listener() {
-    Socket l = Socket::create(AF_INET);
-    l.bind(SocketAddress::from_ip("127.0.0.1", 0));
-    l.listen();
-    return l;
-}
-
-Coro<std::pair<Socket, Socket>> tcp_pair() {
-    Socket l = listener();
-    Socket c = Socket::create(AF_INET);
-    co_await sock_connect(c, l.getsockname());
-    auto accepted = co_await sock_accept(l);
-    co_return std::pair<Socket, Socket>(std::move(c), std::move(accepted.first));
-}
-
-// Connects a Recorder to a fresh TCP peer: {transport, peer socket}.
-Coro<std::pair<Ref<Transport>, Socket>> connect_recorder(Record& rec, bool keep_open = false) {
-    auto p = co_await tcp_pair();
-    auto factory = [&rec, keep_open] { return std::make_unique<Recorder>(&rec, keep_open); };
-    auto conn = co_await create_connection(factory, std::move(p.first));
-    co_return std::pair<Ref<Transport>, Socket>(conn.first, std::move(p.second));
-}
-
-Coro<std::string> recv_until_eof(Socket& s) {
-    std::string out;
-    for (;;) {
-        std::string chunk = co_await sock_recv(s, 1 << 20);
-        if (chunk.empty()) co_return out;
-        out += chunk;
-    }
-}
-
-char pattern_byte(std::size_t i) { return static_cast<char>(i % 251); }
-std::string pattern(std::size_t from, std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) s[i] = pattern_byte(from + i);
-    return s;
-}
-
-void reset_on_close(Socket& s) {
-    linger lg{1, 0};
-    ::setsockopt(s.fileno(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-}
 
 template <class E>
 bool holds(const std::exception_ptr& p) {

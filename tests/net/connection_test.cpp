@@ -25,9 +25,13 @@
 #include <vector>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::eventually;
+using test::closed_address;
+using test::ipv6_available;
+using test::listener;
 
 namespace {
 
@@ -114,32 +118,6 @@ struct Recorder : Protocol {
     }
     Record* r;
 };
-
-bool ipv6_available() {
-    try {
-        Socket s = Socket::create(AF_INET6);
-        s.bind(SocketAddress::from_ip("::1", 0));
-        return true;
-    } catch (const std::system_error&) {
-        return false;
-    }
-}
-
-Socket listener(const char* host = "127.0.0.1") {
-    SocketAddress a = SocketAddress::from_ip(host, 0);
-    Socket l = Socket::create(a.family());
-    l.bind(a);
-    l.listen();
-    return l;
-}
-
-// An address where nobody listens.
-SocketAddress closed_address(const char* host = "127.0.0.1") {
-    SocketAddress a = SocketAddress::from_ip(host, 0);
-    Socket s = Socket::create(a.family());
-    s.bind(a);
-    return s.getsockname();
-}
 
 // A listener whose accept queue is full (backlog 0, one connection never
 // accepted): Linux drops further SYNs, so a connect there hangs — the

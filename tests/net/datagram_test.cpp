@@ -17,9 +17,11 @@
 
 #include "../../src/core/sys.hpp"
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::eventually;
+using test::ipv6_available;
 
 namespace {
 
@@ -63,16 +65,6 @@ auto factory_for(Record& r) {
 }
 
 using Endpoint = std::pair<Ref<DatagramTransport>, ProtocolRef<Recorder, DatagramTransport>>;
-
-bool ipv6_available() {
-    try {
-        Socket s = Socket::create(AF_INET6);
-        s.bind(SocketAddress::from_ip("::1", 0));
-        return true;
-    } catch (const std::system_error&) {
-        return false;
-    }
-}
 
 Coro<Endpoint> bound(Record& r, const char* host = "127.0.0.1") {
     DatagramOptions o;

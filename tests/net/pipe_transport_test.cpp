@@ -511,7 +511,7 @@ TEST_F(PipeStreamsTest, ReadAllFromAPipeAChildWroteToWithALimitOfOne) {
         auto conn = co_await connect_read_pipe(factory, rfd);
         (void)conn;
         SubprocessOptions o;
-        o.stdout_ = Stdio::from_fd(p.w);
+        o.std_out = Stdio::from_fd(p.w);
         auto proc = co_await create_subprocess_shell("printf data", o);
         int rc = co_await proc.wait();
         EXPECT_EQ(rc, 0);

@@ -19,9 +19,11 @@
 
 #include "../../src/core/sys.hpp"
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::eventually;
+using test::recv_until_eof;
 
 namespace {
 
@@ -59,34 +61,15 @@ struct TempFile {
     long tell() const { return static_cast<long>(::lseek(fd, 0, SEEK_CUR)); }
 };
 
-Socket listener() {
-    Socket l = Socket::create(AF_INET);
-    l.bind(SocketAddress::from_ip("127.0.0.1", 0));
-    l.listen();
-    return l;
-}
-
 // {client, server side} over 127.0.0.1; `small`: with small socket buffers
 // (as asyncio's reduce_*_buffer_size) so that sends wait soon.
 Coro<std::pair<Socket, Socket>> tcp_pair(bool small = false) {
-    Socket l = listener();
-    Socket c = Socket::create(AF_INET);
-    co_await sock_connect(c, l.getsockname());
-    auto accepted = co_await sock_accept(l);
+    auto p = co_await test::tcp_pair();
     if (small) {
-        c.setsockopt(SOL_SOCKET, SO_SNDBUF, kBufSize);
-        accepted.first.setsockopt(SOL_SOCKET, SO_RCVBUF, kBufSize);
+        p.first.setsockopt(SOL_SOCKET, SO_SNDBUF, kBufSize);
+        p.second.setsockopt(SOL_SOCKET, SO_RCVBUF, kBufSize);
     }
-    co_return std::pair<Socket, Socket>(std::move(c), std::move(accepted.first));
-}
-
-Coro<std::string> recv_until_eof(Socket& s) {
-    std::string out;
-    for (;;) {
-        std::string chunk = co_await sock_recv(s, 65536);
-        if (chunk.empty()) co_return out;
-        out += chunk;
-    }
+    co_return p;
 }
 
 // sock_sendfile over a fresh pair, then everything the peer received.

@@ -20,56 +20,21 @@
 
 #include "../../src/core/sys.hpp"
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::eventually;
 using test::close_and_wait;
+using test::ipv6_available;
+using test::recv_until_eof;
 
 namespace {
 
 class ServerTest : public test::IoLoopTest {};
 
-// What the server's connections saw, shared by all of them.
-struct Shared {
-    int made = 0;
-    int lost = 0;
-    std::string data;
-    std::vector<Transport*> live;  // server-side transports between made and lost
-    bool echo = false;
-};
+using Shared = test::ServerRecord;
 
-struct ServerProto : Protocol {
-    explicit ServerProto(Shared* s) : s(s) {}
-    void connection_made(Transport& tr) override {
-        t = &tr;
-        ++s->made;
-        s->live.push_back(&tr);
-    }
-    void data_received(std::string_view d) override {
-        s->data.append(d);
-        if (s->echo) t->write(d);
-    }
-    void connection_lost(std::exception_ptr) override {
-        ++s->lost;
-        std::erase(s->live, t);
-    }
-    Shared* s;
-    Transport* t = nullptr;
-};
-
-auto factory_for(Shared& s) {
-    return [&s] { return std::make_unique<ServerProto>(&s); };
-}
-
-bool ipv6_available() {
-    try {
-        Socket s = Socket::create(AF_INET6);
-        s.bind(SocketAddress::from_ip("::1", 0));
-        return true;
-    } catch (const std::system_error&) {
-        return false;
-    }
-}
+auto factory_for(Shared& s) { return test::server_factory(s); }
 
 // Connects a plain client socket to addr.
 Coro<Socket> client(SocketAddress addr) {
@@ -86,15 +51,6 @@ Coro<bool> refused(SocketAddress addr) {
         co_return true;
     }
     co_return false;
-}
-
-Coro<std::string> recv_until_eof(Socket& s) {
-    std::string out;
-    for (;;) {
-        std::string chunk = co_await sock_recv(s, 1 << 16);
-        if (chunk.empty()) co_return out;
-        out += chunk;
-    }
 }
 
 TEST_F(ServerTest, PortZeroPicksAFreePortAndTheServerServes) {
@@ -433,9 +389,9 @@ TEST_F(ServerTest, AProtocolFactoryThatThrowsIsReportedAndTheServerGoesOn) {
     Shared s;
     int calls = 0;
     run_io(([&]() -> Coro<void> {
-        auto factory = [&]() -> std::unique_ptr<ServerProto> {
+        auto factory = [&]() -> std::unique_ptr<test::ServerRecorder> {
             if (++calls == 1) throw std::runtime_error("no protocol today");
-            return std::make_unique<ServerProto>(&s);
+            return std::make_unique<test::ServerRecorder>(&s);
         };
         Server server = co_await create_server(factory, "127.0.0.1", 0);
         Socket first = co_await client(server.addresses().at(0));
@@ -459,7 +415,7 @@ TEST_F(ServerTest, AFactoryThatClosesTheServerEndsTheAcceptLoopSafely) {
         Server server;
         auto factory = [&] {
             server.close();
-            return std::make_unique<ServerProto>(&s);
+            return std::make_unique<test::ServerRecorder>(&s);
         };
         ServerOptions o;
         o.start_serving = false;

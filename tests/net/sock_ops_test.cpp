@@ -15,54 +15,17 @@
 #include <utility>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
+using test::listener;
+using test::recv_exactly;
+using test::recv_until_eof;
+using test::tcp_pair;
 
 namespace {
 
 class SockOpsTest : public test::IoLoopTest {};
-
-Socket listener(int family = AF_INET) {
-    Socket l = Socket::create(family);
-    l.bind(SocketAddress::from_ip(family == AF_INET ? "127.0.0.1" : "::1", 0));
-    l.listen();
-    return l;
-}
-
-// A port on 127.0.0.1 where nobody listens.
-std::uint16_t closed_port() {
-    Socket s = Socket::create(AF_INET);
-    s.bind(SocketAddress::from_ip("127.0.0.1", 0));
-    return s.getsockname().port();
-}
-
-// A connected TCP pair over 127.0.0.1: {client, server side}.
-Coro<std::pair<Socket, Socket>> tcp_pair() {
-    Socket l = listener();
-    Socket c = Socket::create(AF_INET);
-    co_await sock_connect(c, l.getsockname());
-    auto accepted = co_await sock_accept(l);
-    co_return std::pair<Socket, Socket>(std::move(c), std::move(accepted.first));
-}
-
-Coro<std::string> recv_exactly(Socket& s, std::size_t n) {
-    std::string out;
-    while (out.size() < n) {
-        std::string chunk = co_await sock_recv(s, n - out.size());
-        if (chunk.empty()) break;
-        out += chunk;
-    }
-    co_return out;
-}
-
-Coro<std::string> recv_until_eof(Socket& s) {
-    std::string out;
-    for (;;) {
-        std::string chunk = co_await sock_recv(s, 65536);
-        if (chunk.empty()) co_return out;
-        out += chunk;
-    }
-}
 
 std::string pattern(std::size_t n) {
     std::string s(n, '\0');
@@ -306,7 +269,7 @@ TEST_F(SockOpsTest, FullDuplexTransfersRunAtTheSameTimeOnOneSocket) {
 TEST_F(SockOpsTest, SockConnectToAClosedPortRaisesConnectionRefusedError) {
     run_io(([&]() -> Coro<void> {
         Socket c = Socket::create(AF_INET);
-        auto port = closed_port();
+        auto port = test::closed_address().port();
         try {
             co_await sock_connect(c, SocketAddress::from_ip("127.0.0.1", port));
             ADD_FAILURE() << "connected to a closed port";
@@ -341,7 +304,7 @@ TEST_F(SockOpsTest, SockConnectResolvesLocalhost) {
 TEST_F(SockOpsTest, Ipv6ConnectAcceptAndExchange) {
     std::optional<Socket> l;
     try {
-        l = listener(AF_INET6);
+        l = listener("::1");
     } catch (const std::system_error&) {
         GTEST_SKIP() << "IPv6 is not available on ::1";
     }

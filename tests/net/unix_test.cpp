@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::eventually;
@@ -57,36 +58,12 @@ bool is_socket(const std::string& path) {
     return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
-struct Shared {
-    int made = 0;
-    int lost = 0;
-    std::string data;
-    std::vector<Transport*> live;
-    bool echo = true;
+// The server side echoes by default: most tests here are round trips.
+struct Shared : test::ServerRecord {
+    Shared() { echo = true; }
 };
 
-struct Proto : Protocol {
-    explicit Proto(Shared* s) : s(s) {}
-    void connection_made(Transport& tr) override {
-        t = &tr;
-        ++s->made;
-        s->live.push_back(&tr);
-    }
-    void data_received(std::string_view d) override {
-        s->data.append(d);
-        if (s->echo) t->write(d);
-    }
-    void connection_lost(std::exception_ptr) override {
-        ++s->lost;
-        std::erase(s->live, t);
-    }
-    Shared* s;
-    Transport* t = nullptr;
-};
-
-auto factory_for(Shared& s) {
-    return [&s] { return std::make_unique<Proto>(&s); };
-}
+auto factory_for(Shared& s) { return test::server_factory(s); }
 
 // Echo round trip through a client transport and back, then close it.
 Coro<void> echo_once(std::string path, Shared& server_side, std::string msg) {

@@ -23,12 +23,12 @@ class AsyncioSubprocessTest : public test::IoLoopTest {};
 TEST_F(AsyncioSubprocessTest, CommunicateReturnsNoneForAStreamThatIsNotPipedAndEmptyForAnEmptyPipe) {
     auto body = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = PIPE;  // piped, but the child writes nothing to it
-        o.stderr_ = DEVNULL;
+        o.std_out = PIPE;  // piped, but the child writes nothing to it
+        o.std_err = DEVNULL;
         auto p = co_await create_subprocess_shell("echo hidden >&2", o);
-        EXPECT_FALSE(p.stdin_.has_value());
-        EXPECT_TRUE(p.stdout_.has_value());
-        EXPECT_FALSE(p.stderr_.has_value());
+        EXPECT_FALSE(p.std_in.has_value());
+        EXPECT_TRUE(p.std_out.has_value());
+        EXPECT_FALSE(p.std_err.has_value());
         auto [out, err] = co_await p.communicate();
         EXPECT_EQ(out, std::optional<std::string>(""));  // empty output
         EXPECT_EQ(err, std::nullopt);                    // not piped (asyncio: None)
@@ -39,7 +39,7 @@ TEST_F(AsyncioSubprocessTest, CommunicateReturnsNoneForAStreamThatIsNotPipedAndE
 TEST_F(AsyncioSubprocessTest, SubprocessLimitOfZeroOrLessRaisesValueError) {
     auto body = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = PIPE;
+        o.std_out = PIPE;
         o.limit = -1;
         std::vector<std::string> no_args;
         EXPECT_THROW(co_await create_subprocess_exec("true", no_args, o), std::invalid_argument);
@@ -63,8 +63,8 @@ std::vector<int> pids_running(const std::string& cmdline) {
 
 Coro<std::pair<int, std::string>> cat_some_data() {
     SubprocessOptions o;
-    o.stdin_ = PIPE;
-    o.stdout_ = PIPE;
+    o.std_in = PIPE;
+    o.std_out = PIPE;
     std::vector<std::string> no_args;
     auto p = co_await create_subprocess_exec("cat", no_args, o);
     auto [out, err] = co_await p.communicate(std::string("some data"));
@@ -75,14 +75,14 @@ Coro<std::pair<int, std::string>> cat_some_data() {
 TEST_F(AsyncioSubprocessTest, DrainOnStdinOfAChildThatExitedRaisesBrokenPipeOrConnectionReset) {
     auto body = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdin_ = PIPE;
+        o.std_in = PIPE;
         std::vector<std::string> no_args;
         auto p = co_await create_subprocess_exec("true", no_args, o);
         (void)co_await p.wait();
-        p.stdin_->write(std::string(1 << 20, 'x'));
+        p.std_in->write(std::string(1 << 20, 'x'));
         bool raised = false;
         try {
-            co_await p.stdin_->drain();
+            co_await p.std_in->drain();
         } catch (const BrokenPipeError&) {
             raised = true;
         } catch (const ConnectionResetError&) {
@@ -96,8 +96,8 @@ TEST_F(AsyncioSubprocessTest, DrainOnStdinOfAChildThatExitedRaisesBrokenPipeOrCo
 TEST_F(AsyncioSubprocessTest, CommunicateWithEmptyInputGivesTheChildAnEmptyStdin) {
     auto body = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdin_ = PIPE;
-        o.stdout_ = PIPE;
+        o.std_in = PIPE;
+        o.std_out = PIPE;
         auto p = co_await create_subprocess_shell("wc -c", o);
         auto [out, err] = co_await p.communicate(std::string());
         std::string text = out.value_or("");
@@ -110,7 +110,7 @@ TEST_F(AsyncioSubprocessTest, CommunicateWithEmptyInputGivesTheChildAnEmptyStdin
 TEST_F(AsyncioSubprocessTest, CancellingCreateSubprocessExecKillsTheChild) {
     auto body = [this]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = PIPE;  // wrapping the pipe awaits: the cancellation lands there
+        o.std_out = PIPE;  // wrapping the pipe awaits: the cancellation lands there
         std::vector<std::string> args{"3601.25"};
         Task<Process> creating = create_task(create_subprocess_exec("sleep", args, o));
         loop().call_soon([creating]() mutable { creating.cancel(); });

@@ -11,9 +11,9 @@ class SubprocessSmoke : public test::RealTimeLoopTest {};
 TEST_F(SubprocessSmoke, CommunicateCollectsOutput) {
     auto main = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdin_ = PIPE;
-        o.stdout_ = PIPE;
-        o.stderr_ = PIPE;
+        o.std_in = PIPE;
+        o.std_out = PIPE;
+        o.std_err = PIPE;
         auto p = co_await create_subprocess_shell("cat; echo err >&2; exit 3", o);
         auto [out, err] = co_await p.communicate(std::string("hello"));
         EXPECT_EQ(out, "hello");
@@ -49,8 +49,8 @@ TEST_F(SubprocessSmoke, KillReportsTheSignal) {
 TEST_F(SubprocessSmoke, LargeOutputOnBothPipesDoesNotDeadlock) {
     auto main = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = PIPE;
-        o.stderr_ = PIPE;
+        o.std_out = PIPE;
+        o.std_err = PIPE;
         auto p = co_await create_subprocess_shell(
             "head -c 10485760 /dev/zero; head -c 1048576 /dev/zero >&2; head -c 1048576 /dev/zero", o);
         auto [out, err] = co_await p.communicate();

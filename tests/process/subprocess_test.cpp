@@ -30,9 +30,9 @@ auto bounded(A a) {
 
 SubprocessOptions pipes(bool in, bool out, bool err) {
     SubprocessOptions o;
-    if (in) o.stdin_ = PIPE;
-    if (out) o.stdout_ = PIPE;
-    if (err) o.stderr_ = PIPE;
+    if (in) o.std_in = PIPE;
+    if (out) o.std_out = PIPE;
+    if (err) o.std_err = PIPE;
     return o;
 }
 
@@ -100,11 +100,11 @@ TEST_F(SubprocessTest, ReturncodeIsEmptyWhileTheChildRunsAndSetAfterWait) {
         std::vector<std::string> args{"-c", "read line; exit 3"};
         auto p = co_await create_subprocess_exec("sh", args, pipes(true, false, false));
         EXPECT_FALSE(p.returncode().has_value());
-        p.stdin_->write("go\n");
-        p.stdin_->close();
+        p.std_in->write("go\n");
+        p.std_in->close();
         EXPECT_EQ(co_await p.wait(), 3);
         EXPECT_EQ(p.returncode(), 3);
-        co_await p.stdin_->wait_closed();
+        co_await p.std_in->wait_closed();
     };
     run(bounded(body()));
 }
@@ -114,14 +114,14 @@ TEST_F(SubprocessTest, ReturncodeIsEmptyWhileTheChildRunsAndSetAfterWait) {
 TEST_F(SubprocessTest, StdinPipeFeedsTheChildAndClosingItGivesEof) {
     auto body = []() -> Coro<void> {
         auto p = co_await create_subprocess_exec("cat", kNoArgs, pipes(true, true, false));
-        p.stdin_->write("line one\n");
-        co_await p.stdin_->drain();
-        EXPECT_EQ(co_await p.stdout_->readline(), "line one\n");  // cat echoes while we hold stdin open
-        p.stdin_->write("line two\n");
-        p.stdin_->close();
-        EXPECT_EQ(co_await p.stdout_->read(), "line two\n");
+        p.std_in->write("line one\n");
+        co_await p.std_in->drain();
+        EXPECT_EQ(co_await p.std_out->readline(), "line one\n");  // cat echoes while we hold stdin open
+        p.std_in->write("line two\n");
+        p.std_in->close();
+        EXPECT_EQ(co_await p.std_out->read(), "line two\n");
         EXPECT_EQ(co_await p.wait(), 0);
-        co_await p.stdin_->wait_closed();
+        co_await p.std_in->wait_closed();
     };
     run(bounded(body()));
 }
@@ -139,10 +139,10 @@ TEST_F(SubprocessTest, StdoutAndStderrPipesAreKeptApart) {
 TEST_F(SubprocessTest, StderrToStdoutMergesBothIntoOnePipe) {
     auto body = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = PIPE;
-        o.stderr_ = STDOUT;
+        o.std_out = PIPE;
+        o.std_err = STDOUT;
         auto p = co_await create_subprocess_shell("echo out; echo err >&2; echo out2", o);
-        EXPECT_FALSE(static_cast<bool>(p.stderr_));
+        EXPECT_FALSE(static_cast<bool>(p.std_err));
         auto [out, err] = co_await p.communicate();
         EXPECT_EQ(out, "out\nerr\nout2\n");
         EXPECT_EQ(err, std::nullopt);
@@ -153,10 +153,10 @@ TEST_F(SubprocessTest, StderrToStdoutMergesBothIntoOnePipe) {
 TEST_F(SubprocessTest, DevnullStdinGivesTheChildAnImmediateEof) {
     auto body = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdin_ = DEVNULL;
-        o.stdout_ = PIPE;
+        o.std_in = DEVNULL;
+        o.std_out = PIPE;
         auto p = co_await create_subprocess_exec("cat", kNoArgs, o);
-        EXPECT_FALSE(static_cast<bool>(p.stdin_));
+        EXPECT_FALSE(static_cast<bool>(p.std_in));
         auto [out, err] = co_await p.communicate();
         EXPECT_EQ(out, "");
         EXPECT_EQ(p.returncode(), 0);
@@ -167,15 +167,15 @@ TEST_F(SubprocessTest, DevnullStdinGivesTheChildAnImmediateEof) {
 TEST_F(SubprocessTest, DevnullStdoutAndStderrDiscardTheOutput) {
     auto body = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = DEVNULL;
-        o.stderr_ = DEVNULL;
+        o.std_out = DEVNULL;
+        o.std_err = DEVNULL;
         // The child can tell: both are the null device.
         auto p = co_await create_subprocess_shell(
             "test \"$(stat -L -c %t:%T /proc/$$/fd/1)\" = \"$(stat -L -c %t:%T /dev/null)\" && "
             "test \"$(stat -L -c %t:%T /proc/$$/fd/2)\" = \"$(stat -L -c %t:%T /dev/null)\" && echo hidden",
             o);
-        EXPECT_FALSE(static_cast<bool>(p.stdout_));
-        EXPECT_FALSE(static_cast<bool>(p.stderr_));
+        EXPECT_FALSE(static_cast<bool>(p.std_out));
+        EXPECT_FALSE(static_cast<bool>(p.std_err));
         auto [out, err] = co_await p.communicate();
         EXPECT_EQ(out, std::nullopt);  // not piped: None, not empty output
         EXPECT_EQ(p.returncode(), 0);
@@ -188,9 +188,9 @@ TEST_F(SubprocessTest, AGivenFdBecomesTheChildsStdout) {
     ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
     auto body = [&]() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = Stdio::from_fd(fds[1]);
+        o.std_out = Stdio::from_fd(fds[1]);
         auto p = co_await create_subprocess_shell("echo into the pipe", o);
-        EXPECT_FALSE(static_cast<bool>(p.stdout_));
+        EXPECT_FALSE(static_cast<bool>(p.std_out));
         EXPECT_EQ(co_await p.wait(), 0);
     };
     run(bounded(body()));
@@ -205,7 +205,7 @@ TEST_F(SubprocessTest, AGivenFdBecomesTheChildsStdout) {
 TEST_F(SubprocessTest, StdoutCannotBeRedirectedToStdout) {
     auto body = []() -> Coro<void> {
         SubprocessOptions o;
-        o.stdout_ = STDOUT;
+        o.std_out = STDOUT;
         EXPECT_THROW(co_await create_subprocess_exec("true", kNoArgs, o), std::invalid_argument);
     };
     run(bounded(body()));
@@ -261,8 +261,8 @@ TEST_F(SubprocessTest, OutputWrittenBeforeTheChildExitedIsReadAfterwards) {
         auto p = co_await create_subprocess_exec("echo", args, pipes(false, true, false));
         EXPECT_EQ(co_await p.wait(), 0);
         co_await sleep(0.01);
-        EXPECT_EQ(co_await p.stdout_->read(), "already gone\n");
-        EXPECT_TRUE(p.stdout_->at_eof());
+        EXPECT_EQ(co_await p.std_out->read(), "already gone\n");
+        EXPECT_TRUE(p.std_out->at_eof());
     };
     run(bounded(body()));
 }
@@ -271,10 +271,10 @@ TEST_F(SubprocessTest, LinesArriveOneByOneWhileTheChildRuns) {
     auto body = []() -> Coro<void> {
         auto p = co_await create_subprocess_shell("for i in 1 2 3; do echo line$i; sleep 0.01; done",
                                                   pipes(false, true, false));
-        EXPECT_EQ(co_await p.stdout_->readline(), "line1\n");
-        EXPECT_EQ(co_await p.stdout_->readline(), "line2\n");
-        EXPECT_EQ(co_await p.stdout_->readline(), "line3\n");
-        EXPECT_EQ(co_await p.stdout_->readline(), "");
+        EXPECT_EQ(co_await p.std_out->readline(), "line1\n");
+        EXPECT_EQ(co_await p.std_out->readline(), "line2\n");
+        EXPECT_EQ(co_await p.std_out->readline(), "line3\n");
+        EXPECT_EQ(co_await p.std_out->readline(), "");
         EXPECT_EQ(co_await p.wait(), 0);
     };
     run(bounded(body()));
@@ -377,9 +377,9 @@ TEST_F(SubprocessTest, StartNewSessionMakesTheChildASessionLeader) {
         auto p = co_await create_subprocess_exec("cat", kNoArgs, o);
         EXPECT_EQ(::getsid(p.pid()), p.pid());
         EXPECT_NE(::getsid(p.pid()), ::getsid(0));
-        p.stdin_->close();
+        p.std_in->close();
         EXPECT_EQ(co_await p.wait(), 0);
-        co_await p.stdin_->wait_closed();
+        co_await p.std_in->wait_closed();
     };
     run(bounded(body()));
 }
@@ -455,10 +455,10 @@ TEST_F(SubprocessTest, AChildThatHandlesSigtermExitsWithItsOwnCode) {
     auto body = []() -> Coro<void> {
         auto p = co_await create_subprocess_shell("trap 'exit 7' TERM; echo ready; while :; do sleep 0.01; done",
                                                   pipes(false, true, false));
-        EXPECT_EQ(co_await p.stdout_->readline(), "ready\n");  // the trap is in place
+        EXPECT_EQ(co_await p.std_out->readline(), "ready\n");  // the trap is in place
         p.terminate();
         EXPECT_EQ(co_await p.wait(), 7);
-        (void)co_await p.stdout_->read();
+        (void)co_await p.std_out->read();
     };
     run(bounded(body()));
 }

@@ -11,8 +11,11 @@
 #include <tulip/tulip.hpp>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
+using test::close_and_wait;
+using test::port_of;
 
 namespace {
 
@@ -43,8 +46,6 @@ private:
     mutable BaseProtocol protocol_;
 };
 
-std::uint16_t port_of(const Server& s) { return s.addresses().at(0).port(); }
-
 // Reads what the server says until it closes (sends nothing: a peer that
 // closes with unread data resets the connection).
 Coro<std::string> read_and_close(StreamPair conn) {
@@ -53,11 +54,6 @@ Coro<std::string> read_and_close(StreamPair conn) {
     w.close();
     co_await w.wait_closed();
     co_return reply;
-}
-
-Coro<void> stop(Server server) {
-    server.close();
-    co_await server.wait_closed();
 }
 
 }  // namespace
@@ -154,7 +150,7 @@ TEST_F(AsyncioStreamServerTest, StartServerAcceptsAPlainCallback) {
         auto conn = co_await open_connection("127.0.0.1", port_of(server));
         std::string reply = co_await read_and_close(std::move(conn));
         EXPECT_EQ(reply, "hi from a plain callback");
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run_io(body());
     EXPECT_EQ(calls, 1);
@@ -173,7 +169,7 @@ TEST_F(AsyncioStreamServerTest, StartUnixServerAcceptsAPlainCallback) {
         auto conn = co_await open_unix_connection(path);
         std::string reply = co_await read_and_close(std::move(conn));
         EXPECT_EQ(reply, "unix hello");
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run_io(body());
     ::unlink(path.c_str());
@@ -190,7 +186,7 @@ TEST_F(AsyncioStreamServerTest, StreamLimitOfZeroOrLessRaisesValueErrorBeforeCon
         EXPECT_THROW(co_await start_server(cb, "127.0.0.1", 0, o), std::invalid_argument);
         Server server = co_await start_server(cb, "127.0.0.1", 0);
         EXPECT_THROW(co_await open_connection("127.0.0.1", port_of(server), o), std::invalid_argument);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run_io(body());
 }

@@ -16,9 +16,11 @@
 #include <tulip/tulip.hpp>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::close_and_wait;
+using test::port_of;
 
 namespace {
 
@@ -26,8 +28,6 @@ template <class A>
 auto bounded(A a) {
     return wait_for(std::move(a), test::kLoopbackTimeout);
 }
-
-std::uint16_t port_of(const Server& s) { return s.addresses().at(0).port(); }
 
 // Echoes one line back, then closes (CPython's MyServer.handle_client).
 Coro<void> echo_one_line(StreamReader r, StreamWriter w) {
@@ -60,11 +60,6 @@ Coro<std::string> ask(StreamPair conn, std::string line) {
 Coro<std::string> ask_tcp(std::uint16_t port, std::string line) {
     auto conn = co_await open_connection("127.0.0.1", port);
     co_return co_await ask(std::move(conn), std::move(line));
-}
-
-Coro<void> stop(Server server) {
-    server.close();
-    co_await server.wait_closed();
 }
 
 // A fresh directory for Unix socket files, removed at the end.
@@ -107,7 +102,7 @@ TEST_F(OpenConnectionTest, AClientTalksToAStartServerHandler) {
         EXPECT_TRUE(server.is_serving());
         EXPECT_NE(port_of(server), 0);
         EXPECT_EQ(co_await ask_tcp(port_of(server), "hello world!\n"), "hello world!\n");
-        co_await stop(server);
+        co_await close_and_wait(server);
         EXPECT_FALSE(server.is_serving());
         EXPECT_TRUE(server.sockets().empty());
     };
@@ -128,7 +123,7 @@ TEST_F(OpenConnectionTest, AHandlerThatReturnsAtOnceLeavesTheConnectionOpen) {
         Server server = co_await start_server(cb, "127.0.0.1", 0);
         EXPECT_EQ(co_await ask_tcp(port_of(server), "still here\n"), "still here\n");
         EXPECT_EQ(s.connections, 1);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -149,7 +144,7 @@ TEST_F(OpenConnectionTest, AClientReadsALineThenEverythingUntilTheServerCloses) 
         EXPECT_TRUE(rest.ends_with("\r\n\r\nTest message")) << rest;
         EXPECT_TRUE(r.at_eof());
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -166,7 +161,7 @@ TEST_F(OpenConnectionTest, DataSentRightBeforeTheServerClosesIsNotLost) {
         co_await sleep(0.01);  // let the server finish and close first
         EXPECT_EQ((co_await r.read()).size(), 300000u);
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -178,7 +173,7 @@ TEST_F(OpenConnectionTest, ManyClientsAreServedConcurrently) {
         for (int i = 0; i < 20; ++i) clients.push_back(ask_tcp(port_of(server), "client " + std::to_string(i) + "\n"));
         auto replies = co_await gather(std::move(clients));
         for (int i = 0; i < 20; ++i) EXPECT_EQ(replies[static_cast<std::size_t>(i)], "client " + std::to_string(i) + "\n");
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -197,7 +192,7 @@ TEST_F(OpenConnectionTest, HalfCloseWorksEndToEnd) {
         w.write_eof();
         EXPECT_EQ(co_await r.read(), "got 100000 bytes");
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -209,7 +204,7 @@ TEST_F(OpenConnectionTest, OpenConnectionAcceptsAnAlreadyConnectedSocket) {
         co_await sock_connect(s, "127.0.0.1", port_of(server));
         auto conn = co_await open_connection(std::move(s));
         EXPECT_EQ(co_await ask(std::move(conn), "via sock\n"), "via sock\n");
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -232,7 +227,7 @@ TEST_F(OpenConnectionTest, EachSideSeesTheOtherAsItsPeer) {
         EXPECT_EQ(co_await r.readline(), "x\n");
         EXPECT_EQ(s.note, mine.to_string());
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -248,7 +243,7 @@ TEST_F(OpenConnectionTest, UnixServerAndClientTalkThroughASocketFile) {
         EXPECT_TRUE(file_exists(path));
         auto conn = co_await open_unix_connection(path);
         EXPECT_EQ(co_await ask(std::move(conn), "hello world!\n"), "hello world!\n");
-        co_await stop(server);
+        co_await close_and_wait(server);
         EXPECT_FALSE(file_exists(path)) << "the server left its socket file behind";
     };
     run(bounded(body()));
@@ -268,7 +263,7 @@ TEST_F(OpenConnectionTest, UnixServerReplacesAStaleSocketFile) {
         Server server = co_await start_unix_server(echo_one_line, path);
         auto conn = co_await open_unix_connection(path);
         EXPECT_EQ(co_await ask(std::move(conn), "fresh\n"), "fresh\n");
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
     ::unlink(path.c_str());
@@ -280,7 +275,7 @@ TEST_F(OpenConnectionTest, UnixServerWorksInTheAbstractNamespace) {
         Server server = co_await start_unix_server(echo_lines, path);
         auto conn = co_await open_unix_connection(path);
         EXPECT_EQ(co_await ask(std::move(conn), "abstract\n"), "abstract\n");
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -321,7 +316,7 @@ TEST_F(OpenConnectionTest, AHandlerThatThrowsIsReportedAndItsConnectionClosed) {
         EXPECT_TRUE(r.at_eof());
         EXPECT_EQ(s.connections, 1);
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
     ASSERT_EQ(handler_calls.size(), 1u);
@@ -349,7 +344,7 @@ TEST_F(OpenConnectionTest, ACancelledHandlerClosesItsConnectionQuietly) {
         EXPECT_EQ(co_await r.read(), "");
         EXPECT_EQ(s.finished, 0);
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -383,7 +378,7 @@ TEST_F(OpenConnectionTest, AReadAfterThePeerResetRaisesConnectionResetError) {
             co_await w.wait_closed();
         } catch (const ConnectionResetError&) {
         }
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -409,7 +404,7 @@ TEST_F(OpenConnectionTest, TheServersStreamLimitAppliesToItsReaders) {
         EXPECT_EQ(co_await r.readline(), "too long\n");
         EXPECT_EQ(co_await r.readline(), "short\n");
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -434,7 +429,7 @@ TEST_F(OpenConnectionTest, TheClientsStreamLimitAppliesToItsReader) {
         } catch (const std::invalid_argument&) {
         }
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -475,7 +470,7 @@ TEST_F(OpenConnectionTest, AReaderThatFallsBehindPausesItsSocketAndResumesWhenIt
         EXPECT_EQ(co_await r.read(), "");  // the handler closes once it has everything
         EXPECT_EQ(s.note, data);
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -600,7 +595,7 @@ TEST_F(OpenConnectionTest, AHandlerThatReturnsWithoutClosingClosesTheConnectionO
         EXPECT_EQ(served, kClients);
         co_await test::eventually([&] { return test::open_fd_count() <= fds_serving; });
         fds_after = test::open_fd_count();
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
     EXPECT_EQ(fds_after, fds_serving) << "the server's side of every connection is closed";
@@ -620,7 +615,7 @@ TEST_F(OpenConnectionTest, AConnectionUsedAndDroppedWithoutCloseLeavesNoFdAndNoL
             EXPECT_EQ(co_await r.readline(), "ping\n");
         }  // dropped, never closed
         co_await test::eventually([&] { return test::open_fd_count() == fds_serving; });
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }
@@ -646,7 +641,7 @@ TEST_F(OpenConnectionTest, AHandlerThatKeepsItsStreamsInATaskKeepsTheConnectionO
         std::string rest = co_await r.read();
         EXPECT_EQ(rest, "");
         co_await close_and_wait(w);
-        co_await stop(server);
+        co_await close_and_wait(server);
     };
     run(bounded(body()));
 }

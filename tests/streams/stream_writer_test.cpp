@@ -12,9 +12,13 @@
 #include <tulip/tulip.hpp>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 using namespace tulip;
 using test::close_and_wait;
+using test::recv_exactly;
+using test::recv_until_eof;
+using test::reset_on_close;
 
 namespace {
 
@@ -40,27 +44,6 @@ std::pair<Socket, Socket> small_pair() {
     p.first.setsockopt(SOL_SOCKET, SO_SNDBUF, 32 * 1024);
     p.second.setsockopt(SOL_SOCKET, SO_SNDBUF, 32 * 1024);
     return p;
-}
-
-// Reads exactly n bytes from a raw socket (the peer that reads "by hand").
-Coro<std::string> recv_exactly(Socket& sock, std::size_t n) {
-    std::string out;
-    while (out.size() < n) {
-        std::string part = co_await sock_recv(sock, std::min<std::size_t>(n - out.size(), 256 * 1024));
-        if (part.empty()) break;
-        out += part;
-    }
-    co_return out;
-}
-
-// Reads until EOF from a raw socket.
-Coro<std::string> recv_all(Socket& sock) {
-    std::string out;
-    for (;;) {
-        std::string part = co_await sock_recv(sock, 256 * 1024);
-        if (part.empty()) co_return out;
-        out += part;
-    }
 }
 
 // drain(), then report how much the transport still had buffered when it woke.
@@ -90,12 +73,6 @@ Coro<TcpPair> tcp_pair() {
     auto accepted = co_await std::move(accepting);  // a move-only result: given away, moved out
     p.accepted = std::move(accepted.first);
     co_return p;
-}
-
-// Makes close() send a RST instead of a FIN.
-void set_linger_zero(Socket& s) {
-    linger lg{1, 0};
-    ASSERT_EQ(::setsockopt(s.fileno(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
 }
 
 }  // namespace
@@ -249,7 +226,7 @@ TEST_F(StreamWriterTest, DrainRaisesAfterThePeerResetTheConnection) {
     // CPython's test_drain_raises: the loop must not spin forever in write/drain.
     auto body = []() -> Coro<void> {
         TcpPair p = co_await tcp_pair();
-        set_linger_zero(p.accepted);
+        reset_on_close(p.accepted);
         p.accepted.close();  // RST
         bool raised = false;
         for (int i = 0; i < 100000 && !raised; ++i) {
@@ -274,7 +251,7 @@ TEST_F(StreamWriterTest, WaitClosedRaisesTheErrorTheConnectionEndedWithEvenWhenC
     // asyncio: the closed future holds the connection's error, whenever one awaits it.
     auto body = []() -> Coro<void> {
         TcpPair p = co_await tcp_pair();
-        set_linger_zero(p.accepted);
+        reset_on_close(p.accepted);
         p.accepted.close();
         try {
             co_await p.reader.read();
@@ -303,7 +280,7 @@ TEST_F(StreamWriterTest, DrainAfterCloseRaisesConnectionResetError) {
         } catch (const ConnectionResetError&) {
         }
         co_await w.wait_closed();
-        EXPECT_EQ(co_await recv_all(peer), "");  // the write after close() went nowhere
+        EXPECT_EQ(co_await recv_until_eof(peer), "");  // the write after close() went nowhere
     };
     run(bounded(body()));
 }
@@ -334,7 +311,7 @@ TEST_F(StreamWriterTest, WriteAfterWriteEofRaisesRuntimeError) {
         auto [r, w] = co_await open_connection(std::move(a));
         w.write_eof();
         EXPECT_THROW(w.write("late"), std::runtime_error);
-        EXPECT_EQ(co_await recv_all(peer), "");
+        EXPECT_EQ(co_await recv_until_eof(peer), "");
         co_await close_and_wait(w);
     };
     run(bounded(body()));
@@ -347,7 +324,7 @@ TEST_F(StreamWriterTest, WriteEofAfterBufferedDataSendsTheDataFirst) {
         const std::string data = pattern(kBig);
         w.write(data);
         w.write_eof();  // the buffer is not empty: the shutdown waits for it
-        EXPECT_EQ(co_await recv_all(peer), data);
+        EXPECT_EQ(co_await recv_until_eof(peer), data);
         co_await close_and_wait(w);
     };
     run(bounded(body()));
@@ -363,7 +340,7 @@ TEST_F(StreamWriterTest, CloseMarksTheWriterClosingAndWaitClosedReturnsOnceItIsG
         EXPECT_TRUE(w.is_closing());
         co_await w.wait_closed();
         co_await w.wait_closed();  // again: returns at once
-        EXPECT_EQ(co_await recv_all(peer), "bye");
+        EXPECT_EQ(co_await recv_until_eof(peer), "bye");
     };
     run(bounded(body()));
 }
@@ -378,7 +355,7 @@ TEST_F(StreamWriterTest, CloseSendsWhatIsStillBufferedBeforeTheConnectionGoes) {
         auto closing = create_task(w.wait_closed());
         for (int i = 0; i < 10; ++i) co_await sleep(0);
         EXPECT_FALSE(closing.done()) << "closed before the buffered data was sent";
-        EXPECT_EQ(co_await recv_all(peer), data);
+        EXPECT_EQ(co_await recv_until_eof(peer), data);
         co_await closing;
     };
     run(bounded(body()));

@@ -10,9 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::fail_after;
+using test::value_after;
 
 // Results of co_await are named before they are tested (GCC 12: no co_await
 // inside a condition, which EXPECT_* expands to).
@@ -20,16 +23,6 @@ using namespace tulip;
 namespace {
 
 class AsCompleted313 : public test::WatchdogLoopTest {};
-
-Coro<int> value_after(double delay, int value) {
-    co_await sleep(delay);
-    co_return value;
-}
-
-Coro<int> fail_after(double delay, std::string message) {
-    co_await sleep(delay);
-    throw std::runtime_error(message);
-}
 
 // Waits on it.next() and records which future it got and when.
 Coro<void> take_next(AsCompleted<Future<int>>* it, std::vector<int>* got, int who) {

@@ -26,7 +26,7 @@ AsyncGenerator<int> ticker(int n, std::vector<std::string>& log) {
 
 TEST_F(AsyncGenSmoke, IteratesAndCollects) {
     std::vector<std::string> log;
-    auto v = run(collect(ticker(5, log)));
+    auto v = run(asyncgen::collect(ticker(5, log)));
     EXPECT_EQ(v, (std::vector<int>{0, 1, 2, 3, 4}));
     EXPECT_EQ(log, (std::vector<std::string>{"exhausted"}));
 }

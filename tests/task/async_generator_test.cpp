@@ -11,9 +11,11 @@
 
 #include <tulip/tulip.hpp>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::value_after;
 
 namespace {
 
@@ -138,8 +140,8 @@ TEST_F(AsyncGeneratorTest, AwaitsBetweenYieldsTakeTheirTime) {
 }
 
 TEST_F(AsyncGeneratorTest, CollectGathersEveryValue) {
-    EXPECT_EQ(run(collect(count_to(5))), (std::vector<int>{1, 2, 3, 4, 5}));
-    EXPECT_EQ(run(collect(nothing())), std::vector<int>{});
+    EXPECT_EQ(run(asyncgen::collect(count_to(5))), (std::vector<int>{1, 2, 3, 4, 5}));
+    EXPECT_EQ(run(asyncgen::collect(nothing())), std::vector<int>{});
 }
 
 AsyncGenerator<std::unique_ptr<int>> boxes(int n) {
@@ -148,7 +150,7 @@ AsyncGenerator<std::unique_ptr<int>> boxes(int n) {
 
 TEST_F(AsyncGeneratorTest, MoveOnlyValuesAreHandedOver) {
     auto body = []() -> Coro<int> {
-        auto got = co_await collect(boxes(3));
+        auto got = co_await asyncgen::collect(boxes(3));
         co_return static_cast<int>(got.size()) * 1000 + *got.at(2);
     };
     EXPECT_EQ(run(body()), 3020);
@@ -159,7 +161,7 @@ AsyncGenerator<std::string> doubled(AsyncGenerator<int> inner) {
 }
 
 TEST_F(AsyncGeneratorTest, AGeneratorCanConsumeAnother) {
-    EXPECT_EQ(run(collect(doubled(count_to(3)))), (std::vector<std::string>{"2", "4", "6"}));
+    EXPECT_EQ(run(asyncgen::collect(doubled(count_to(3)))), (std::vector<std::string>{"2", "4", "6"}));
 }
 
 // ---- exceptions ----------------------------------------------------------------------------
@@ -196,7 +198,7 @@ TEST_F(AsyncGeneratorTest, AnExceptionBeforeTheFirstYieldComesOutOfTheFirstNext)
 }
 
 TEST_F(AsyncGeneratorTest, CollectPropagatesTheGeneratorsException) {
-    EXPECT_THROW(run(collect(fails_after(3))), std::invalid_argument);
+    EXPECT_THROW(run(asyncgen::collect(fails_after(3))), std::invalid_argument);
 }
 
 // ---- aclose --------------------------------------------------------------------------------
@@ -593,11 +595,6 @@ TEST_F(AsyncGeneratorTest, AGeneratorThatCatchesCancellationCanGoOnYielding) {
 
 // ---- async comprehensions ----------------------------------------------------------------------
 
-Coro<int> value_after(int v, double delay) {
-    co_await sleep(delay);
-    co_return v;
-}
-
 Coro<bool> is_even_later(int v) {
     co_await sleep(0.1);
     co_return v % 2 == 0;
@@ -608,7 +605,7 @@ using Func = std::function<Coro<int>()>;
 AsyncGenerator<Func> funcs(int n) {
     for (int i = 0; i < n; ++i) {
         co_await sleep(0.01);
-        Func func = [i] { return value_after(i * i, 0.5); };  // GCC 12.2: no temporary std::function in co_yield
+        Func func = [i] { return value_after(0.5, i * i); };  // GCC 12.2: no temporary std::function in co_yield
         co_yield std::move(func);
     }
 }
@@ -623,7 +620,7 @@ TEST_F(AsyncGeneratorTest, AnAsyncComprehensionAwaitsInItsFilterAndItsExpression
     auto body = []() -> Coro<std::vector<int>> {
         auto keep = [](const Func&) { return smth(); };
         auto call = [](Func f) { return f(); };
-        co_return co_await collect(transform(filter(funcs(5), keep), call));
+        co_return co_await asyncgen::collect(asyncgen::transform(asyncgen::filter(funcs(5), keep), call));
     };
     EXPECT_EQ(run(body()), (std::vector<int>{0, 1, 4, 9, 16}));
 }
@@ -634,7 +631,8 @@ TEST_F(AsyncGeneratorTest, FilterAndTransformTakePlainOrAsyncCallables) {
         auto even = [](int x) { return is_even_later(x); };
         auto not_four = [](int x) { return x != 4; };
         auto times_ten = [](int x) { return std::to_string(x * 10); };
-        co_return co_await collect(transform(filter(filter(count_to(6), even), not_four), times_ten));
+        auto kept = asyncgen::filter(asyncgen::filter(count_to(6), even), not_four);
+        co_return co_await asyncgen::collect(asyncgen::transform(std::move(kept), times_ten));
     };
     EXPECT_EQ(run(body()), (std::vector<std::string>{"20", "60"}));
 }
@@ -642,7 +640,7 @@ TEST_F(AsyncGeneratorTest, FilterAndTransformTakePlainOrAsyncCallables) {
 TEST_F(AsyncGeneratorTest, AcloseOnAFilterClosesTheGeneratorUnderneath) {
     Log log;
     auto body = [&]() -> Coro<void> {
-        auto evens = filter(with_cleanup(&log), [](int x) { return x % 2 == 0; });
+        auto evens = asyncgen::filter(with_cleanup(&log), [](int x) { return x % 2 == 0; });
         EXPECT_EQ(co_await evens.next(), 0);
         EXPECT_EQ(co_await evens.next(), 2);
         co_await evens.aclose();

@@ -18,32 +18,17 @@
 #include <tulip/task/threadsafe.hpp>
 #include <tulip/task/wait.hpp>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
-
-#define CO_ASSERT(cond)                                  \
-    do {                                                 \
-        if (!(cond)) {                                   \
-            ADD_FAILURE() << "assertion failed: " #cond; \
-            co_return;                                   \
-        }                                                \
-    } while (0)
+using test::fail_after;
+using test::value_after;
 
 namespace {
 
 class TasksConformance : public test::WatchdogLoopTest {};
 class TasksConformanceThreads : public test::RealTimeLoopTest {};
-
-Coro<int> value_after(double delay, int value) {
-    co_await sleep(delay);
-    co_return value;
-}
-
-Coro<int> fail_after(double delay) {
-    co_await sleep(delay);
-    throw std::domain_error("really");
-}
 
 // Runs f, which must raise CancelledError carrying msg.
 template <class F>
@@ -229,7 +214,7 @@ TEST_F(TasksConformance, WaitFirstCompletedReportsEverythingDoneByTheTimeItWakes
 TEST_F(TasksConformance, WaitAllCompletedPutsAFailedFutureInDoneWithoutRaising) {
     auto main = [&]() -> Coro<void> {
         auto a = create_task(value_after(0.1, 1));
-        auto b = create_task(fail_after(0.15));
+        auto b = create_task(fail_after<std::domain_error>(0.15, "really"));
         std::vector<Task<int>> both{b, a};
         auto [done, pending] = co_await wait(both);
         EXPECT_EQ(done.size(), 2u);

@@ -15,17 +15,11 @@
 #include <tulip/task/task_group.hpp>
 #include <tulip/task/wait_for.hpp>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
-
-#define CO_ASSERT(cond)                                  \
-    do {                                                 \
-        if (!(cond)) {                                   \
-            ADD_FAILURE() << "assertion failed: " #cond; \
-            co_return;                                   \
-        }                                                \
-    } while (0)
+using test::times_out;
 
 namespace {
 
@@ -378,12 +372,7 @@ TEST_F(EagerTaskFactory, WaitForWithAZeroTimeoutGivesTheResultOfACoroutineThatCo
     auto main = [&]() -> Coro<void> {
         auto s = co_await wait_for(hello(), 0.0);
         EXPECT_EQ(s, "hello");
-        bool timed_out = false;
-        try {
-            co_await wait_for(after_sleep(1, "late"), 0.0);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(wait_for(after_sleep(1, "late"), 0.0));
         EXPECT_TRUE(timed_out);
     };
     run(main());

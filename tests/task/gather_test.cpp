@@ -11,27 +11,16 @@
 #include <variant>
 #include <vector>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
-
-// ASSERT_* returns, which a coroutine cannot do: fail and co_return instead.
-#define CO_ASSERT(cond)                                          \
-    do {                                                         \
-        if (!(cond)) {                                           \
-            ADD_FAILURE() << "assertion failed: " #cond;         \
-            co_return;                                           \
-        }                                                        \
-    } while (0)
+using test::fail_after;
+using test::value_after;
 
 namespace {
 
 class Gather : public test::LoopTest {};
-
-Coro<int> value_after(double delay, int value) {
-    co_await sleep(delay);
-    co_return value;
-}
 
 Coro<std::string> text_after(double delay, std::string text) {
     co_await sleep(delay);
@@ -39,11 +28,6 @@ Coro<std::string> text_after(double delay, std::string text) {
 }
 
 Coro<void> pause(double delay) { co_await sleep(delay); }
-
-Coro<int> fail_after(double delay, std::string message) {
-    co_await sleep(delay);
-    throw std::runtime_error(message);
-}
 
 Coro<std::unique_ptr<int>> boxed_after(double delay, int value) {
     co_await sleep(delay);

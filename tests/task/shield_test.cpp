@@ -6,9 +6,12 @@
 #include <string>
 #include <tuple>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::fail_after;
+using test::value_after;
 
 namespace {
 
@@ -26,16 +29,6 @@ Coro<void> await_shielded(Future<int> fut, int* proof) {
 }
 
 Coro<int> await_shielded_task(Task<int> t) { co_return co_await shield(t); }
-
-Coro<int> value_after(double delay, int value) {
-    co_await sleep(delay);
-    co_return value;
-}
-
-Coro<int> fail_after(double delay) {
-    co_await sleep(delay);
-    throw std::runtime_error("inner failed");
-}
 
 TEST_F(Shield, PassesTheResultThrough) {
     auto main = [&]() -> Coro<void> {
@@ -199,7 +192,7 @@ TEST_F(Shield, AShieldedCoroutineThatFailsAfterTheCallerLeftIsReportedAsUnretrie
     // inner task any more; its later failure is reported, not lost silently.
     expect_handler_calls = true;
     auto main = [&]() -> Coro<void> {
-        auto outer = shield(fail_after(1));
+        auto outer = shield(fail_after(1, "inner failed"));
         co_await sleep(0.5);
         outer.cancel();
         co_await sleep(1);

@@ -1,9 +1,11 @@
 #include <tulip/tulip.hpp>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
 using namespace std::chrono_literals;
+using test::fail_after;
 
 class Smoke : public test::LoopTest {};
 
@@ -33,11 +35,6 @@ TEST_F(Smoke, CancelsTask) {
     run(main());
 }
 
-Coro<int> fail_after(double d) {
-    co_await sleep(d);
-    throw std::runtime_error("boom");
-}
-
 TEST_F(Smoke, Combinators) {
     auto main = [&]() -> Coro<void> {
         auto [a, b] = co_await gather(add(1, 2), add(3, 4));
@@ -48,7 +45,7 @@ TEST_F(Smoke, Combinators) {
         cs.push_back(add(2, 2));
         auto v = co_await gather(std::move(cs));
         EXPECT_EQ(v.size(), 2u);
-        auto [x, y] = co_await gather(return_exceptions, add(1, 2), fail_after(0.5));
+        auto [x, y] = co_await gather(return_exceptions, add(1, 2), fail_after(0.5, "boom"));
         EXPECT_EQ(x.value(), 3);
         EXPECT_FALSE(y.has_value());
         try {
@@ -61,7 +58,7 @@ TEST_F(Smoke, Combinators) {
         try {
             co_await task_group([&](TaskGroup& tg) -> Coro<void> {
                 tg.create_task(add(1, 2));
-                tg.create_task(fail_after(0.1));
+                tg.create_task(fail_after(0.1, "boom"));
                 co_await sleep(10);
             });
             ADD_FAILURE();
@@ -69,7 +66,7 @@ TEST_F(Smoke, Combinators) {
             EXPECT_EQ(eg.exceptions().size(), 1u);
         }
         auto t1 = create_task(add(1, 2));
-        auto t2 = create_task(fail_after(3));
+        auto t2 = create_task(fail_after(3, "boom"));
         // GCC 12.2: a braced temporary inside co_await fails ("array used as initializer").
         std::vector<Task<int>> both{t1, t2};
         WaitOptions opts{.timeout = std::nullopt, .return_when = FIRST_COMPLETED};

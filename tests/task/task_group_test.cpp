@@ -12,18 +12,11 @@
 #include <typeinfo>
 #include <vector>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
-
-// ASSERT_* returns, which a coroutine cannot do: fail and co_return instead.
-#define CO_ASSERT(cond)                                  \
-    do {                                                 \
-        if (!(cond)) {                                   \
-            ADD_FAILURE() << "assertion failed: " #cond; \
-            co_return;                                   \
-        }                                                \
-    } while (0)
+using test::value_after;
 
 namespace {
 
@@ -32,11 +25,6 @@ class TaskGroupTest : public test::LoopTest {};
 struct MyExc : std::runtime_error {
     MyExc() : std::runtime_error("MyExc") {}
 };
-
-Coro<int> value_after(double delay, int value) {
-    co_await sleep(delay);
-    co_return value;
-}
 
 Coro<void> nap(double delay) { co_await sleep(delay); }
 

@@ -11,19 +11,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
 using namespace std::chrono_literals;
-
-// ASSERT_* returns, which a coroutine cannot do: fail and co_return instead.
-#define CO_ASSERT(cond)                                  \
-    do {                                                 \
-        if (!(cond)) {                                   \
-            ADD_FAILURE() << "assertion failed: " #cond; \
-            co_return;                                   \
-        }                                                \
-    } while (0)
+using test::times_out;
 
 namespace {
 
@@ -81,12 +74,8 @@ Coro<void> sleep_in_scope(std::optional<Seconds> delay, double duration) {
 TEST_F(TimeoutTest, ExpiryCancelsTheBodyAndRaisesTimeoutError) {
     auto main = [&]() -> Coro<void> {
         Seen seen;
-        bool timed_out = false;
-        try {
-            co_await timeout(10ms, [&](Timeout& t) { return sleep_recording(t, 10, &seen); });
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        auto body = [&](Timeout& t) { return sleep_recording(t, 10, &seen); };
+        bool timed_out = co_await times_out(timeout(10ms, body));
         EXPECT_TRUE(timed_out);
         EXPECT_TRUE(seen.cancelled);
         EXPECT_TRUE(seen.expired);
@@ -101,12 +90,8 @@ TEST_F(TimeoutTest, TimeoutAtTakesAnAbsoluteDeadline) {
         co_await sleep(5);
         double deadline = loop().time() + 0.01;
         Seen seen;
-        bool timed_out = false;
-        try {
-            co_await timeout_at(deadline, [&](Timeout& t) { return sleep_recording(t, 10, &seen); });
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        auto body = [&](Timeout& t) { return sleep_recording(t, 10, &seen); };
+        bool timed_out = co_await times_out(timeout_at(deadline, body));
         EXPECT_TRUE(timed_out);
         EXPECT_TRUE(seen.expired);
         EXPECT_EQ(seen.when, deadline);
@@ -154,12 +139,8 @@ TEST_F(TimeoutTest, ZeroDelayExpiresAtTheFirstAwaitWithoutTimePassing) {
             SCOPED_TRACE(body_sleep);
             double t0 = loop().time();
             Seen seen;
-            bool timed_out = false;
-            try {
-                co_await timeout(0s, [&](Timeout& t) { return sleep_recording(t, body_sleep, &seen); });
-            } catch (const TimeoutError&) {
-                timed_out = true;
-            }
+            auto body = [&](Timeout& t) { return sleep_recording(t, body_sleep, &seen); };
+            bool timed_out = co_await times_out(timeout(0s, body));
             double t1 = loop().time();
             EXPECT_TRUE(timed_out);
             EXPECT_TRUE(seen.expired);
@@ -177,12 +158,8 @@ TEST_F(TimeoutTest, ADeadlineInThePastExpiresAtTheFirstAwait) {
         co_await sleep(20);
         double t0 = loop().time();
         Seen seen;
-        bool timed_out = false;
-        try {
-            co_await timeout(-11s, [&](Timeout& t) { return sleep_recording(t, 0, &seen); });
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        auto body = [&](Timeout& t) { return sleep_recording(t, 0, &seen); };
+        bool timed_out = co_await times_out(timeout(-11s, body));
         EXPECT_TRUE(timed_out);
         EXPECT_TRUE(seen.expired);
         CO_ASSERT(seen.when.has_value());
@@ -543,12 +520,7 @@ TEST_F(TimeoutTest, ATimeoutAfterACaughtCancellationStillRaisesTimeoutError) {
         } catch (const CancelledError&) {
         }
         EXPECT_EQ(current_task().cancelling(), 1u);
-        bool timed_out = false;
-        try {
-            co_await sleep_in_scope(Seconds(0), 1);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(sleep_in_scope(Seconds(0), 1));
         EXPECT_TRUE(timed_out);
         EXPECT_EQ(current_task().cancelling(), 1u);
         current_task().uncancel();

@@ -6,9 +6,12 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
+using test::value_after;
+using test::times_out;
 
 namespace {
 
@@ -20,11 +23,6 @@ struct SetOnExit {
     bool value;
     ~SetOnExit() { *flag = value; }
 };
-
-Coro<int> value_after(double delay, int value) {
-    co_await sleep(delay);
-    co_return value;
-}
 
 // Sleeps 10 s; *running is true while it runs.
 Coro<std::string> long_sleeper(bool* running) {
@@ -104,12 +102,7 @@ TEST_F(WaitFor, TimeoutCancelsTheInnerTaskAndRaisesTimeoutError) {
     auto main = [&]() -> Coro<void> {
         bool running = false;
         auto task = create_task(long_sleeper(&running));
-        bool timed_out = false;
-        try {
-            co_await wait_for(task, 0.1);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(wait_for(task, 0.1));
         EXPECT_TRUE(timed_out);
         EXPECT_DOUBLE_EQ(loop().time(), 0.1);
         EXPECT_TRUE(task.done());
@@ -124,12 +117,7 @@ TEST_F(WaitFor, TimeoutCancelsTheInnerTaskAndRaisesTimeoutError) {
 TEST_F(WaitFor, TimeoutCancelsAnInlineCoroutineToo) {
     auto main = [&]() -> Coro<void> {
         bool running = false;
-        bool timed_out = false;
-        try {
-            co_await wait_for(long_sleeper(&running), 0.5);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(wait_for(long_sleeper(&running), 0.5));
         EXPECT_TRUE(timed_out);
         EXPECT_FALSE(running);
         EXPECT_DOUBLE_EQ(loop().time(), 0.5);
@@ -142,12 +130,7 @@ TEST_F(WaitFor, WaitsForTheInnerTaskToFinishCancellingBeforeRaising) {
     auto main = [&]() -> Coro<void> {
         bool done = false;
         auto inner = create_task(slow_to_cancel(0.5, &done));
-        bool timed_out = false;
-        try {
-            co_await wait_for(inner, 0.1);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(wait_for(inner, 0.1));
         EXPECT_TRUE(timed_out);
         EXPECT_TRUE(done);
         EXPECT_TRUE(inner.cancelled());
@@ -161,12 +144,7 @@ TEST_F(WaitFor, ZeroTimeoutWaitsForTheInnerTaskToFinishCancelling) {
         bool done = false;
         auto inner = create_task(slow_to_cancel(0.5, &done));
         co_await sleep(0.01);
-        bool timed_out = false;
-        try {
-            co_await wait_for(inner, 0.0);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(wait_for(inner, 0.0));
         EXPECT_TRUE(timed_out);
         EXPECT_TRUE(done);
         EXPECT_DOUBLE_EQ(loop().time(), 0.51);
@@ -188,12 +166,7 @@ TEST_F(WaitFor, ZeroTimeoutOnADoneFutureReturnsItsResult) {
 TEST_F(WaitFor, ZeroTimeoutNeverStartsACoroutine) {
     auto main = [&]() -> Coro<void> {
         bool started = false;
-        bool timed_out = false;
-        try {
-            co_await wait_for(set_flag(&started), 0.0);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(wait_for(set_flag(&started), 0.0));
         EXPECT_TRUE(timed_out);
         EXPECT_FALSE(started);
         EXPECT_DOUBLE_EQ(loop().time(), 0.0);
@@ -210,12 +183,7 @@ TEST_F(WaitFor, ZeroOrNegativeTimeoutCancelsARunningTask) {
             co_await sleep(0);
             EXPECT_TRUE(running);
             double t0 = loop().time();
-            bool timed_out = false;
-            try {
-                co_await wait_for(task, timeout);
-            } catch (const TimeoutError&) {
-                timed_out = true;
-            }
+            bool timed_out = co_await times_out(wait_for(task, timeout));
             EXPECT_TRUE(timed_out);
             EXPECT_TRUE(task.cancelled());
             EXPECT_FALSE(running);
@@ -248,12 +216,7 @@ TEST_F(WaitFor, AFutureCompletedBeforeTheDeadlineGivesItsResult) {
 TEST_F(WaitFor, APlainFutureIsCancelledOnTimeout) {
     auto main = [&]() -> Coro<void> {
         auto fut = loop().create_future<int>();
-        bool timed_out = false;
-        try {
-            co_await wait_for(fut, 0.5);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(wait_for(fut, 0.5));
         EXPECT_TRUE(timed_out);
         EXPECT_TRUE(fut.cancelled());
     };
@@ -267,12 +230,7 @@ TEST_F(WaitFor, ResultAndDeadlineInTheSameIterationGiveTimeoutError) {
     auto main = [&]() -> Coro<void> {
         auto fut = loop().create_future<int>();
         loop().call_later(1.0, [fut] { fut.set_result(5); });  // same deadline, scheduled first
-        bool timed_out = false;
-        try {
-            co_await wait_for(fut, 1.0);
-        } catch (const TimeoutError&) {
-            timed_out = true;
-        }
+        bool timed_out = co_await times_out(wait_for(fut, 1.0));
         EXPECT_TRUE(timed_out);
         EXPECT_DOUBLE_EQ(loop().time(), 1.0);
         EXPECT_EQ(fut.result(), 5);

@@ -6,33 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
 using namespace tulip;
-
-// ASSERT_* returns, which a coroutine cannot do: fail and co_return instead.
-#define CO_ASSERT(cond)                                  \
-    do {                                                 \
-        if (!(cond)) {                                   \
-            ADD_FAILURE() << "assertion failed: " #cond; \
-            co_return;                                   \
-        }                                                \
-    } while (0)
+using test::fail_after;
+using test::value_after;
 
 namespace {
 
 class Wait : public test::LoopTest {};
 class AsCompletedTest : public test::LoopTest {};
-
-Coro<int> value_after(double delay, int value) {
-    co_await sleep(delay);
-    co_return value;
-}
-
-Coro<int> fail_after(double delay, std::string message) {
-    co_await sleep(delay);
-    throw std::runtime_error(message);
-}
 
 Coro<int> await_future(Future<int> fut, int* proof) {
     int v = co_await fut;

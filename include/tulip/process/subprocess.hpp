@@ -1,7 +1,7 @@
 // tulip/process/subprocess.hpp — create_subprocess_exec / create_subprocess_shell
 // and Process (asyncio.subprocess).
 //
-//     auto p = co_await tulip::create_subprocess_exec("ls", {"-l"}, {.stdout_ = tulip::PIPE});
+//     auto p = co_await tulip::create_subprocess_exec("ls", {"-l"}, {.std_out = tulip::PIPE});
 //     auto [out, err] = co_await p.communicate();   // std::optional<std::string> each
 //     int rc = co_await p.wait();
 //
@@ -53,9 +53,10 @@ inline constexpr Stdio STDOUT{Stdio::Kind::to_stdout, -1};
 inline constexpr Stdio INHERIT{Stdio::Kind::inherit, -1};
 
 struct SubprocessOptions {
-    Stdio stdin_ = INHERIT;
-    Stdio stdout_ = INHERIT;
-    Stdio stderr_ = INHERIT;
+    // asyncio's stdin=, stdout=, stderr= (C's stdin/stdout/stderr are macros).
+    Stdio std_in = INHERIT;
+    Stdio std_out = INHERIT;
+    Stdio std_err = INHERIT;
     // The whole environment of the child (nullopt: inherit ours).
     std::optional<std::map<std::string, std::string>> env;
     std::optional<std::string> cwd;
@@ -92,10 +93,11 @@ public:
     void terminate();  // SIGTERM
     void kill();       // SIGKILL
 
-    // The pipes: std::nullopt unless the stream was PIPE (asyncio: None).
-    std::optional<StreamWriter> stdin_;
-    std::optional<StreamReader> stdout_;
-    std::optional<StreamReader> stderr_;
+    // The pipes (asyncio's stdin, stdout, stderr): std::nullopt unless the
+    // stream was PIPE (asyncio: None).
+    std::optional<StreamWriter> std_in;
+    std::optional<StreamReader> std_out;
+    std::optional<StreamReader> std_err;
 
 private:
     static Coro<int> wait_impl(Ref<detail::ProcessState> s);

@@ -124,6 +124,10 @@ private:
 std::size_t checked_stream_limit(std::ptrdiff_t limit);
 // A new core with that limit.
 Ref<StreamCore> make_stream_core(std::ptrdiff_t limit);
+// A new core for a stream over a transport (a socket or a pipe): as
+// make_stream_core, with the `closed` future wait_closed() awaits, on the
+// running loop.
+Ref<StreamCore> make_transport_stream_core(std::ptrdiff_t limit);
 
 // A counted user handle on a StreamCore (see StreamCore::users).
 class StreamRef {

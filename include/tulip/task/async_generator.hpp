@@ -295,20 +295,20 @@ struct ResumeNodeAwaiter {
 // loop.shutdown_asyncgens()); errors go to the exception handler.
 Coro<void> shutdown_asyncgens(EventLoop& loop);
 
-// Collects every value of a generator (a list comprehension over `async for`).
-template <class T>
-Coro<std::vector<T>> collect(AsyncGenerator<T> gen) {
-    std::vector<T> out;
-    while (auto v = co_await gen.next()) out.push_back(std::move(*v));
-    co_return out;
-}
-
-// The pieces of an async comprehension. pred and fn may be plain callables or
-// return something to await (a Coro, Task, Future): Python's
+// ---- tulip::asyncgen: the pieces of an async comprehension ------------------
+// Free functions over AsyncGenerators, in their own namespace so that the
+// generic names (filter, transform, collect) say what they work on and do not
+// meet std's or a user's under `using namespace tulip`. Named after asyncio's
+// own word (shutdown_asyncgens), not `agen`: that is what users call their
+// generators, and a namespace of that name would make `agen()` ambiguous.
+//
+// pred and fn may be plain callables or return something to await (a Coro,
+// Task, Future): Python's
 //     [await f() async for f in funcs() if await ok(f)]
 // reads
-//     co_await collect(transform(filter(funcs(), ok), [](auto f) { return f(); }))
-// Both are lazy, and aclose() on them closes the generator underneath.
+//     co_await asyncgen::collect(asyncgen::transform(asyncgen::filter(funcs(), ok), [](auto f) { return f(); }))
+// filter and transform are lazy, and aclose() on them closes the generator
+// underneath.
 namespace detail {
 template <class R>
 concept MustAwait = is_coro_v<std::remove_cvref_t<R>> || std::is_base_of_v<FutureBase, std::remove_cvref_t<R>> ||
@@ -324,6 +324,16 @@ struct Transformed<R, true> {
 template <class F, class T>
 using transformed_t = typename Transformed<std::invoke_result_t<F&, T>>::type;
 }  // namespace detail
+
+namespace asyncgen {
+
+// Collects every value of a generator (a list comprehension over `async for`).
+template <class T>
+Coro<std::vector<T>> collect(AsyncGenerator<T> gen) {
+    std::vector<T> out;
+    while (auto v = co_await gen.next()) out.push_back(std::move(*v));
+    co_return out;
+}
 
 // The values of gen for which pred(value) holds.
 template <class T, class Pred>
@@ -360,5 +370,7 @@ AsyncGenerator<detail::transformed_t<F, T>> transform(AsyncGenerator<T> gen, F f
     }
     if (closing) co_await gen.aclose();
 }
+
+}  // namespace asyncgen
 
 }  // namespace tulip

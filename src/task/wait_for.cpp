@@ -1,3 +1,4 @@
+// wait_for's helper: cancels the inner work and waits until it is done (asyncio.wait_for).
 #include <tulip/task/wait_for.hpp>
 
 namespace tulip::detail {
