@@ -15,7 +15,9 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/concurrent_future.hpp>
 #include <tulip/loop/executor.hpp>
+#include <tulip/loop/thread_pool.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/task/async_generator.hpp>
 #include <tulip/task/coro.hpp>

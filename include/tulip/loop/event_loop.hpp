@@ -32,7 +32,8 @@
 #include <vector>
 
 #include <tulip/core/exceptions.hpp>
-#include <tulip/detail/nodes.hpp>
+#include <tulip/loop/debug.hpp>
+#include <tulip/loop/nodes.hpp>
 #include <tulip/loop/executor.hpp>
 #include <tulip/loop/fd_owner.hpp>
 #include <tulip/loop/handle.hpp>
@@ -95,11 +96,6 @@ namespace detail {
 // coroutine created).
 inline thread_local EventLoop* tls_running_loop = nullptr;
 inline EventLoop* running_loop() noexcept { return tls_running_loop; }
-// Whether coroutines created on this thread record where (debug mode): the
-// running loop's get_debug(), else TULIP_DEBUG. -1: not known yet (no loop
-// runs and the environment has not been read); the slow path fills it in.
-// Kept here so creating a coroutine costs one TLS load, not two calls.
-inline thread_local signed char tls_debug_state = -1;
 
 template <class A>
 inline constexpr bool is_coro_v = false;
@@ -488,8 +484,6 @@ bool debug_from_env() noexcept;
 // True if `loop` is alive (registered loops); used where a late object might
 // outlive its loop (a future destroyed after its loop).
 bool loop_alive(const EventLoop* loop) noexcept;
-// Captures a short backtrace as text (debug mode: where objects were created).
-std::string capture_traceback(int skip = 1);
 }  // namespace detail
 
 }  // namespace tulip
