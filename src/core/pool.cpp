@@ -1,4 +1,4 @@
-#include <tulip/detail/pool.hpp>
+#include <tulip/core/pool.hpp>
 
 #include <sys/mman.h>
 

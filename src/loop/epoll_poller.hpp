@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <tulip/detail/nodes.hpp>
+#include <tulip/loop/nodes.hpp>
 
 namespace tulip::detail {
 

@@ -10,6 +10,7 @@
 //   5. run exactly the callbacks that are ready now; what they schedule waits
 //      for the next iteration (asyncio's "ntodo" rule).
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/thread_pool.hpp>
 
 #include <execinfo.h>
 #include <pthread.h>

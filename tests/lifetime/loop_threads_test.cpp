@@ -5,6 +5,7 @@
 // (asan preset), no data race (tsan preset), no leak, no hang (every wait is
 // bounded), and a clear exception where the operation can no longer succeed.
 #include <tulip/loop/loop_ref.hpp>
+#include <tulip/loop/thread_pool.hpp>
 
 #include <atomic>
 #include <chrono>

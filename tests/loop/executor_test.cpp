@@ -4,7 +4,7 @@
 // test_run_once_in_executor; test_base_events.py: test_run_in_executor,
 // test_set_default_executor, test_shutdown_default_executor; and
 // test_concurrent_futures' basic submit/result/cancel/shutdown cases).
-#include <tulip/loop/executor.hpp>
+#include <tulip/loop/thread_pool.hpp>
 #include <tulip/loop/loop_access.hpp>
 
 #include <pthread.h>

@@ -1,4 +1,4 @@
-#include <tulip/detail/nodes.hpp>
+#include <tulip/loop/nodes.hpp>
 
 #include <gtest/gtest.h>
 

@@ -33,7 +33,8 @@
 #include <vector>
 
 #include <tulip/core/exceptions.hpp>
-#include <tulip/detail/nodes.hpp>
+#include <tulip/loop/debug.hpp>
+#include <tulip/loop/nodes.hpp>
 #include <tulip/loop/fd_owner.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/loop/loop_ref.hpp>
@@ -108,11 +109,6 @@ namespace detail {
 // coroutine created).
 inline thread_local EventLoop* tls_running_loop = nullptr;
 inline EventLoop* running_loop() noexcept { return tls_running_loop; }
-// Whether coroutines created on this thread record where (debug mode): the
-// running loop's get_debug(), else TULIP_DEBUG. -1: not known yet (no loop
-// runs and the environment has not been read); the slow path fills it in.
-// Kept here so creating a coroutine costs one TLS load, not two calls.
-inline thread_local signed char tls_debug_state = -1;
 
 template <class A>
 inline constexpr bool is_coro_v = false;
@@ -493,8 +489,6 @@ bool debug_from_env() noexcept;
 // True if `loop` is alive (registered loops); used where a late object might
 // outlive its loop (a future destroyed after its loop).
 bool loop_alive(const EventLoop* loop) noexcept;
-// Captures a short backtrace as text (debug mode: where objects were created).
-std::string capture_traceback(int skip = 1);
 }  // namespace detail
 
 }  // namespace tulip

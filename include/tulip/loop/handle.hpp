@@ -9,11 +9,11 @@
 #pragma once
 
 #include <atomic>
-#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <utility>
 
-#include <tulip/detail/nodes.hpp>
+#include <tulip/loop/nodes.hpp>
 
 namespace tulip {
 
@@ -52,7 +52,7 @@ public:
     // +inf for a timer that never fires (an infinite or huge delay).
     double when() const noexcept {
         if (!n_) return 0.0;
-        return n_->when == INT64_MAX ? HUGE_VAL : static_cast<double>(n_->when) * 1e-9;
+        return n_->when == INT64_MAX ? std::numeric_limits<double>::infinity() : static_cast<double>(n_->when) * 1e-9;
     }
 };
 

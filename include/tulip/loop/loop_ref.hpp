@@ -18,7 +18,7 @@
 #include <mutex>
 #include <utility>
 
-#include <tulip/detail/nodes.hpp>
+#include <tulip/loop/nodes.hpp>
 #include <tulip/loop/handle.hpp>
 
 namespace tulip {

@@ -38,6 +38,7 @@
 #include <tulip/net/socket.hpp>
 #include <tulip/net/transport.hpp>
 #include <tulip/task/coro.hpp>
+#include <tulip/task/future.hpp>
 
 namespace tulip {
 

@@ -12,7 +12,6 @@
 // Errors: task_done() called too often throws std::invalid_argument.
 #pragma once
 
-#include <algorithm>
 #include <coroutine>
 #include <cstddef>
 #include <deque>
@@ -54,7 +53,10 @@ struct LifoStore {
     }
 };
 
-// Smallest first, as heapq (Compare = std::less: a min-heap).
+// Smallest first, as heapq (Compare = std::less: a min-heap). heapq's own
+// sift-down and sift-up, written out (the same moves as std::push_heap and
+// std::pop_heap, so ties come out in the same order) to keep <algorithm> out
+// of this header.
 template <class T, class Compare>
 struct HeapStore {
     std::vector<T> items;
@@ -62,13 +64,45 @@ struct HeapStore {
     std::size_t size() const noexcept { return items.size(); }
     void put(T&& v) {
         items.push_back(std::move(v));
-        std::push_heap(items.begin(), items.end(), [this](const T& a, const T& b) { return less(b, a); });
+        sift_down(0, items.size() - 1);
     }
     T get() {
-        std::pop_heap(items.begin(), items.end(), [this](const T& a, const T& b) { return less(b, a); });
-        T v = std::move(items.back());
+        T last = std::move(items.back());
         items.pop_back();
+        if (items.empty()) return last;
+        T v = std::move(items.front());
+        items.front() = std::move(last);
+        sift_up(0);
         return v;
+    }
+
+private:
+    // heapq._siftdown: moves the item at pos up towards start while it is
+    // smaller than its parent.
+    void sift_down(std::size_t start, std::size_t pos) {
+        T item = std::move(items[pos]);
+        while (pos > start) {
+            std::size_t parent = (pos - 1) / 2;
+            if (!less(item, items[parent])) break;
+            items[pos] = std::move(items[parent]);
+            pos = parent;
+        }
+        items[pos] = std::move(item);
+    }
+    // heapq._siftup: moves the smaller child up until pos is a leaf, then
+    // puts the item there and sifts it back down.
+    void sift_up(std::size_t pos) {
+        const std::size_t end = items.size(), start = pos;
+        T item = std::move(items[pos]);
+        std::size_t child = 2 * pos + 1;
+        while (child < end) {
+            if (child + 1 < end && !less(items[child], items[child + 1])) ++child;
+            items[pos] = std::move(items[child]);
+            pos = child;
+            child = 2 * pos + 1;
+        }
+        items[pos] = std::move(item);
+        sift_down(start, pos);
     }
 };
 

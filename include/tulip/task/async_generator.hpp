@@ -32,7 +32,7 @@
 #include <vector>
 
 #include <tulip/core/exceptions.hpp>
-#include <tulip/detail/pool.hpp>
+#include <tulip/core/pool.hpp>
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/task.hpp>

@@ -12,13 +12,15 @@
 #include <coroutine>
 #include <exception>
 #include <source_location>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 #include <tulip/core/exceptions.hpp>
-#include <tulip/detail/pool.hpp>
-#include <tulip/task/future.hpp>
+#include <tulip/core/pool.hpp>
+#include <tulip/core/result_slot.hpp>
+#include <tulip/loop/debug.hpp>
 
 namespace tulip {
 

@@ -29,9 +29,10 @@
 #include <utility>
 
 #include <tulip/core/exceptions.hpp>
-#include <tulip/detail/copyable.hpp>
-#include <tulip/detail/nodes.hpp>
-#include <tulip/detail/pool.hpp>
+#include <tulip/core/copyable.hpp>
+#include <tulip/loop/nodes.hpp>
+#include <tulip/core/pool.hpp>
+#include <tulip/core/result_slot.hpp>
 #include <tulip/loop/event_loop.hpp>
 
 namespace tulip {
@@ -135,29 +136,6 @@ struct FutureStateBase : Cancellable {
     State state = State::pending;
     bool log_traceback = false;  // an exception was set and nobody has looked at it
     std::uint16_t dead_callbacks = 0;  // removed done-callbacks still linked (fits the padding)
-};
-
-// Storage for a value that may not be there yet (T or nothing for void).
-template <class T>
-struct ResultSlot {
-    alignas(T) unsigned char buf[sizeof(T)];
-    bool has = false;
-    template <class... A>
-    void emplace(A&&... a) {
-        ::new (static_cast<void*>(buf)) T(std::forward<A>(a)...);
-        has = true;
-    }
-    T& get() noexcept { return *std::launder(reinterpret_cast<T*>(buf)); }
-    ResultSlot() = default;
-    ResultSlot(const ResultSlot&) = delete;
-    ~ResultSlot() {
-        if (has) get().~T();
-    }
-};
-template <>
-struct ResultSlot<void> {
-    bool has = false;
-    void emplace() noexcept { has = true; }
 };
 
 template <class T>

@@ -14,9 +14,7 @@
 // as in asyncio. Thread safety: loop thread only.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
-#include <iterator>
 #include <tuple>
 #include <type_traits>
 #include <utility>

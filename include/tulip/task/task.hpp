@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
-#include <unordered_set>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -290,15 +290,13 @@ using awaitable_result_t = typename AwaitableResult<std::remove_cvref_t<A>>::typ
 // n children stay O(n)).
 class StateSet {
 public:
-    explicit StateSet(std::size_t expected) {
-        if (expected > kSmall) big_.reserve(expected);
-    }
+    explicit StateSet(std::size_t expected);
+    ~StateSet();
+    StateSet(const StateSet&) = delete;
+    StateSet& operator=(const StateSet&) = delete;
     // True if s was not in the set yet.
     bool insert(const FutureStateBase* s) {
-        if (!big_.empty() || small_.size() == kSmall) {
-            if (big_.empty()) big_.insert(small_.begin(), small_.end());
-            return big_.insert(s).second;
-        }
+        if (big_ || small_.size() == kSmall) return insert_big(s);
         for (auto* o : small_)
             if (o == s) return false;
         small_.push_back(s);
@@ -306,9 +304,13 @@ public:
     }
 
 private:
+    // The hash set lives in src/task/state_set.cpp, out of every user's header.
+    struct Big;
+    bool insert_big(const FutureStateBase* s);
     static constexpr std::size_t kSmall = 16;
+    std::size_t expected_;
     std::vector<const FutureStateBase*> small_;
-    std::unordered_set<const FutureStateBase*> big_;
+    std::unique_ptr<Big> big_;
 };
 
 template <class T>

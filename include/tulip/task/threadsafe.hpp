@@ -16,7 +16,7 @@
 #include <utility>
 
 #include <tulip/loop/event_loop.hpp>
-#include <tulip/loop/executor.hpp>
+#include <tulip/loop/concurrent_future.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/task.hpp>
 

@@ -16,7 +16,6 @@
 // Thread safety: loop thread only.
 #pragma once
 
-#include <algorithm>
 #include <deque>
 #include <memory>
 #include <optional>

@@ -1,4 +1,4 @@
-// tulip/detail/pool.hpp — the recycling allocator behind coroutine frames and
+// tulip/core/pool.hpp — the recycling allocator behind coroutine frames and
 // callback nodes (internal). Blocks are kept on per-thread free lists by size
 // class, so the steady state of a loop allocates nothing from the heap.
 // Under AddressSanitizer the pool is bypassed so that use-after-free is caught.

@@ -1,13 +1,31 @@
-#include <tulip/loop/executor.hpp>
+#include <tulip/loop/thread_pool.hpp>
 
 #include <pthread.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace tulip {
 
+struct ThreadPoolExecutor::State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Job> jobs;
+    std::size_t idle = 0;
+    bool shutdown = false;
+    // Guarded by mu. Emptied by shutdown(), so a worker that outlives the
+    // executor (shutdown(wait=false)) never destroys a joinable thread here.
+    std::vector<std::thread> threads;
+};
+
 ThreadPoolExecutor::ThreadPoolExecutor(std::size_t max_workers, std::string thread_name_prefix)
-    : max_workers_(max_workers ? max_workers
+    : st_(std::make_shared<State>()),
+      max_workers_(max_workers ? max_workers
                                : std::min<std::size_t>(32, std::max(1u, std::thread::hardware_concurrency()) + 4)),
       prefix_(std::move(thread_name_prefix)) {}
 
@@ -18,10 +36,10 @@ void ThreadPoolExecutor::submit_job(Job job) {
     if (st_->shutdown) throw std::runtime_error("cannot schedule new futures after shutdown");
     st_->jobs.push_back(std::move(job));
     // Start a thread only when none is idle (Python's _adjust_thread_count).
-    if (st_->idle < st_->jobs.size() && threads_.size() < max_workers_) {
-        threads_.emplace_back(&ThreadPoolExecutor::worker, st_);
-        std::string name = (prefix_ + "-" + std::to_string(threads_.size())).substr(0, 15);
-        ::pthread_setname_np(threads_.back().native_handle(), name.c_str());
+    if (st_->idle < st_->jobs.size() && st_->threads.size() < max_workers_) {
+        st_->threads.emplace_back(&ThreadPoolExecutor::worker, st_);
+        std::string name = (prefix_ + "-" + std::to_string(st_->threads.size())).substr(0, 15);
+        ::pthread_setname_np(st_->threads.back().native_handle(), name.c_str());
     }
     g.unlock();
     st_->cv.notify_one();
@@ -48,7 +66,7 @@ void ThreadPoolExecutor::shutdown(bool wait) {
     {
         std::lock_guard g(st_->mu);
         st_->shutdown = true;
-        threads.swap(threads_);
+        threads.swap(st_->threads);
     }
     st_->cv.notify_all();
     for (auto& t : threads) {

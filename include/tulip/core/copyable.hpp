@@ -1,4 +1,4 @@
-// tulip/detail/copyable.hpp — copyable_result_v<T>: whether a stored result
+// tulip/core/copyable.hpp — copyable_result_v<T>: whether a stored result
 // can be handed to a second reader as a copy (internal).
 //
 // std::is_copy_constructible lies for containers: vector<unique_ptr<X>>

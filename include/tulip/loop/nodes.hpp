@@ -1,4 +1,4 @@
-// tulip/detail/nodes.hpp — the intrusive nodes the event loop schedules (internal).
+// tulip/loop/nodes.hpp — the intrusive nodes the event loop schedules (internal).
 //
 // Everything the loop runs is a ReadyNode: a callback from call_soon, a timer,
 // a task's step, a future's done-callback. Nodes link themselves into the
@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <utility>
 
-#include <tulip/detail/pool.hpp>
+#include <tulip/core/pool.hpp>
 
 namespace tulip {
 class EventLoop;
