@@ -58,21 +58,20 @@ void Socket::shutdown(int how) {
     if (::shutdown(fd_, how) < 0) throw_os_error(errno, "shutdown()");
 }
 
-SocketAddress Socket::getsockname() const {
+namespace {
+// getsockname(2) and getpeername(2) share one signature and one way to fail.
+SocketAddress socket_name(int fd, int (*call)(int, sockaddr*, socklen_t*), const char* what) {
     SocketAddress a;
     socklen_t n = SocketAddress::capacity();
-    if (::getsockname(fd_, a.data(), &n) < 0) throw_os_error(errno, "getsockname()");
+    if (call(fd, a.data(), &n) < 0) throw_os_error(errno, what);
     a.set_size(n);
     return a;
 }
+}  // namespace
 
-SocketAddress Socket::getpeername() const {
-    SocketAddress a;
-    socklen_t n = SocketAddress::capacity();
-    if (::getpeername(fd_, a.data(), &n) < 0) throw_os_error(errno, "getpeername()");
-    a.set_size(n);
-    return a;
-}
+SocketAddress Socket::getsockname() const { return socket_name(fd_, ::getsockname, "getsockname()"); }
+
+SocketAddress Socket::getpeername() const { return socket_name(fd_, ::getpeername, "getpeername()"); }
 
 int Socket::family() const { return getsockopt(SOL_SOCKET, SO_DOMAIN); }
 int Socket::type() const { return getsockopt(SOL_SOCKET, SO_TYPE); }
