@@ -148,7 +148,11 @@ void CallbackNode::run_node(ReadyNode* r) {
 
 // ---- the door other threads come in by -------------------------------------
 
-LoopDoor::LoopDoor(EventLoop* loop) : loop_(loop) {
+struct LoopDoor::Mutex {
+    std::mutex m;
+};
+
+LoopDoor::LoopDoor(EventLoop* loop) : loop_(loop), mu_(std::make_unique<Mutex>()) {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
@@ -158,7 +162,7 @@ LoopDoor::~LoopDoor() {
 }
 
 void LoopDoor::post(CallbackNode* n) {
-    std::unique_lock g(mu_);
+    std::unique_lock g(mu_->m);
     if (closed_.load(std::memory_order_relaxed)) {
         g.unlock();
         n->decref();  // never seen by the loop: the captures go on this thread
@@ -179,13 +183,13 @@ void LoopDoor::post(CallbackNode* n) {
 }
 
 void LoopDoor::drain(NodeQueue& ready) noexcept {
-    std::lock_guard g(mu_);
+    std::lock_guard g(mu_->m);
     pending_.store(false, std::memory_order_relaxed);
     ready.splice(queue_);
 }
 
 void LoopDoor::shut(NodeQueue& rest) noexcept {
-    std::lock_guard g(mu_);
+    std::lock_guard g(mu_->m);
     closed_.store(true, std::memory_order_release);
     pending_.store(false, std::memory_order_relaxed);
     rest.splice(queue_);

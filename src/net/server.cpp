@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <unordered_set>
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/net/connection.hpp>
@@ -23,8 +24,16 @@ namespace {
 constexpr double kAcceptRetryDelay = 1.0;  // asyncio constants.ACCEPT_RETRY_DELAY
 }
 
+struct ServerCore::Clients {
+    std::unordered_set<Transport*> set;
+};
+
 ServerCore::ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog)
-    : loop_(&loop), sockets_(std::move(sockets)), factory_(std::move(factory)), backlog_(backlog) {
+    : loop_(&loop),
+      sockets_(std::move(sockets)),
+      factory_(std::move(factory)),
+      backlog_(backlog),
+      clients_(std::make_unique<Clients>()) {
     for (auto& sock : sockets_) {
         try {
             SocketAddress a = sock.getsockname();
@@ -54,9 +63,11 @@ void ServerCore::on_loop_close() noexcept {
     }
 }
 
+void ServerCore::attach(Transport* t) { clients_->set.insert(t); }
+
 void ServerCore::detach(Transport* t) {
-    clients_.erase(t);
-    if (clients_.empty() && closed_) wakeup();
+    clients_->set.erase(t);
+    if (clients_->set.empty() && closed_) wakeup();
 }
 
 void ServerCore::wakeup() {
@@ -142,21 +153,21 @@ void ServerCore::close() {
     serving_ = false;
     if (serving_forever_ && !serving_forever_.done()) serving_forever_.cancel();
     serving_forever_ = Future<void>();
-    if (clients_.empty()) wakeup();
+    if (clients_->set.empty()) wakeup();
 }
 
 void ServerCore::close_clients() {
-    std::vector<Transport*> copy(clients_.begin(), clients_.end());
+    std::vector<Transport*> copy(clients_->set.begin(), clients_->set.end());
     for (auto* t : copy) t->close();
 }
 
 void ServerCore::abort_clients() {
-    std::vector<Transport*> copy(clients_.begin(), clients_.end());
+    std::vector<Transport*> copy(clients_->set.begin(), clients_->set.end());
     for (auto* t : copy) t->abort();
 }
 
 Coro<void> ServerCore::wait_closed(Ref<ServerCore> self) {
-    if (self->closed_ && self->clients_.empty()) co_return;
+    if (self->closed_ && self->clients_->set.empty()) co_return;
     auto w = Future<void>::create(*self->loop_);
     self->waiters_.push_back(w);
     co_await w;

@@ -3,6 +3,8 @@
 // tulip::KeyboardInterrupt here: it leaves the group bare.
 #include <tulip/task/task_group.hpp>
 
+#include <unordered_map>
+
 namespace tulip {
 
 namespace {
@@ -20,6 +22,15 @@ bool is_base_error(const std::exception_ptr& e) {
 
 }  // namespace
 
+struct TaskGroup::Tasks {
+    std::unordered_map<detail::FutureStateBase*, AnyTask> map;
+};
+
+TaskGroup::TaskGroup() : tasks_(std::make_unique<Tasks>()) {}
+TaskGroup::~TaskGroup() = default;
+
+std::size_t TaskGroup::size() const noexcept { return tasks_->map.size(); }
+
 void TaskGroup::enter() {
     if (entered_) throw std::runtime_error("TaskGroup has already been entered");
     loop_ = &get_running_loop();
@@ -31,18 +42,18 @@ void TaskGroup::enter() {
 
 void TaskGroup::check_can_create() const {
     if (!entered_) throw std::runtime_error("TaskGroup has not been entered");
-    if (exiting_ && tasks_.empty()) throw std::runtime_error("TaskGroup is finished");
+    if (exiting_ && tasks_->map.empty()) throw std::runtime_error("TaskGroup is finished");
     if (aborting_) throw std::runtime_error("TaskGroup is shutting down");
 }
 
 void TaskGroup::adopt(AnyTask task) {
-    tasks_.emplace(task.state(), task);
+    tasks_->map.emplace(task.state(), task);
     task.add_done_callback([this](AnyTask& t) { on_task_done(t); });
 }
 
 void TaskGroup::abort() {
     aborting_ = true;
-    for (auto& [s, t] : tasks_)
+    for (auto& [s, t] : tasks_->map)
         if (!t.done()) t.cancel();
 }
 
@@ -51,7 +62,7 @@ void TaskGroup::cancel() {
         cancel_on_enter_ = true;
         return;
     }
-    if (exiting_ && tasks_.empty()) return;
+    if (exiting_ && tasks_->map.empty()) return;
     if (!aborting_) {
         abort();
         if (parent_ && !parent_cancel_requested_) {
@@ -62,8 +73,8 @@ void TaskGroup::cancel() {
 }
 
 void TaskGroup::on_task_done(AnyTask& task) {
-    tasks_.erase(task.state());
-    if (on_completed_ && tasks_.empty() && !on_completed_.done()) on_completed_.set_result();
+    tasks_->map.erase(task.state());
+    if (on_completed_ && tasks_->map.empty() && !on_completed_.done()) on_completed_.set_result();
     if (task.cancelled()) return;
     std::exception_ptr exc = task.exception();
     if (!exc) return;
@@ -95,7 +106,7 @@ Coro<void> TaskGroup::exit(std::exception_ptr body_error) {
     if (body_error && !aborting_) abort();
 
     // A loop: the wait can itself be cancelled several times.
-    while (!tasks_.empty()) {
+    while (!tasks_->map.empty()) {
         if (!on_completed_) on_completed_ = Future<void>::create(*loop_);
         std::exception_ptr cancelled;
         try {

@@ -15,7 +15,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <utility>
 
 #include <tulip/loop/nodes.hpp>
@@ -71,7 +71,9 @@ private:
     std::atomic<std::uint32_t> refs_{1};
     EventLoop* const loop_;
     int wake_fd_ = -1;  // written to under mu_ only, while open; -1 once shut
-    std::mutex mu_;
+    // The mutex, defined in event_loop.cpp: keeps <mutex> out of this header.
+    struct Mutex;
+    std::unique_ptr<Mutex> mu_;
     NodeQueue queue_;                // guarded by mu_
     std::atomic<bool> pending_{false};  // written under mu_; read without it by the loop
     std::atomic<bool> closed_{false};   // written under mu_

@@ -20,7 +20,6 @@
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <unordered_set>
 #include <vector>
 
 #include <tulip/core/ref.hpp>
@@ -43,7 +42,7 @@ public:
     ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog);
     ~ServerCore() override;
 
-    void attach(Transport* t) { clients_.insert(t); }
+    void attach(Transport* t);
     void detach(Transport* t);
 
     void start_serving();
@@ -84,8 +83,10 @@ private:
     ProtocolFactory factory_;
     int backlog_;
     // Raw: each transport holds a Ref to us and detaches in connection_lost,
-    // before it can die (asyncio's _attach/_detach).
-    std::unordered_set<Transport*> clients_;
+    // before it can die (asyncio's _attach/_detach). A hash set defined in
+    // server.cpp: keeps <unordered_set> out of this header.
+    struct Clients;
+    std::unique_ptr<Clients> clients_;
     std::vector<Future<void>> waiters_;
     Future<void> serving_forever_;
     // One pending accept retry per listening socket (index-aligned with

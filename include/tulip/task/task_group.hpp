@@ -20,9 +20,9 @@
 
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <string>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -36,7 +36,8 @@ namespace tulip {
 
 class TaskGroup {
 public:
-    TaskGroup() = default;
+    TaskGroup();
+    ~TaskGroup();
     TaskGroup(const TaskGroup&) = delete;
     TaskGroup& operator=(const TaskGroup&) = delete;
 
@@ -64,7 +65,7 @@ public:
     // CancelledError (asyncio 3.14's TaskGroup.cancel()). Idempotent.
     void cancel();
 
-    std::size_t size() const noexcept { return tasks_.size(); }
+    std::size_t size() const noexcept;
 
     // The protocol that task_group() drives (public for custom scopes).
     void enter();
@@ -78,7 +79,10 @@ private:
 
     EventLoop* loop_ = nullptr;
     AnyTask parent_;
-    std::unordered_map<detail::FutureStateBase*, AnyTask> tasks_;
+    // The live children, keyed by state: a hash map defined in
+    // task_group.cpp (keeps <unordered_map> out of this header).
+    struct Tasks;
+    std::unique_ptr<Tasks> tasks_;
     std::vector<std::exception_ptr> errors_;
     // The first KeyboardInterrupt from a child or the body: raised bare, not
     // in the ExceptionGroup (asyncio's _base_error for its "base errors").
