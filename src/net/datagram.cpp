@@ -8,6 +8,7 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/net/sock_ops.hpp>
 #include <tulip/task/sleep.hpp>
 
@@ -67,7 +68,7 @@ public:
                 report(make_os_error(errno, "sendto"));
                 return;
             }
-            loop_->watch_writer(fd_, [this] { write_ready(); });
+            detail::LoopAccess::watch_writer(*loop_, fd_, [this] { write_ready(); });
         }
         queue_.push_back({std::string(data), addr ? std::optional<SocketAddress>(*addr) : std::nullopt});
         queued_ += data.size() + kDatagramHeader;

@@ -19,6 +19,7 @@
 #include <string>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/sleep.hpp>
 
 #include "selector_transport.hpp"
@@ -214,7 +215,7 @@ public:
             }
             data.remove_prefix(static_cast<std::size_t>(n));
             if (data.empty()) return;
-            loop_->watch_writer(fd_, [this] { write_ready(); });
+            detail::LoopAccess::watch_writer(*loop_, fd_, [this] { write_ready(); });
         }
         buffer_append(data);
         maybe_pause_protocol();

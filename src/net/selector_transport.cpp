@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/loop/loop_access.hpp>
 
 namespace tulip::detail {
 
@@ -25,7 +26,7 @@ template <class Iface>
 void SelectorTransport<Iface>::begin() {
     this->incref();  // the loop's reference, dropped after connection_lost
     link_to_loop(*loop_);  // a loop closed first force-closes us (on_loop_close)
-    loop_->set_fd_owner(fd_, this);  // add_reader(fd) & co. refuse it while we are open
+    detail::LoopAccess::set_fd_owner(*loop_, fd_, this);  // add_reader(fd) & co. refuse it while we are open
     loop_->call_soon([this] { start(); });
 }
 
@@ -120,9 +121,9 @@ void SelectorTransport<Iface>::call_connection_lost(std::exception_ptr exc) {
     unlink_from_loop();
     // The watchers go first: the fd is closed below, and nothing may fire on it.
     if (!loop_->is_closed()) {
-        loop_->unwatch_reader(fd_);
-        loop_->unwatch_writer(fd_);
-        loop_->set_fd_owner(fd_, nullptr);
+        detail::LoopAccess::unwatch_reader(*loop_, fd_);
+        detail::LoopAccess::unwatch_writer(*loop_, fd_);
+        detail::LoopAccess::set_fd_owner(*loop_, fd_, nullptr);
     }
     reading_ = false;
     if (connected_) {

@@ -30,6 +30,7 @@
 
 #include <tulip/core/ref.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/net/protocol.hpp>
 #include <tulip/net/transport.hpp>
 
@@ -117,15 +118,15 @@ protected:
     template <class F>
     void watch_read(F&& cb) {
         if (reading_ || closing_ || lost_scheduled_) return;
-        loop_->watch_reader(fd_, std::forward<F>(cb));
+        detail::LoopAccess::watch_reader(*loop_, fd_, std::forward<F>(cb));
         reading_ = true;
     }
     void remove_reader() noexcept {
         if (!reading_) return;
         reading_ = false;
-        loop_->unwatch_reader(fd_);
+        detail::LoopAccess::unwatch_reader(*loop_, fd_);
     }
-    void remove_writer() noexcept { loop_->unwatch_writer(fd_); }
+    void remove_writer() noexcept { detail::LoopAccess::unwatch_writer(*loop_, fd_); }
     // Transport.pause_reading/resume_reading/is_reading for those that read.
     void pause_reading_impl() {
         if (closing_ || paused_) return;

@@ -69,9 +69,9 @@ private:
         // Unchecked: this runs from destructors and cancellation, and the
         // checks were made when the watcher was added.
         if (write_)
-            loop_->unwatch_writer(fd_);
+            detail::LoopAccess::unwatch_writer(*loop_, fd_);
         else
-            loop_->unwatch_reader(fd_);
+            detail::LoopAccess::unwatch_reader(*loop_, fd_);
     }
     int fd_;
     bool write_;

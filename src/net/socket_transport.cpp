@@ -20,6 +20,7 @@
 #include <string>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/net/sendfile.hpp>
 #include <tulip/net/server.hpp>
 
@@ -93,7 +94,7 @@ public:
             }
             data.remove_prefix(static_cast<std::size_t>(n));
             if (data.empty()) return;
-            loop_->watch_writer(fd_, [this] { write_ready(); });
+            detail::LoopAccess::watch_writer(*loop_, fd_, [this] { write_ready(); });
         }
         buffer_append(data);
         maybe_pause_protocol();
@@ -136,7 +137,7 @@ public:
             buffer_append(p.substr(sent));
             sent = 0;
         }
-        loop_->watch_writer(fd_, [this] { write_ready(); });
+        detail::LoopAccess::watch_writer(*loop_, fd_, [this] { write_ready(); });
         maybe_pause_protocol();
     }
 
@@ -174,7 +175,7 @@ public:
         sendfile_waiter_ = w;
         // With data buffered the writer is registered already; write_ready
         // completes the waiter once the buffer is empty.
-        if (buffered() == 0) loop_->watch_writer(fd_, [this] { write_ready(); });
+        if (buffered() == 0) detail::LoopAccess::watch_writer(*loop_, fd_, [this] { write_ready(); });
         return w;
     }
     void sendfile_write(std::string_view data) override {

@@ -316,7 +316,7 @@ TEST_F(ExecutorTest, RunInExecutorUsesTheExecutorItIsGiven) {
 TEST_F(ExecutorTest, SetDefaultExecutorReplacesThePoolRunInExecutorUses) {
     auto ex = std::make_shared<CountingExecutor>(2);
     loop().set_default_executor(ex);
-    EXPECT_EQ(&loop().default_executor(), ex.get());
+    EXPECT_EQ(&detail::LoopAccess::default_executor(loop()), ex.get());
     auto f = loop().run_in_executor(nullptr, [] { return 11; });
     EXPECT_EQ(run(f), 11);
     EXPECT_EQ(ex->submitted, 1);
@@ -457,7 +457,7 @@ TEST_F(ExecutorTest, ClosingTheLoopShutsItsDefaultExecutorDownWithoutWaiting) {
     run(loop().run_in_executor(nullptr, [] { return 1; }));
     loop().close();
     EXPECT_EQ(ex->shutdowns(), std::vector<bool>{false});
-    EXPECT_THROW(loop().default_executor(), std::runtime_error);
+    EXPECT_THROW(detail::LoopAccess::default_executor(loop()), std::runtime_error);
 }
 
 namespace {

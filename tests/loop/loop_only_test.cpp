@@ -4,6 +4,7 @@
 // callback, timer, reader and threadsafe basics, driven by callbacks only.
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/loop/executor.hpp>
+#include <tulip/loop/loop_access.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -168,7 +169,7 @@ TEST(LoopOnly, DefaultExecutorPostsBack) {
     EventLoop loop;
     std::thread::id worker_id;
     bool back_on_loop = false;
-    loop.default_executor().submit_job([&, ref = loop.threadsafe_ref()] {
+    detail::LoopAccess::default_executor(loop).submit_job([&, ref = loop.threadsafe_ref()] {
         worker_id = std::this_thread::get_id();
         ref.call_soon_threadsafe([&] {
             back_on_loop = std::this_thread::get_id() != worker_id;

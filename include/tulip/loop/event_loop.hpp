@@ -230,22 +230,6 @@ public:
         check_fd_free(fd, "remove_writer");
         return unwatch_writer(fd);
     }
-    // The same without the transport and thread checks, for the transports
-    // themselves (asyncio's _add_reader, _remove_reader...).
-    template <class F>
-    void watch_reader(int fd, F&& f) {
-        check_closed();
-        set_fd_callback(fd, /*write=*/false, detail::CallbackNode::make(this, std::forward<F>(f)));
-    }
-    template <class F>
-    void watch_writer(int fd, F&& f) {
-        check_closed();
-        set_fd_callback(fd, /*write=*/true, detail::CallbackNode::make(this, std::forward<F>(f)));
-    }
-    bool unwatch_reader(int fd);
-    bool unwatch_writer(int fd);
-    // A transport claims its fd for its life (nullptr releases it); see FdOwner.
-    void set_fd_owner(int fd, detail::FdOwner* owner);
 
     // ---- signals (unix_events) -----------------------------------------------
     // Runs callback on the loop whenever signal `sig` arrives (a C handler
@@ -294,7 +278,6 @@ public:
     template <class F>
     auto run_in_executor(Executor* executor, F&& f);
     void set_default_executor(std::shared_ptr<Executor> executor);
-    Executor& default_executor();
     // shutdown_default_executor(loop, timeout) is a coroutine of the task
     // layer (task/runner.hpp).
 
@@ -312,8 +295,8 @@ public:
     double slow_callback_duration = 0.1;
 
     // Every other member (schedule, timers, the clock in nanoseconds, thread
-    // work in flight, run_once...) is for the layers above, through
-    // detail::LoopAccess (loop_access.hpp).
+    // work in flight, the transports' fd helpers, run_once...) is for the
+    // layers above, through detail::LoopAccess (loop_access.hpp).
 
 private:
     friend struct detail::LoopAccess;
@@ -367,6 +350,25 @@ private:
     bool untrack_in_flight(void* obj) noexcept;
     // The default executor if one was made or set (shutdown_default_executor).
     std::shared_ptr<Executor> default_executor_if_any() const noexcept;
+    // The default executor, made on first use (run_in_executor(nullptr, f);
+    // asyncio keeps it in the private _default_executor).
+    Executor& default_executor();
+    // add_reader & co. without the transport and thread checks, for the
+    // transports themselves (asyncio's _add_reader, _remove_reader...).
+    template <class F>
+    void watch_reader(int fd, F&& f) {
+        check_closed();
+        set_fd_callback(fd, /*write=*/false, detail::CallbackNode::make(this, std::forward<F>(f)));
+    }
+    template <class F>
+    void watch_writer(int fd, F&& f) {
+        check_closed();
+        set_fd_callback(fd, /*write=*/true, detail::CallbackNode::make(this, std::forward<F>(f)));
+    }
+    bool unwatch_reader(int fd);
+    bool unwatch_writer(int fd);
+    // A transport claims its fd for its life (nullptr releases it); see FdOwner.
+    void set_fd_owner(int fd, detail::FdOwner* owner);
     void check_closed() const {
         if (closed_) throw std::runtime_error("Event loop is closed");
     }

@@ -1,11 +1,12 @@
 // tulip/loop/fd_owner.hpp — detail::FdOwner: a transport's claim on its file
 // descriptor (asyncio's loop._transports and _ensure_fd_no_transport).
 //
-// A transport registers itself with loop.set_fd_owner(fd, this) for its life;
-// while it is not closing, the loop's public add_reader, add_writer,
-// remove_reader and remove_writer refuse that fd with std::runtime_error, so
-// user code cannot silently replace or detach the transport's own watchers.
-// The transports watch their fd through the unchecked watch_* members.
+// A transport registers itself with LoopAccess::set_fd_owner(loop, fd, this)
+// for its life; while it is not closing, the loop's public add_reader,
+// add_writer, remove_reader and remove_writer refuse that fd with
+// std::runtime_error, so user code cannot silently replace or detach the
+// transport's own watchers.
+// The transports watch their fd through the unchecked LoopAccess::watch_*.
 #pragma once
 
 #include <string>

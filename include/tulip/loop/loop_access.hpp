@@ -4,7 +4,8 @@
 //
 // Not user API. The task, sync, net, streams and process layers schedule task
 // steps and awaiter nodes, arm timers, read the clock in nanoseconds, count
-// thread work in flight and keep their per-loop state (LoopExtension) through
+// thread work in flight, watch the transports' fds and keep their per-loop
+// state (LoopExtension) through
 // these static forwarders; EventLoop keeps all of it private and names this
 // type its friend, so its public face stays asyncio's. Each forwarder is
 // inline: going through here costs nothing over a member call.
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include <tulip/loop/event_loop.hpp>
 
@@ -51,6 +53,19 @@ struct LoopAccess {
     static std::shared_ptr<Executor> default_executor_if_any(const EventLoop& l) noexcept {
         return l.default_executor_if_any();
     }
+    // Made on first use; tests and jobs that post back by hand reach it here.
+    static Executor& default_executor(EventLoop& l) { return l.default_executor(); }
+
+    // ---- file descriptors, for the transports ---------------------------------
+    // add_reader & co. minus the checks that refuse a transport's own fd.
+    template <class F>
+    static void watch_reader(EventLoop& l, int fd, F&& f) { l.watch_reader(fd, std::forward<F>(f)); }
+    template <class F>
+    static void watch_writer(EventLoop& l, int fd, F&& f) { l.watch_writer(fd, std::forward<F>(f)); }
+    static bool unwatch_reader(EventLoop& l, int fd) { return l.unwatch_reader(fd); }
+    static bool unwatch_writer(EventLoop& l, int fd) { return l.unwatch_writer(fd); }
+    // A transport claims its fd for its life (nullptr releases it): add_reader(fd) refuses it.
+    static void set_fd_owner(EventLoop& l, int fd, FdOwner* owner) { l.set_fd_owner(fd, owner); }
 
     // ---- the upper layers' slot (see LoopExtension) ----------------------------
     static LoopExtension* extension(const EventLoop& l) noexcept { return l.extension_; }
