@@ -202,23 +202,10 @@ public:
             ++conn_lost_;
             return;
         }
-        if (buffered() == 0) {
-            long n = write_no_sigpipe(fd_, data.data(), data.size());
-            if (n < 0) {
-                if (!transient(errno)) {
-                    // Counted as a lost connection (asyncio's _conn_lost += 1) by force_close.
-                    fatal_error(make_os_error(errno, "Fatal write error on pipe transport"),
-                                "Fatal write error on pipe transport");
-                    return;
-                }
-                n = 0;
-            }
-            data.remove_prefix(static_cast<std::size_t>(n));
-            if (data.empty()) return;
-            detail::LoopAccess::watch_writer(*loop_, fd_, [this] { write_ready(); });
-        }
-        buffer_append(data);
-        maybe_pause_protocol();
+        // A failure counts as a lost connection (asyncio's _conn_lost += 1) through force_close.
+        send_or_buffer(
+            data, [this](std::string_view d) { return write_no_sigpipe(fd_, d.data(), d.size()); },
+            [this] { write_ready(); }, "Fatal write error on pipe transport");
     }
     void writelines(std::span<const std::string_view> parts) override {
         for (auto p : parts) write(p);

@@ -20,6 +20,7 @@
 // Thread safety: loop thread only.
 #pragma once
 
+#include <cerrno>
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -28,6 +29,7 @@
 #include <string_view>
 #include <utility>
 
+#include <tulip/core/exceptions.hpp>
 #include <tulip/core/ref.hpp>
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/loop/loop_access.hpp>
@@ -154,6 +156,31 @@ protected:
             wbuf_.erase(0, woff_);  // compact: keep the buffer from growing without bound
             woff_ = 0;
         }
+    }
+
+    // write()'s common path (asyncio's write() in _SelectorSocketTransport and
+    // _UnixWritePipeTransport): with nothing buffered the bytes go out at once
+    // (send(data) is the syscall: bytes written, or -1 with errno); what is
+    // left waits in the buffer behind a write watcher calling on_writable, and
+    // the protocol may be paused. A failure other than EAGAIN/EINTR is fatal
+    // (`what` names it, as asyncio's "Fatal write error on ... transport").
+    template <class Send, class OnWritable>
+    void send_or_buffer(std::string_view data, Send send, OnWritable on_writable, const char* what) {
+        if (buffered() == 0) {
+            long n = send(data);
+            if (n < 0) {
+                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    fatal_error(make_os_error(errno, what), what);
+                    return;
+                }
+                n = 0;
+            }
+            data.remove_prefix(static_cast<std::size_t>(n));
+            if (data.empty()) return;
+            detail::LoopAccess::watch_writer(*loop_, fd_, std::move(on_writable));
+        }
+        buffer_append(data);
+        maybe_pause_protocol();
     }
 
     // asyncio _maybe_pause_protocol / _maybe_resume_protocol: call after the

@@ -83,21 +83,9 @@ public:
             ++conn_lost_;
             return;
         }
-        if (buffered() == 0) {
-            long n = detail::sys::send(fd_, data.data(), data.size(), 0);
-            if (n < 0) {
-                if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                    fatal_error(make_os_error(errno, "Fatal write error on socket transport"));
-                    return;
-                }
-                n = 0;
-            }
-            data.remove_prefix(static_cast<std::size_t>(n));
-            if (data.empty()) return;
-            detail::LoopAccess::watch_writer(*loop_, fd_, [this] { write_ready(); });
-        }
-        buffer_append(data);
-        maybe_pause_protocol();
+        send_or_buffer(
+            data, [this](std::string_view d) { return detail::sys::send(fd_, d.data(), d.size(), 0); },
+            [this] { write_ready(); }, "Fatal write error on socket transport");
     }
 
     void writelines(std::span<const std::string_view> parts) override {
