@@ -13,7 +13,7 @@ struct ConcurrentCore::Sync {
     std::condition_variable cv;
 };
 
-ConcurrentCore::ConcurrentCore() : sync_(std::make_unique<Sync>()) {}
+ConcurrentCore::ConcurrentCore() : sync_(make_owned<Sync>()) {}
 ConcurrentCore::~ConcurrentCore() = default;
 
 bool ConcurrentCore::done() const {

@@ -152,7 +152,7 @@ struct LoopDoor::Mutex {
     std::mutex m;
 };
 
-LoopDoor::LoopDoor(EventLoop* loop) : loop_(loop), mu_(std::make_unique<Mutex>()) {
+LoopDoor::LoopDoor(EventLoop* loop) : loop_(loop), mu_(make_owned<Mutex>()) {
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
@@ -235,10 +235,10 @@ void Handle::cancel() noexcept {
 EventLoop::EventLoop() : EventLoop(EventLoopOptions{}) {}
 
 EventLoop::EventLoop(EventLoopOptions options)
-    : poller_(std::make_unique<detail::EpollPoller>()),
+    : poller_(detail::make_owned<detail::EpollPoller>()),
       virtual_(options.virtual_time),
       debug_(options.debug || detail::debug_from_env()),
-      cold_(std::make_unique<detail::LoopCold>()) {
+      cold_(detail::make_owned<detail::LoopCold>()) {
     door_ = new detail::LoopDoor(this);
     poller_->add_wake_fd(door_->wake_fd());
     std::lock_guard g(registry_mu());

@@ -33,7 +33,7 @@ ServerCore::ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFac
       sockets_(std::move(sockets)),
       factory_(std::move(factory)),
       backlog_(backlog),
-      clients_(std::make_unique<Clients>()) {
+      clients_(make_owned<Clients>()) {
     for (auto& sock : sockets_) {
         try {
             SocketAddress a = sock.getsockname();

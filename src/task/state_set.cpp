@@ -14,7 +14,7 @@ StateSet::~StateSet() = default;
 
 bool StateSet::insert_big(const FutureStateBase* s) {
     if (!big_) {
-        big_ = std::make_unique<Big>();
+        big_ = make_owned<Big>();
         if (expected_ > kSmall) big_->set.reserve(expected_);
         big_->set.insert(small_.begin(), small_.end());
     }

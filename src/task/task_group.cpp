@@ -26,7 +26,7 @@ struct TaskGroup::Tasks {
     std::unordered_map<detail::FutureStateBase*, AnyTask> map;
 };
 
-TaskGroup::TaskGroup() : tasks_(std::make_unique<Tasks>()) {}
+TaskGroup::TaskGroup() : tasks_(detail::make_owned<Tasks>()) {}
 TaskGroup::~TaskGroup() = default;
 
 std::size_t TaskGroup::size() const noexcept { return tasks_->map.size(); }

@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <tulip/core/owned.hpp>
 #include <tulip/core/copyable.hpp>
 #include <tulip/core/exceptions.hpp>
 
@@ -53,7 +54,7 @@ public:
 
 private:
     struct Sync;  // the mutex and the condition variable
-    std::unique_ptr<Sync> sync_;
+    Owned<Sync> sync_;
     bool done_ = false;
     bool cancelled_ = false;
     std::exception_ptr error_;

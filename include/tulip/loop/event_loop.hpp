@@ -32,6 +32,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <tulip/core/owned.hpp>
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/debug.hpp>
 #include <tulip/loop/nodes.hpp>
@@ -426,7 +427,7 @@ private:
     detail::NodeQueue ready_;
     std::vector<HeapEntry> heap_;
     std::uint64_t timer_seq_ = 0;
-    std::unique_ptr<detail::EpollPoller> poller_;
+    detail::Owned<detail::EpollPoller> poller_;
     // The entry for other threads (owns the wake eventfd); this loop holds one
     // reference, close() shuts it.
     detail::LoopDoor* door_ = nullptr;
@@ -448,7 +449,7 @@ private:
     detail::LoopExtension* extension_ = nullptr;
     // What the hot path never touches (handlers, executor, signal table, jobs
     // in flight, the owner thread): src/loop/loop_cold.hpp.
-    std::unique_ptr<detail::LoopCold> cold_;
+    detail::Owned<detail::LoopCold> cold_;
     friend class Handle;
     friend struct detail::CallbackNode;
     friend class detail::LoopClosable;

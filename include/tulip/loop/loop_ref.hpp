@@ -18,6 +18,7 @@
 #include <memory>
 #include <utility>
 
+#include <tulip/core/owned.hpp>
 #include <tulip/loop/nodes.hpp>
 #include <tulip/loop/handle.hpp>
 
@@ -73,7 +74,7 @@ private:
     int wake_fd_ = -1;  // written to under mu_ only, while open; -1 once shut
     // The mutex, defined in event_loop.cpp: keeps <mutex> out of this header.
     struct Mutex;
-    std::unique_ptr<Mutex> mu_;
+    Owned<Mutex> mu_;
     NodeQueue queue_;                // guarded by mu_
     std::atomic<bool> pending_{false};  // written under mu_; read without it by the loop
     std::atomic<bool> closed_{false};   // written under mu_

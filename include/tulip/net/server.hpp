@@ -22,6 +22,7 @@
 #include <type_traits>
 #include <vector>
 
+#include <tulip/core/owned.hpp>
 #include <tulip/core/ref.hpp>
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/net/address.hpp>
@@ -86,7 +87,7 @@ private:
     // before it can die (asyncio's _attach/_detach). A hash set defined in
     // server.cpp: keeps <unordered_set> out of this header.
     struct Clients;
-    std::unique_ptr<Clients> clients_;
+    Owned<Clients> clients_;
     std::vector<Future<void>> waiters_;
     Future<void> serving_forever_;
     // One pending accept retry per listening socket (index-aligned with

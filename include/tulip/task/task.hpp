@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include <tulip/core/owned.hpp>
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/loop/executor.hpp>
@@ -310,7 +311,7 @@ private:
     static constexpr std::size_t kSmall = 16;
     std::size_t expected_;
     std::vector<const FutureStateBase*> small_;
-    std::unique_ptr<Big> big_;
+    Owned<Big> big_;
 };
 
 template <class T>

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include <tulip/core/owned.hpp>
 #include <tulip/core/exceptions.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/future.hpp>
@@ -82,7 +83,7 @@ private:
     // The live children, keyed by state: a hash map defined in
     // task_group.cpp (keeps <unordered_map> out of this header).
     struct Tasks;
-    std::unique_ptr<Tasks> tasks_;
+    detail::Owned<Tasks> tasks_;
     std::vector<std::exception_ptr> errors_;
     // The first KeyboardInterrupt from a child or the body: raised bare, not
     // in the ExceptionGroup (asyncio's _base_error for its "base errors").
