@@ -193,7 +193,8 @@ int main(int argc, char** argv) {
     else if (row == "chain")
         spawn(ctx, chain(size(bench::kChainDepth), 1, "chain"));
     else if (row == "chain1k")
-        spawn(ctx, chain(bench::kShortDepth, size(bench::kShortDepth * bench::kShortReps) / bench::kShortDepth, "chain1k"));
+        spawn(ctx,
+              chain(bench::kShortDepth, size(bench::kShortDepth * bench::kShortReps) / bench::kShortDepth, "chain1k"));
     else if (row == "mem_task")
         mem_task(ctx, size(bench::kParked));
     else {

@@ -21,20 +21,18 @@
 namespace bench {
 
 // The workloads, identical in every peer (bench/asyncio_bench.py mirrors them).
-inline constexpr int kTasks = 1'000'000;      // rows tasks_seq, tasks_batch
-inline constexpr int kCallbacks = 1'000'000;  // row callbacks
-inline constexpr int kTimers = 1'000'000;     // row timers
-inline constexpr int kChainDepth = 1'000'000; // row chain: one recursion this deep
-inline constexpr int kShortDepth = 1'000;     // row chain1k: this deep ...
-inline constexpr int kShortReps = 1'000;      // ... this many times
-inline constexpr int kParked = 100'000;       // row mem_task
+inline constexpr int kTasks = 1'000'000;       // rows tasks_seq, tasks_batch
+inline constexpr int kCallbacks = 1'000'000;   // row callbacks
+inline constexpr int kTimers = 1'000'000;      // row timers
+inline constexpr int kChainDepth = 1'000'000;  // row chain: one recursion this deep
+inline constexpr int kShortDepth = 1'000;      // row chain1k: this deep ...
+inline constexpr int kShortReps = 1'000;       // ... this many times
+inline constexpr int kParked = 100'000;        // row mem_task
 
 // Timer i fires after delay_ns(i): distinct delays, 10 ns apart, in a
 // scrambled order (7919 is prime, so i -> i*7919 mod N is a permutation),
 // all within 10 ms so that waiting is a small part of the measurement.
-inline std::int64_t timer_delay_ns(int i, int n) {
-    return (static_cast<std::int64_t>(i) * 7919 % n) * 10;
-}
+inline std::int64_t timer_delay_ns(int i, int n) { return (static_cast<std::int64_t>(i) * 7919 % n) * 10; }
 
 inline double now() {
     using namespace std::chrono;

@@ -135,7 +135,7 @@ const Row kRows[] = {
     {"callbacks", "s", bench::kCallbacks, [](int n) { return callbacks(n); }},
     {"timers", "s", bench::kTimers, [](int n) { return timers(n); }},
     {"chain", "s", bench::kChainDepth, [](int n) { return chain(n, 1, "chain"); }},
-    {"chain1k", "s", bench::kShortDepth * bench::kShortReps,
+    {"chain1k", "s", bench::kShortDepth* bench::kShortReps,
      [](int n) { return chain(bench::kShortDepth, n / bench::kShortDepth, "chain1k"); }},
     {"mem_task", "B", bench::kParked, [](int n) { return mem_task(n); }},
 };

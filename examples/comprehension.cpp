@@ -104,10 +104,10 @@ tulip::Coro<int> amain() {
     // (3) [await f() async for f in funcs if await smth]
     std::vector<std::string> result;
     auto fs = funcs();
-    while (auto f = co_await fs.next()) {            // async for f in funcs
-        bool keep = co_await smth(*f);               //   if await smth (named first:
-        if (keep)                                    //   GCC 12 miscompiles `if (co_await ...)`)
-            result.push_back(co_await (*f)());       //     await f()
+    while (auto f = co_await fs.next()) {       // async for f in funcs
+        bool keep = co_await smth(*f);          //   if await smth (named first:
+        if (keep)                               //   GCC 12 miscompiles `if (co_await ...)`)
+            result.push_back(co_await (*f)());  //     await f()
     }
     print_list("[await f() async for f in funcs if await smth] ->", result);
 

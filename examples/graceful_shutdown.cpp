@@ -50,8 +50,8 @@ namespace {
 using namespace std::chrono_literals;
 
 struct Report {
-    bool cancelled = false;     // main saw CancelledError
-    bool cleaned_up = false;    // the server closed and its connections ended
+    bool cancelled = false;   // main saw CancelledError
+    bool cleaned_up = false;  // the server closed and its connections ended
     bool client_saw_eof = false;
 };
 
@@ -95,7 +95,7 @@ tulip::Coro<void> amain(Report* report) {
     std::exception_ptr cancellation;
     try {
         tulip::Future<void> forever = loop.create_future<void>();  // nobody completes it
-        co_await forever;                                         // serve until cancelled
+        co_await forever;                                          // serve until cancelled
     } catch (const tulip::CancelledError&) {
         cancellation = std::current_exception();  // cannot co_await in here: clean up below
     }
@@ -119,7 +119,8 @@ tulip::Coro<void> amain(Report* report) {
 // SIGINT *ignored*; the Runner then leaves Ctrl-C alone (as asyncio.Runner
 // does) and the self-sent signal would be lost. Returns the old disposition.
 struct sigaction default_sigint() {
-    struct sigaction dfl {}, old {};
+    struct sigaction dfl {
+    }, old{};
     dfl.sa_handler = SIG_DFL;
     ::sigaction(SIGINT, &dfl, &old);
     sigset_t set;

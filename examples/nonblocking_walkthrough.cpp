@@ -44,7 +44,7 @@ tulip::Coro<void> slow_server(tulip::Socket listener, int clients) {
     for (int i = 0; i < clients; ++i) {
         auto [conn, peer] = co_await tulip::sock_accept(listener);
         std::string question = co_await tulip::sock_recv(conn, 100);
-        co_await tulip::sleep(kThinkTime);  // "thinking"
+        co_await tulip::sleep(kThinkTime);             // "thinking"
         std::string answer = "answer to " + question;  // GCC 12.2: no temporary inside co_await
         co_await tulip::sock_sendall(conn, answer);
     }  // conn closes at the end of each iteration

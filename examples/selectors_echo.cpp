@@ -154,10 +154,9 @@ tulip::Coro<int> client(std::uint16_t port) {
         std::cout << "client: sent " << line.size() << " bytes, echo " << (same ? "matches" : "DIFFERS") << ": "
                   << echo;
     }
-    sock.shutdown(SHUT_WR);  // tell the server we are done...
+    sock.shutdown(SHUT_WR);                                    // tell the server we are done...
     std::string rest = co_await tulip::sock_recv(sock, 1024);  // ...and wait for it to close (EOF: "")
-    std::cout << "client: the server closed the connection" << (rest.empty() ? "" : " (after extra bytes!)")
-              << "\n";
+    std::cout << "client: the server closed the connection" << (rest.empty() ? "" : " (after extra bytes!)") << "\n";
     co_return mismatches + (rest.empty() ? 0 : 1);
 }
 

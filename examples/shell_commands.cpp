@@ -43,7 +43,7 @@ tulip::Coro<Result> run_command(std::string cmd) {
     Result r;
     r.cmd = std::move(cmd);
     r.returncode = proc.returncode().value();  // known once communicate() returned
-    r.out = std::move(out).value();  // both were PIPE: never nullopt
+    r.out = std::move(out).value();            // both were PIPE: never nullopt
     r.err = std::move(err).value();
     co_return r;
 }

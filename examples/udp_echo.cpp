@@ -105,8 +105,8 @@ tulip::Coro<int> amain() {
     // The server: bound to 127.0.0.1, port 0 (the system picks a free one).
     tulip::DatagramOptions server_opts;
     server_opts.local_addr = tulip::SocketAddress::from_ip("127.0.0.1", 0);
-    auto [server, server_protocol] = co_await tulip::create_datagram_endpoint(
-        [] { return std::make_unique<EchoServerProtocol>(); }, server_opts);
+    auto [server, server_protocol] =
+        co_await tulip::create_datagram_endpoint([] { return std::make_unique<EchoServerProtocol>(); }, server_opts);
     (void)server_protocol;
     auto server_addr = std::any_cast<tulip::SocketAddress>(server->get_extra_info("sockname"));
 
@@ -118,7 +118,7 @@ tulip::Coro<int> amain() {
     auto factory = [&messages, on_con_lost] { return std::make_unique<EchoClientProtocol>(messages, on_con_lost); };
     auto [client, client_protocol] = co_await tulip::create_datagram_endpoint(factory, client_opts);
 
-    co_await on_con_lost;  // the client closed itself after the last echo
+    co_await on_con_lost;                              // the client closed itself after the last echo
     std::size_t matched = client_protocol->matched();  // still alive: `client` holds the transport
     server->close();
     std::cout << matched << " of " << messages.size() << " echoes matched\n";

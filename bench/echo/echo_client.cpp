@@ -149,14 +149,22 @@ Args parse(int argc, char** argv) {
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         const char* v = argv[i + 1];
-        if (k == "--port") a.port = std::atoi(v);
-        else if (k == "--conns") a.conns = std::atoi(v);
-        else if (k == "--size") a.size = std::atoi(v);
-        else if (k == "--duration") a.duration = std::atof(v);
-        else if (k == "--warmup") a.warmup = std::atof(v);
-        else if (k == "--server-pid") a.server_pid = std::atoi(v);
-        else if (k == "--base") a.base = std::atoi(v);
-        else fail("unknown option " + k);
+        if (k == "--port")
+            a.port = std::atoi(v);
+        else if (k == "--conns")
+            a.conns = std::atoi(v);
+        else if (k == "--size")
+            a.size = std::atoi(v);
+        else if (k == "--duration")
+            a.duration = std::atof(v);
+        else if (k == "--warmup")
+            a.warmup = std::atof(v);
+        else if (k == "--server-pid")
+            a.server_pid = std::atoi(v);
+        else if (k == "--base")
+            a.base = std::atoi(v);
+        else
+            fail("unknown option " + k);
     }
     if (a.port <= 0 || a.conns <= 0 || a.size < 8) fail("need --port, --conns > 0, --size >= 8");
     return a;
@@ -317,11 +325,12 @@ struct Load {
             return lat[i] / 1000.0;
         };
         bool srv = a.server_pid > 0;
-        std::printf("RESULT msgs=%ld secs=%.6f rate=%.1f p50_us=%.2f p99_us=%.2f p999_us=%.2f "
-                    "server_cpu_s=%.3f server_user_s=%.3f server_sys_s=%.3f client_cpu_s=%.3f window_s=%.6f\n",
-                    count, a.duration, static_cast<double>(count) / a.duration, pct(0.50), pct(0.99), pct(0.999),
-                    srv ? srv1.total() - srv0.total() : -1.0, srv ? srv1.user - srv0.user : -1.0,
-                    srv ? srv1.sys - srv0.sys : -1.0, cli1 - cli0, static_cast<double>(w1 - w0) * 1e-9);
+        std::printf(
+            "RESULT msgs=%ld secs=%.6f rate=%.1f p50_us=%.2f p99_us=%.2f p999_us=%.2f "
+            "server_cpu_s=%.3f server_user_s=%.3f server_sys_s=%.3f client_cpu_s=%.3f window_s=%.6f\n",
+            count, a.duration, static_cast<double>(count) / a.duration, pct(0.50), pct(0.99), pct(0.999),
+            srv ? srv1.total() - srv0.total() : -1.0, srv ? srv1.user - srv0.user : -1.0,
+            srv ? srv1.sys - srv0.sys : -1.0, cli1 - cli0, static_cast<double>(w1 - w0) * 1e-9);
         std::fflush(stdout);
     }
 };
@@ -330,8 +339,7 @@ struct Load {
 
 void sleep_s(double s) {
     timespec ts{static_cast<time_t>(s), static_cast<long>((s - static_cast<double>(static_cast<time_t>(s))) * 1e9)};
-    while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
+    while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
 // Opens `count` connections and pings each with one byte, in batches (so the

@@ -227,16 +227,26 @@ int main(int argc, char** argv) {
     std::string row = argv[1];
     int n = std::atoi(argv[2]);
     Coro<double> (*fn)(int) = nullptr;
-    if (row == "gather") fn = row_gather;
-    else if (row == "wait") fn = row_wait;
-    else if (row == "as_completed") fn = row_as_completed;
-    else if (row == "task_group") fn = row_task_group;
-    else if (row == "lock") fn = row_lock;
-    else if (row == "queue") fn = row_queue;
-    else if (row == "event") fn = row_event;
-    else if (row == "semaphore") fn = row_semaphore;
-    else if (row == "cancel_waiters") fn = row_cancel_waiters;
-    else if (row == "timers_cancel") fn = row_timers_cancel;
+    if (row == "gather")
+        fn = row_gather;
+    else if (row == "wait")
+        fn = row_wait;
+    else if (row == "as_completed")
+        fn = row_as_completed;
+    else if (row == "task_group")
+        fn = row_task_group;
+    else if (row == "lock")
+        fn = row_lock;
+    else if (row == "queue")
+        fn = row_queue;
+    else if (row == "event")
+        fn = row_event;
+    else if (row == "semaphore")
+        fn = row_semaphore;
+    else if (row == "cancel_waiters")
+        fn = row_cancel_waiters;
+    else if (row == "timers_cancel")
+        fn = row_timers_cancel;
     if (!fn || n <= 0) {
         std::fprintf(stderr, "unknown row %s or bad n\n", row.c_str());
         return 2;

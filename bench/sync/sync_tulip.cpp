@@ -25,9 +25,7 @@ using namespace tulip;
 
 namespace {
 
-double wall_now() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double wall_now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 double cpu_now() {
     timespec ts;
     ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -127,8 +125,11 @@ struct Row {
     const char* name;
     int n;
 };
-const Row kRows[] = {{"queue_bounded", 1'000'000}, {"queue_unbounded", 1'000'000}, {"lock", 100'000},
-                     {"spawn_seq", 1'000},         {"spawn_conc", 1'000}};
+const Row kRows[] = {{"queue_bounded", 1'000'000},
+                     {"queue_unbounded", 1'000'000},
+                     {"lock", 100'000},
+                     {"spawn_seq", 1'000},
+                     {"spawn_conc", 1'000}};
 
 }  // namespace
 

@@ -14,7 +14,6 @@
 //   net/socket_transport.hpp  the stream transport over a connected socket
 #pragma once
 
-#include <tulip/task.hpp>
 #include <tulip/net/address.hpp>
 #include <tulip/net/connection.hpp>
 #include <tulip/net/datagram.hpp>
@@ -27,3 +26,4 @@
 #include <tulip/net/socket.hpp>
 #include <tulip/net/socket_transport.hpp>
 #include <tulip/net/transport.hpp>
+#include <tulip/task.hpp>

@@ -4,5 +4,5 @@
 //   process/subprocess.hpp  create_subprocess_exec, create_subprocess_shell, Process
 #pragma once
 
-#include <tulip/streams.hpp>
 #include <tulip/process/subprocess.hpp>
+#include <tulip/streams.hpp>

@@ -7,10 +7,10 @@
 // (sync/waiters.hpp is internal.)
 #pragma once
 
-#include <tulip/task.hpp>
 #include <tulip/sync/barrier.hpp>
 #include <tulip/sync/condition.hpp>
 #include <tulip/sync/event.hpp>
 #include <tulip/sync/lock.hpp>
 #include <tulip/sync/queue.hpp>
 #include <tulip/sync/semaphore.hpp>
+#include <tulip/task.hpp>

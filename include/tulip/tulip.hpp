@@ -16,8 +16,8 @@
 // One umbrella per layer; each includes the layers below it.
 #include <tulip/core.hpp>
 #include <tulip/loop.hpp>
-#include <tulip/task.hpp>
-#include <tulip/sync.hpp>
 #include <tulip/net.hpp>
-#include <tulip/streams.hpp>
 #include <tulip/process.hpp>
+#include <tulip/streams.hpp>
+#include <tulip/sync.hpp>
+#include <tulip/task.hpp>

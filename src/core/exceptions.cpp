@@ -12,16 +12,14 @@ namespace tulip {
 ExceptionGroup::ExceptionGroup(std::string msg, std::vector<std::exception_ptr> excs)
     : msg_(std::move(msg)), excs_(std::move(excs)) {
     // Python prints "msg (N sub-exceptions)"; we add the first few for logs.
-    what_ = msg_ + " (" + std::to_string(excs_.size()) +
-            (excs_.size() == 1 ? " sub-exception)" : " sub-exceptions)");
+    what_ = msg_ + " (" + std::to_string(excs_.size()) + (excs_.size() == 1 ? " sub-exception)" : " sub-exceptions)");
     for (std::size_t i = 0; i < excs_.size() && i < 3; ++i) what_ += "; " + describe_exception(excs_[i]);
 }
 
 namespace {
 std::string demangle(const std::type_info& ti) {
     int status = 0;
-    std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(ti.name(), nullptr, nullptr, &status),
-                                            std::free);
+    std::unique_ptr<char, void (*)(void*)> p(abi::__cxa_demangle(ti.name(), nullptr, nullptr, &status), std::free);
     return status == 0 && p ? std::string(p.get()) : std::string(ti.name());
 }
 }  // namespace

@@ -82,8 +82,7 @@ long sendfile(int out_fd, int in_fd, long* offset, unsigned long count) {
     *offset = off;
     if (r < 0 && err == EPIPE && !was_pending) {
         timespec zero{};
-        while (sigtimedwait(&pipe, nullptr, &zero) < 0 && errno == EINTR) {
-        }
+        while (sigtimedwait(&pipe, nullptr, &zero) < 0 && errno == EINTR) {}
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     errno = err;

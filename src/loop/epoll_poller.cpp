@@ -52,8 +52,7 @@ CallbackNode* EpollPoller::set(int fd, bool write, CallbackNode* node) {
             int err = errno;
             slot = old;
             if (node) node->decref();
-            throw std::system_error(err, std::generic_category(),
-                                    "epoll_ctl on fd " + std::to_string(fd));
+            throw std::system_error(err, std::generic_category(), "epoll_ctl on fd " + std::to_string(fd));
         }
         e.events = want;
     }

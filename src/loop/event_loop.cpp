@@ -206,9 +206,7 @@ EventLoop& get_running_loop() {
     return *tls_running_loop;
 }
 
-std::unique_ptr<EventLoop> new_event_loop(EventLoopOptions options) {
-    return std::make_unique<EventLoop>(options);
-}
+std::unique_ptr<EventLoop> new_event_loop(EventLoopOptions options) { return std::make_unique<EventLoop>(options); }
 
 void Handle::cancel() noexcept {
     if (!n_) return;
@@ -235,10 +233,8 @@ void Handle::cancel() noexcept {
 EventLoop::EventLoop() : EventLoop(EventLoopOptions{}) {}
 
 EventLoop::EventLoop(EventLoopOptions options)
-    : poller_(detail::make_owned<detail::EpollPoller>()),
-      virtual_(options.virtual_time),
-      debug_(options.debug || detail::debug_from_env()),
-      cold_(detail::make_owned<detail::LoopCold>()) {
+    : poller_(detail::make_owned<detail::EpollPoller>()), virtual_(options.virtual_time),
+      debug_(options.debug || detail::debug_from_env()), cold_(detail::make_owned<detail::LoopCold>()) {
     door_ = new detail::LoopDoor(this);
     poller_->add_wake_fd(door_->wake_fd());
     std::lock_guard g(registry_mu());
@@ -566,9 +562,7 @@ void EventLoop::close() {
     }
 }
 
-void EventLoop::track_in_flight(void* obj, void (*release)(void*) noexcept) {
-    cold_->in_flight.emplace(obj, release);
-}
+void EventLoop::track_in_flight(void* obj, void (*release)(void*) noexcept) { cold_->in_flight.emplace(obj, release); }
 
 bool EventLoop::untrack_in_flight(void* obj) noexcept {
     auto it = cold_->in_flight.find(obj);
@@ -583,8 +577,7 @@ void EventLoop::set_default_executor(std::shared_ptr<Executor> executor) {
 
 Executor& EventLoop::default_executor() {
     check_closed();
-    if (!cold_->default_executor)
-        cold_->default_executor = std::make_shared<ThreadPoolExecutor>(0, "tulip-default");
+    if (!cold_->default_executor) cold_->default_executor = std::make_shared<ThreadPoolExecutor>(0, "tulip-default");
     return *cold_->default_executor;
 }
 
@@ -604,8 +597,7 @@ void EventLoop::call_exception_handler(const ExceptionContext& context) {
         handler(*this, context);
     } catch (...) {
         // A failing handler must not take the loop down (asyncio logs it too).
-        log(LogLevel::error, "Unhandled error in exception handler: " +
-                                 describe_exception(std::current_exception()) +
+        log(LogLevel::error, "Unhandled error in exception handler: " + describe_exception(std::current_exception()) +
                                  "; context: " + context.message);
     }
 }

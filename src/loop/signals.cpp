@@ -138,7 +138,8 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
 bool EventLoop::remove_signal_handler(int sig) {
     check_thread("remove_signal_handler");
     if (sig <= 0 || sig >= NSIG) throw std::invalid_argument("invalid signal number " + std::to_string(sig));
-    if (static_cast<std::size_t>(sig) >= cold_->signal_handlers.size() || !cold_->signal_handlers[static_cast<std::size_t>(sig)])
+    if (static_cast<std::size_t>(sig) >= cold_->signal_handlers.size() ||
+        !cold_->signal_handlers[static_cast<std::size_t>(sig)])
         return false;
     auto*& slot = cold_->signal_handlers[static_cast<std::size_t>(sig)];
     slot->cancelled = true;

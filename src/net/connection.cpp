@@ -75,7 +75,8 @@ Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOption
     o.family = options.family;
     o.type = SOCK_STREAM;
     auto infos = co_await getaddrinfo(host, port, o);
-    if (infos.empty()) throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo returned empty list for " + host);
+    if (infos.empty())
+        throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo returned empty list for " + host);
     int inter = options.interleave ? options.interleave : (options.happy_eyeballs_delay ? 1 : 0);
     if (inter) infos = interleave(std::move(infos), inter);
 
@@ -124,8 +125,7 @@ Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOption
             for (auto& other : running) {
                 try {
                     co_await other;
-                } catch (...) {
-                }
+                } catch (...) {}
             }
             co_return s;
         }
@@ -135,8 +135,7 @@ Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOption
     for (auto& other : running) {
         try {
             co_await other;
-        } catch (...) {
-        }
+        } catch (...) {}
     }
     if (cancelled) std::rethrow_exception(cancelled);
     std::rethrow_exception(combine_errors(errors, options.all_errors));

@@ -29,13 +29,12 @@ class UdpTransport final : public detail::SelectorTransport<DatagramTransport> {
 public:
     UdpTransport(EventLoop& loop, Socket sock, std::unique_ptr<DatagramProtocol> protocol,
                  std::optional<SocketAddress> peer, bool peer_connected)
-        : Base(loop, sock.fileno(), std::move(protocol), "UdpTransport", "datagram transport"),
-          peer_(std::move(peer)), peer_connected_(peer_ && peer_connected) {
+        : Base(loop, sock.fileno(), std::move(protocol), "UdpTransport", "datagram transport"), peer_(std::move(peer)),
+          peer_connected_(peer_ && peer_connected) {
         proto_ = static_cast<DatagramProtocol*>(protocol_.get());
         try {
             local_ = sock.getsockname();
-        } catch (...) {
-        }
+        } catch (...) {}
         (void)sock.detach();  // ours from here on: closed after connection_lost
         begin();
     }
@@ -51,7 +50,8 @@ public:
     void sendto(std::string_view data, const SocketAddress* addr) override {
         if (addr && peer_ && !(*addr == *peer_))
             throw std::invalid_argument("Invalid address: must be None or " + peer_->to_string());
-        if (!addr && !peer_) throw std::invalid_argument("sendto(): no address given and the endpoint is not connected");
+        if (!addr && !peer_)
+            throw std::invalid_argument("sendto(): no address given and the endpoint is not connected");
         // A remote_addr that was not connected (allow_broadcast) is where
         // sendto() without an address goes, as asyncio's _address.
         if (!addr && !peer_connected_) addr = &*peer_;
@@ -61,8 +61,9 @@ public:
             return;
         }
         if (queue_.empty()) {
-            long n = peer_connected_ ? detail::sys::send(fd_, data.data(), data.size(), 0)
-                                     : detail::sys::sendto(fd_, data.data(), data.size(), 0, addr->data(), addr->size());
+            long n = peer_connected_
+                         ? detail::sys::send(fd_, data.data(), data.size(), 0)
+                         : detail::sys::sendto(fd_, data.data(), data.size(), 0, addr->data(), addr->size());
             if (n >= 0) return;
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
                 report(make_os_error(errno, "sendto"));
@@ -83,7 +84,9 @@ private:
 
     // ---- SelectorTransport hooks -------------------------------------------------
     void call_connection_made() override { proto_->connection_made(*this); }
-    void start_reading() override { watch_read([this] { read_ready(); }); }
+    void start_reading() override {
+        watch_read([this] { read_ready(); });
+    }
     void clear_write_buffer() noexcept override {
         queue_.clear();
         queued_ = 0;
@@ -170,8 +173,7 @@ Coro<Ref<DatagramTransport>> datagram_endpoint_from_socket(std::unique_ptr<Datag
     std::optional<SocketAddress> peer;
     try {
         peer = sock.getpeername();  // a connected socket keeps its peer
-    } catch (const std::system_error&) {
-    }
+    } catch (const std::system_error&) {}
     Ref<DatagramTransport> t = make_datagram_transport(loop, std::move(sock), std::move(protocol), peer);
     co_await sleep(0);  // connection_made runs first, as in datagram_endpoint_impl
     co_return t;

@@ -62,8 +62,7 @@ Coro<std::vector<AddrInfo>> getaddrinfo(std::string host, std::uint16_t port, Ad
             ai.address = a;
             co_return std::vector<AddrInfo>{ai};
         }
-    } catch (const std::invalid_argument&) {
-    }
+    } catch (const std::invalid_argument&) {}
     // GCC 12.2: a lambda with a non-trivial capture (the std::string) used as a
     // temporary inside a co_await expression is moved from a wrong address and
     // destroyed twice; naming it first avoids the bug.

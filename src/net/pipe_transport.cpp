@@ -43,8 +43,7 @@ long write_no_sigpipe(int fd, const char* data, std::size_t len) {
     int err = errno;
     if (n < 0 && err == EPIPE && !was_pending) {
         timespec zero{};
-        while (::sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
-        }
+        while (::sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {}
     }
     ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
     errno = err;
@@ -78,8 +77,7 @@ class PipeTransport : public detail::SelectorTransport<Transport> {
     using Base = detail::SelectorTransport<Transport>;
 
 public:
-    PipeTransport(EventLoop& loop, int fd, std::unique_ptr<BaseProtocol> protocol, const char* kind,
-                  const char* name)
+    PipeTransport(EventLoop& loop, int fd, std::unique_ptr<BaseProtocol> protocol, const char* kind, const char* name)
         : Base(loop, fd, std::move(protocol), name, "pipe transport") {
         stream_proto_ = dynamic_cast<Protocol*>(protocol_.get());
         buffered_proto_ = dynamic_cast<BufferedProtocol*>(protocol_.get());
@@ -144,7 +142,9 @@ private:
     [[noreturn]] static void no_write(const char* what) {
         throw std::runtime_error(std::string(what) + "() on a read pipe transport: it cannot write");
     }
-    void start_reading() override { watch_read([this] { read_ready(); }); }
+    void start_reading() override {
+        watch_read([this] { read_ready(); });
+    }
 
     void read_ready() {
         if (closing_) return;
@@ -237,8 +237,8 @@ private:
     void read_ready() {
         // "Pipe closed by peer": lost data is a BrokenPipeError.
         if (buffered())
-            force_close(std::make_exception_ptr(BrokenPipeError(std::error_code(EPIPE, std::generic_category()),
-                                                                "pipe closed by peer")),
+            force_close(std::make_exception_ptr(
+                            BrokenPipeError(std::error_code(EPIPE, std::generic_category()), "pipe closed by peer")),
                         /*count_lost=*/false);
         else
             force_close(nullptr, /*count_lost=*/false);

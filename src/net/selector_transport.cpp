@@ -24,8 +24,8 @@ SelectorTransport<Iface>::SelectorTransport(EventLoop& loop, int fd, std::unique
 
 template <class Iface>
 void SelectorTransport<Iface>::begin() {
-    this->incref();  // the loop's reference, dropped after connection_lost
-    link_to_loop(*loop_);  // a loop closed first force-closes us (on_loop_close)
+    this->incref();                                       // the loop's reference, dropped after connection_lost
+    link_to_loop(*loop_);                                 // a loop closed first force-closes us (on_loop_close)
     detail::LoopAccess::set_fd_owner(*loop_, fd_, this);  // add_reader(fd) & co. refuse it while we are open
     loop_->call_soon([this] { start(); });
 }
@@ -54,7 +54,8 @@ void SelectorTransport<Iface>::set_write_buffer_limits(std::optional<std::size_t
                                                        std::optional<std::size_t> low) {
     std::size_t h = high ? *high : (low ? 4 * *low : kDefaultHighWater);
     std::size_t l = low ? *low : h / 4;
-    if (l > h) throw std::invalid_argument("high (" + std::to_string(h) + ") must be >= low (" + std::to_string(l) + ")");
+    if (l > h)
+        throw std::invalid_argument("high (" + std::to_string(h) + ") must be >= low (" + std::to_string(l) + ")");
     high_ = h;
     low_ = l;
     maybe_pause_protocol();
@@ -92,8 +93,7 @@ void SelectorTransport<Iface>::fatal_error(std::exception_ptr exc, const char* m
         std::rethrow_exception(exc);
     } catch (const std::system_error&) {
         os_error = true;
-    } catch (...) {
-    }
+    } catch (...) {}
     if (!os_error)
         loop_->call_exception_handler({message, exc, source_, {}});
     else if (loop_->get_debug())

@@ -216,10 +216,10 @@ protected:
     bool closing_ = false;
     bool lost_scheduled_ = false;  // connection_lost is scheduled (or has run)
     bool lost_called_ = false;
-    bool connected_ = false;   // connection_made ran: connection_lost is due
-    bool loop_gone_ = false;   // the loop closed while we were open
-    bool paused_ = false;      // pause_reading()
-    bool reading_ = false;     // the read callback is registered
+    bool connected_ = false;  // connection_made ran: connection_lost is due
+    bool loop_gone_ = false;  // the loop closed while we were open
+    bool paused_ = false;     // pause_reading()
+    bool reading_ = false;    // the read callback is registered
     bool protocol_paused_ = false;
     // The pipes' connection_made runs even when closed before it (asyncio
     // schedules it unconditionally) and a failing one is followed by

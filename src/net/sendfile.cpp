@@ -94,7 +94,9 @@ Coro<std::size_t> send_native(int sock_fd, detail::SendfileTransport* transport,
             co_await wait_sendable(sock_fd, transport);
             continue;
         }
-        if (sent == 0) throw SendfileNotAvailableError("os.sendfile call failed: " + std::error_code(err, std::system_category()).message());
+        if (sent == 0)
+            throw SendfileNotAvailableError("os.sendfile call failed: " +
+                                            std::error_code(err, std::system_category()).message());
         throw_os_error(err, "sendfile");
     }
 }
@@ -181,8 +183,8 @@ Coro<std::size_t> sock_sendfile(Socket& sock, int file, std::int64_t offset, std
     co_return n;
 }
 
-Coro<std::size_t> sendfile(Ref<BaseTransport> transport, int file, std::int64_t offset, std::optional<std::int64_t> count,
-                           bool fallback) {
+Coro<std::size_t> sendfile(Ref<BaseTransport> transport, int file, std::int64_t offset,
+                           std::optional<std::int64_t> count, bool fallback) {
     if (!transport) throw std::invalid_argument("sendfile: no transport");
     if (transport->is_closing()) throw std::runtime_error("Transport is closing");
     auto* st = dynamic_cast<detail::SendfileTransport*>(transport.get());

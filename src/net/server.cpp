@@ -29,10 +29,7 @@ struct ServerCore::Clients {
 };
 
 ServerCore::ServerCore(EventLoop& loop, std::vector<Socket> sockets, ProtocolFactory factory, int backlog)
-    : loop_(&loop),
-      sockets_(std::move(sockets)),
-      factory_(std::move(factory)),
-      backlog_(backlog),
+    : loop_(&loop), sockets_(std::move(sockets)), factory_(std::move(factory)), backlog_(backlog),
       clients_(make_owned<Clients>()) {
     for (auto& sock : sockets_) {
         try {
@@ -111,14 +108,14 @@ void ServerCore::accept_ready(int index) {
                 }));
                 return;
             }
-            loop_->call_exception_handler({"Error on accepting a connection", make_os_error(err, "accept"), "server", {}});
+            loop_->call_exception_handler(
+                {"Error on accepting a connection", make_os_error(err, "accept"), "server", {}});
             return;
         }
         Socket conn(fd);
         try {
             conn.set_nodelay(true);  // asyncio sets TCP_NODELAY on every TCP transport
-        } catch (...) {
-        }
+        } catch (...) {}
         try {
             auto proto = factory_();
             if (!proto) throw std::runtime_error("the protocol factory returned no protocol");

@@ -6,9 +6,9 @@
 #include <cerrno>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/net/dns.hpp>
 #include <tulip/task/future.hpp>
-#include <tulip/loop/loop_access.hpp>
 
 #include "../core/sys.hpp"
 
@@ -143,8 +143,7 @@ Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::siz
     }
 }
 
-Coro<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(Socket& sock, std::span<char> buf,
-                                                                std::size_t nbytes) {
+Coro<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(Socket& sock, std::span<char> buf, std::size_t nbytes) {
     check_socket(sock, "sock_recvfrom_into");
     if (nbytes > buf.size()) throw std::invalid_argument("nbytes is greater than the length of the buffer");
     if (nbytes == 0) nbytes = buf.size();

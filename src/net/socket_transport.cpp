@@ -45,16 +45,13 @@ public:
         // transport, including ones made from a caller's socket (sock=).
         try {
             sock.set_nodelay(true);
-        } catch (...) {
-        }
+        } catch (...) {}
         try {
             peer_ = sock.getpeername();
-        } catch (...) {
-        }
+        } catch (...) {}
         try {
             local_ = sock.getsockname();
-        } catch (...) {
-        }
+        } catch (...) {}
         (void)sock.detach();  // ours from here on: closed after connection_lost
         if (server_) server_->attach(this);
         begin();
@@ -205,7 +202,9 @@ private:
         else
             buffered_proto_->connection_made(*this);
     }
-    void start_reading() override { watch_read([this] { read_ready(); }); }
+    void start_reading() override {
+        watch_read([this] { read_ready(); });
+    }
     void on_force_close(std::exception_ptr exc) override {
         if (sendfile_waiter_ && !sendfile_waiter_.done())
             sendfile_waiter_.set_exception(exc ? exc : make_os_error(EPIPE, "sendfile: the connection is closed"));

@@ -15,11 +15,11 @@
 #include <thread>
 
 #include <tulip/core/exceptions.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/net/socket.hpp>
 #include <tulip/streams/open_connection.hpp>
 #include <tulip/task/gather.hpp>
 #include <tulip/task/task.hpp>
-#include <tulip/loop/loop_access.hpp>
 
 extern char** environ;
 
@@ -87,7 +87,8 @@ public:
 
     void track_in_flight_state() {
         try {
-            detail::LoopAccess::track_in_flight(*loop, this, [](void* p) noexcept { static_cast<ProcessState*>(p)->decref(); });
+            detail::LoopAccess::track_in_flight(*loop, this,
+                                                [](void* p) noexcept { static_cast<ProcessState*>(p)->decref(); });
         } catch (...) {
             decref();
             throw;
@@ -97,7 +98,7 @@ public:
     void on_pidfd() {
         int status = 0;
         pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == 0) return;  // not yet (spurious)
+        if (r == 0) return;           // not yet (spurious)
         loop->remove_reader(pidfd_);  // drops the callback's reference last
         ::close(pidfd_);
         pidfd_ = -1;

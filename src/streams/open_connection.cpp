@@ -11,8 +11,8 @@ namespace tulip {
 Coro<StreamPair> detail::streams_over(Socket sock, std::ptrdiff_t limit, bool read_only) {
     auto core = detail::make_transport_stream_core(limit);
     core->close_on_eof = read_only;
-    Ref<Transport> t = co_await detail::connect_transport(std::move(sock),
-                                                          std::make_unique<detail::StreamProtocol>(core));
+    Ref<Transport> t =
+        co_await detail::connect_transport(std::move(sock), std::make_unique<detail::StreamProtocol>(core));
     (void)t;
     co_return StreamPair(StreamReader(core), StreamWriter(core));
 }
@@ -37,7 +37,8 @@ ProtocolFactory client_factory(ClientConnected cb, std::ptrdiff_t limit) {
                     return;
                 }
                 if (auto e = t.exception()) {
-                    t.get_loop().call_exception_handler({"Unhandled exception in client_connected_cb", e, "stream server", {}});
+                    t.get_loop().call_exception_handler(
+                        {"Unhandled exception in client_connected_cb", e, "stream server", {}});
                     w.close();
                 }
             });

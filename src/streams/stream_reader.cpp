@@ -129,7 +129,8 @@ Coro<std::string> StreamReader::readuntil_impl(StreamReader self, std::vector<st
         co_await c->wait_for_data("readuntil");
         if (c->error && !c->eof) std::rethrow_exception(c->error);
     }
-    if (match_start > c->limit) throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
+    if (match_start > c->limit)
+        throw LimitOverrunError("Separator is found, but chunk is longer than limit", match_start);
     std::string chunk(c->view().substr(0, match_end));
     c->consume(match_end);
     co_return chunk;

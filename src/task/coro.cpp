@@ -16,8 +16,7 @@ bool coro_debug_slow() noexcept {
 void report_never_awaited(std::string* traceback) noexcept {
     try {
         log(LogLevel::warning, "coroutine was never awaited; created at:\n" + *traceback);
-    } catch (...) {
-    }
+    } catch (...) {}
 }
 
 }  // namespace tulip::detail

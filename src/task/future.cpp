@@ -108,8 +108,7 @@ void FutureStateBase::report_unretrieved() noexcept {
         ctx.source = describe();
         if (t && t->creation_traceback) ctx.traceback = *t->creation_traceback;
         loop->call_exception_handler(ctx);
-    } catch (...) {
-    }
+    } catch (...) {}
 }
 
 void run_done_callback(ReadyNode* r) {

@@ -54,8 +54,7 @@ Coro<void> shutdown_default_executor(EventLoop& loop, std::optional<Seconds> tim
     auto done = Future<void>::create(loop);
     auto* st = done.state();
     st->incref();  // the joiner's reference, held by the loop (see run_in_executor)
-    LoopAccess::track_in_flight(loop, st,
-                                [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
+    LoopAccess::track_in_flight(loop, st, [](void* p) noexcept { static_cast<detail::FutureStateBase*>(p)->decref(); });
     LoopAccess::external_pending(loop).fetch_add(1);
     // The joiner holds the loop only by its door: it may outlive the loop.
     std::thread joiner([door = loop.threadsafe_ref(), ex, st] {
@@ -132,8 +131,7 @@ void Runner::end_sigint() noexcept {
     sigint_installed_ = false;
     try {
         if (loop_ && !loop_->is_closed()) loop_->remove_signal_handler(SIGINT);
-    } catch (...) {
-    }
+    } catch (...) {}
 }
 
 Runner::Runner(RunnerOptions options) : options_(std::move(options)) {}
@@ -141,8 +139,7 @@ Runner::Runner(RunnerOptions options) : options_(std::move(options)) {}
 Runner::~Runner() {
     try {
         close();
-    } catch (...) {
-    }
+    } catch (...) {}
 }
 
 EventLoop& Runner::get_loop() {

@@ -42,8 +42,7 @@ std::string cancelled_message(const std::exception_ptr& e) {
         std::rethrow_exception(e);
     } catch (const CancelledError& c) {
         return c.message();
-    } catch (...) {
-    }
+    } catch (...) {}
     return {};
 }
 

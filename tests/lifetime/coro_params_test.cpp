@@ -193,7 +193,8 @@ TEST_F(CoroParamsTest, ProcessWaitAndCommunicateKeepTheProcessWhenTheHandleIsGon
         o.std_in = PIPE;
         o.std_out = PIPE;
         auto p = std::make_unique<Process>(co_await create_subprocess_exec("cat", {}, o));
-        Task<std::pair<std::optional<std::string>, std::optional<std::string>>> talk = create_task(p->communicate(std::string(5000, 'c')));
+        Task<std::pair<std::optional<std::string>, std::optional<std::string>>> talk =
+            create_task(p->communicate(std::string(5000, 'c')));
         auto waiter = std::make_unique<Process>(*p);
         Task<int> waiting = create_task(waiter->wait());
         p.reset();

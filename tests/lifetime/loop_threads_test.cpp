@@ -17,9 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/threadsafe.hpp>
 #include <tulip/task/to_thread.hpp>
-#include <tulip/loop/loop_access.hpp>
 
 #include "support/gate.hpp"
 #include "support/loop_test.hpp"

@@ -13,8 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include <tulip/tulip.hpp>
 #include <tulip/loop/loop_access.hpp>
+#include <tulip/tulip.hpp>
 
 #include "support/loop_test.hpp"
 
@@ -68,8 +68,8 @@ TEST(TimerHandleAndLoop, TimerHandleCancelledByItsOwnCallbackKeepsTheCallbackAli
     TimerHandle h;
     int seen = 0;
     h = loop.call_later(1.0, [held, &h, &seen, &loop] {
-        h.cancel();      // while running: the callable must stay
-        seen = *held;    // ASan: the capture is still alive
+        h.cancel();    // while running: the callable must stay
+        seen = *held;  // ASan: the capture is still alive
         loop.stop();
     });
     loop.run_forever();

@@ -187,14 +187,12 @@ TEST_F(NetLifetimeTest, ServerAbortsItsClientsAndIsDroppedBeforeConnectionLostRu
         std::string got;
         try {
             got = co_await r.read();
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
         EXPECT_EQ(got, "");
         w.close();
         try {
             co_await w.wait_closed();
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
     })());
 }
 
@@ -448,8 +446,7 @@ TEST_F(NetLifetimeTest, PeerResetDuringDrainRaisesConnectionResetError) {
         w.close();
         try {
             co_await w.wait_closed();
-        } catch (const std::system_error&) {
-        }
+        } catch (const std::system_error&) {}
     })());
 }
 
@@ -499,8 +496,7 @@ TEST_F(NetLifetimeTest, DrainAfterTheConnectionIsLostRaisesAndWriteIsIgnored) {
         peer.close();
         try {
             (void)co_await r.read();
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
         co_await sleep(0);
         w.write("into the void");  // the peer is gone: EPIPE (on a socketpair) ends the connection
         // drain() raises the connection's error (BrokenPipeError here), then
@@ -510,8 +506,7 @@ TEST_F(NetLifetimeTest, DrainAfterTheConnectionIsLostRaisesAndWriteIsIgnored) {
         EXPECT_THROW(co_await w.drain(), std::system_error);
         try {
             co_await close_and_wait(w);
-        } catch (const std::system_error&) {
-        }
+        } catch (const std::system_error&) {}
     })());
 }
 

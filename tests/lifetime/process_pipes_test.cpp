@@ -91,7 +91,8 @@ TEST_F(ProcessLifetimeTest, CommunicateOnAProcessWhoseHandleIsGone) {
         o.std_out = PIPE;
         o.std_err = PIPE;
         auto p = std::make_unique<Process>(co_await create_subprocess_shell("cat; echo err >&2", o));
-        Task<std::pair<std::optional<std::string>, std::optional<std::string>>> talk = create_task(p->communicate(std::string("in")));
+        Task<std::pair<std::optional<std::string>, std::optional<std::string>>> talk =
+            create_task(p->communicate(std::string("in")));
         p.reset();
         auto [out, err] = co_await talk;
         EXPECT_EQ(out, "in");

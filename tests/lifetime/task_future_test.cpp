@@ -285,7 +285,9 @@ TEST_F(CombinatorAndChildren, GatherFutureOfCoroutinesDroppedWhileTheyRun) {
 
 TEST_F(CombinatorAndChildren, ParentCancelledWhileAGatherChildCompletes) {
     auto f = loop().create_future<int>();
-    auto body = [&]() -> Coro<void> { [[maybe_unused]] auto r = co_await gather(await_future(f), value_after(1000, 2)); };
+    auto body = [&]() -> Coro<void> {
+        [[maybe_unused]] auto r = co_await gather(await_future(f), value_after(1000, 2));
+    };
     auto t = loop().create_task(body());
     run_briefly();
     loop().call_soon([&] { f.set_result(1); });
@@ -349,7 +351,9 @@ TEST_F(CombinatorAndChildren, ShieldOuterDroppedWhileTheInnerTaskRuns) {
 
 TEST_F(CombinatorAndChildren, LoopClosedWhileAGatherAndAWaitForArePending) {
     auto f = loop().create_future<int>();
-    auto g_body = [&]() -> Coro<void> { [[maybe_unused]] auto r = co_await gather(await_future(f), value_after(1000, 1)); };
+    auto g_body = [&]() -> Coro<void> {
+        [[maybe_unused]] auto r = co_await gather(await_future(f), value_after(1000, 1));
+    };
     auto w_body = [&]() -> Coro<int> { co_return co_await wait_for(await_future(f), 1000.0); };
     auto a = loop().create_task(g_body());
     auto b = loop().create_task(w_body());
@@ -376,8 +380,7 @@ TEST_F(GeneratorAndLoop, LoopClosedWithAGeneratorSuspendedInsideAnAwait) {
     int cleaned = 0;
     auto body = [&]() -> Coro<void> {
         auto gen = ticks(&cleaned);
-        while (auto v = co_await gen.next()) {
-        }
+        while (auto v = co_await gen.next()) {}
     };
     auto t = loop().create_task(body());
     run_briefly();  // the generator is now inside its sleep

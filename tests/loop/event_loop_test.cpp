@@ -501,8 +501,7 @@ TEST_F(EventLoopTest, AClosedLoopRefusesNewWork) {
     expect_closed_error([&] { loop().call_at(1.0, [] {}); }, "call_at");
     expect_closed_error([&] { loop().call_soon_threadsafe([] {}); }, "call_soon_threadsafe");
     expect_closed_error([&] { loop().run_forever(); }, "run_forever");
-    expect_closed_error([&] { loop().run_until_complete([]() -> Coro<void> { co_return; }()); },
-                        "run_until_complete");
+    expect_closed_error([&] { loop().run_until_complete([]() -> Coro<void> { co_return; }()); }, "run_until_complete");
     EXPECT_FALSE(loop().is_running());
 }
 
@@ -808,9 +807,8 @@ TEST_F(EventLoopRealTimeTest, TheRealClockIsMonotonicAndTimersNeverRunEarly) {
     std::vector<TimerHandle> handles(3);
     const double delays[] = {0.02, 0.001, 0.01};
     for (std::size_t i = 0; i < 3; ++i)
-        handles[i] = loop().call_later(delays[i], [this, &runs, &handles, i] {
-            runs.emplace_back(handles[i].when(), loop().time());
-        });
+        handles[i] = loop().call_later(
+            delays[i], [this, &runs, &handles, i] { runs.emplace_back(handles[i].when(), loop().time()); });
     loop().call_later(0.05, [this] { loop().stop(); });
     loop().run_forever();
     ASSERT_EQ(runs.size(), 3u);

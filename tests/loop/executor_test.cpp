@@ -4,8 +4,8 @@
 // test_run_once_in_executor; test_base_events.py: test_run_in_executor,
 // test_set_default_executor, test_shutdown_default_executor; and
 // test_concurrent_futures' basic submit/result/cancel/shutdown cases).
-#include <tulip/loop/thread_pool.hpp>
 #include <tulip/loop/loop_access.hpp>
+#include <tulip/loop/thread_pool.hpp>
 
 #include <pthread.h>
 
@@ -220,8 +220,7 @@ TEST_F(ExecutorTest, NoMoreThanMaxWorkersJobsRunAtOnce) {
         fs.push_back(ex.submit([&] {
             int now = ++active;
             int p = peak.load();
-            while (now > p && !peak.compare_exchange_weak(p, now)) {
-            }
+            while (now > p && !peak.compare_exchange_weak(p, now)) {}
             threads_seen = std::max(threads_seen.load(), test::thread_count());
             std::this_thread::sleep_for(2ms);
             --active;
@@ -258,10 +257,11 @@ TEST_F(ExecutorTest, MaxWorkersJobsCanAllRunAtTheSameTime) {
 TEST_F(ExecutorTest, ShutdownWithWaitRunsEverySubmittedJobThenSubmitThrows) {
     ThreadPoolExecutor ex(2);
     std::atomic<int> ran{0};
-    for (int i = 0; i < 20; ++i) ex.submit([&] {
-        std::this_thread::sleep_for(1ms);
-        ++ran;
-    });
+    for (int i = 0; i < 20; ++i)
+        ex.submit([&] {
+            std::this_thread::sleep_for(1ms);
+            ++ran;
+        });
     ex.shutdown(/*wait=*/true);
     EXPECT_EQ(ran, 20) << "shutdown(wait) returned before the queued jobs ran";
     EXPECT_THROW(ex.submit([] {}), std::runtime_error);
@@ -300,7 +300,8 @@ TEST_F(ExecutorTest, TheDestructorWaitsForTheJobs) {
 
 TEST_F(ExecutorTest, RunInExecutorWithNoExecutorUsesTheDefaultPoolOffTheLoopThread) {
     auto loop_thread = std::this_thread::get_id();
-    auto f = loop().run_in_executor(nullptr, [] { return std::make_pair(std::this_thread::get_id(), current_thread_name()); });
+    auto f = loop().run_in_executor(nullptr,
+                                    [] { return std::make_pair(std::this_thread::get_id(), current_thread_name()); });
     auto [id, name] = run(f);
     EXPECT_NE(id, loop_thread);
     EXPECT_EQ(name.rfind("tulip-default", 0), 0u) << name;
@@ -434,7 +435,8 @@ TEST_F(ExecutorTest, AfterShutdownDefaultExecutorRunInExecutorThrows) {
     run(loop().run_in_executor(nullptr, [] { return 0; }));
     run(tulip::shutdown_default_executor(loop()));
     EXPECT_THROW(loop().run_in_executor(nullptr, [] { return 1; }), std::runtime_error);
-    EXPECT_EQ(tulip::detail::LoopAccess::external_pending(loop()).load(), 0) << "a refused job must not count as pending";
+    EXPECT_EQ(tulip::detail::LoopAccess::external_pending(loop()).load(), 0)
+        << "a refused job must not count as pending";
 }
 
 TEST_F(ExecutorTest, RunInExecutorOnAShutDownUserExecutorThrows) {
@@ -466,7 +468,9 @@ namespace {
 class JoinableExecutor final : public Executor {
 public:
     ~JoinableExecutor() override { join(); }
-    void submit_job(Job job) override { threads_.emplace_back([j = std::move(job)]() mutable { j(); }); }
+    void submit_job(Job job) override {
+        threads_.emplace_back([j = std::move(job)]() mutable { j(); });
+    }
     void shutdown(bool) override { ++shutdown_calls; }
     void join() {
         for (auto& t : threads_)

@@ -21,14 +21,14 @@
 #include "support/net.hpp"
 
 using namespace tulip;
-using test::eventually;
-using test::Events;
-using test::Record;
-using test::Recorder;
 using test::connect_recorder;
+using test::Events;
+using test::eventually;
 using test::listener;
 using test::pattern;
 using test::pattern_byte;
+using test::Record;
+using test::Recorder;
 using test::recv_until_eof;
 using test::reset_on_close;
 using test::tcp_pair;
@@ -43,8 +43,7 @@ bool holds(const std::exception_ptr& p) {
         std::rethrow_exception(p);
     } catch (const E&) {
         return true;
-    } catch (...) {
-    }
+    } catch (...) {}
     return false;
 }
 
@@ -53,8 +52,7 @@ int error_code_of(const std::exception_ptr& p) {
         std::rethrow_exception(p);
     } catch (const std::system_error& e) {
         return e.code().value();
-    } catch (...) {
-    }
+    } catch (...) {}
     return 0;
 }
 

@@ -115,7 +115,8 @@ struct BufferedOptions {
 
 struct Buffered : BufferedProtocol {
     using Options = BufferedOptions;
-    explicit Buffered(Seen* s, Options o = Options()) : s(s), buf(o.size), keep_open(o.keep_open), throw_on_eof(o.throw_on_eof) {}
+    explicit Buffered(Seen* s, Options o = Options())
+        : s(s), buf(o.size), keep_open(o.keep_open), throw_on_eof(o.throw_on_eof) {}
     void connection_made(Transport& t) override {
         s->transport = &t;
         s->events.push_back("made");
@@ -364,8 +365,8 @@ TEST_F(NetConformance, ADatagramEndpointWrapsAnExistingDatagramSocketAndRefusesA
 
         Socket stream = Socket::create(AF_INET, SOCK_STREAM);
         try {
-            auto bad = co_await create_datagram_endpoint([] { return std::make_unique<QuietDatagram>(); },
-                                                         std::move(stream));
+            auto bad =
+                co_await create_datagram_endpoint([] { return std::make_unique<QuietDatagram>(); }, std::move(stream));
             ADD_FAILURE() << "a stream socket was accepted";
         } catch (const std::invalid_argument& err) {
             EXPECT_NE(std::string(err.what()).find("datagram socket was expected"), std::string::npos) << err.what();
@@ -387,8 +388,8 @@ TEST_F(NetConformance, AllErrorsRaisesAnExceptionGroupOfEveryFailedAttempt) {
         ConnectOptions o;
         o.all_errors = true;
         try {
-            auto conn = co_await create_connection([] { return std::make_unique<Protocol>(); }, "127.0.0.1",
-                                                   closed_port, o);
+            auto conn =
+                co_await create_connection([] { return std::make_unique<Protocol>(); }, "127.0.0.1", closed_port, o);
             ADD_FAILURE() << "connected to a closed port";
         } catch (const ExceptionGroup& g) {
             EXPECT_EQ(g.exceptions().size(), 1u);
@@ -397,11 +398,10 @@ TEST_F(NetConformance, AllErrorsRaisesAnExceptionGroupOfEveryFailedAttempt) {
             }
         }
         try {
-            auto conn = co_await create_connection([] { return std::make_unique<Protocol>(); }, "127.0.0.1",
-                                                   closed_port);
+            auto conn =
+                co_await create_connection([] { return std::make_unique<Protocol>(); }, "127.0.0.1", closed_port);
             ADD_FAILURE() << "connected to a closed port";
-        } catch (const ConnectionRefusedError&) {
-        }
+        } catch (const ConnectionRefusedError&) {}
     }());
 }
 

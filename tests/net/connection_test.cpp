@@ -28,8 +28,8 @@
 #include "support/net.hpp"
 
 using namespace tulip;
-using test::eventually;
 using test::closed_address;
+using test::eventually;
 using test::ipv6_available;
 using test::listener;
 
@@ -391,8 +391,7 @@ TEST_F(ConnectionTest, CancellingCreateConnectionClosesThePendingSockets) {
             t.cancel();
             try {
                 co_await t;
-            } catch (const CancelledError&) {
-            }
+            } catch (const CancelledError&) {}
             EXPECT_TRUE(t.cancelled());
         })());
     }

@@ -235,7 +235,8 @@ TEST_F(DatagramTest, DatagramsKeepTheirBoundaries) {
     run_io(([&]() -> Coro<void> {
         Endpoint s = co_await bound(server);
         Endpoint c = co_await connected(client, sockname(s));
-        for (int i = 1; i <= 40; ++i) c.first->sendto(std::string(static_cast<std::size_t>(i * 37), char('a' + i % 26)));
+        for (int i = 1; i <= 40; ++i)
+            c.first->sendto(std::string(static_cast<std::size_t>(i * 37), char('a' + i % 26)));
         co_await eventually([&] { return server.got.size() == 40; });
         for (int i = 1; i <= 40; ++i) {
             const std::string& d = server.got[static_cast<std::size_t>(i - 1)].first;
@@ -352,8 +353,8 @@ TEST_F(DatagramTest, DatagramReceivedThrowingIsReportedAndClosesTheEndpoint) {
     run_io(([&]() -> Coro<void> {
         DatagramOptions o;
         o.local_addr = SocketAddress::from_ip("127.0.0.1", 0);
-        Endpoint s = co_await create_datagram_endpoint(
-            [&server] { return std::make_unique<ThrowingRecorder>(&server); }, o);
+        Endpoint s =
+            co_await create_datagram_endpoint([&server] { return std::make_unique<ThrowingRecorder>(&server); }, o);
         Endpoint c = co_await connected(client, sockname(s));
         c.first->sendto("boom");
         co_await eventually([&] { return server.lost > 0; });
@@ -444,7 +445,8 @@ TEST_F(DatagramTest, AbortFromErrorReceivedWhileFlushingTheQueueIsSafe) {
         Endpoint s = co_await bound(server);
         DatagramOptions o;
         o.remote_addr = sockname(s);
-        Endpoint c = co_await create_datagram_endpoint([&client] { return std::make_unique<AbortOnError>(&client); }, o);
+        Endpoint c =
+            co_await create_datagram_endpoint([&client] { return std::make_unique<AbortOnError>(&client); }, o);
         {
             HookGuard hook(&planned_send_hook);
             planned_send_errors = {EAGAIN, ECONNREFUSED};

@@ -155,8 +155,7 @@ TEST_F(DnsTest, CancellingALookupStopsTheWaitAtOnce) {
         t.cancel();
         try {
             co_await t;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(t.cancelled());
     })());
     // The lookup itself finishes on its thread; the fixture shuts the executor down.

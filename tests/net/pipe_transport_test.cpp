@@ -4,8 +4,8 @@
 // and the stream wrappers over them (streams/pipes.hpp).
 #include <fcntl.h>
 #include <stdlib.h>
-#include <termios.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <memory>
@@ -49,9 +49,7 @@ public:
     }
     void pause_writing() override { ++pauses; }
     void resume_writing() override { ++resumes; }
-    bool lost() const {
-        return !events.empty() && events.back() == "lost";
-    }
+    bool lost() const { return !events.empty() && events.back() == "lost"; }
 };
 
 struct Pipe {
@@ -474,9 +472,7 @@ TEST_F(PipeStreamsTest, OpenWritePipeAndOpenReadPipeCarryDataBothWays) {
 
 TEST_F(PipeStreamsTest, OpenReadPipeWithALimitOfZeroRaisesValueError) {
     Pipe p;
-    auto body = [&p]() -> Coro<void> {
-        EXPECT_THROW(co_await open_read_pipe(p.r, 0), std::invalid_argument);
-    };
+    auto body = [&p]() -> Coro<void> { EXPECT_THROW(co_await open_read_pipe(p.r, 0), std::invalid_argument); };
     run_io(body());
     EXPECT_TRUE(fd_is_open(p.r));
 }

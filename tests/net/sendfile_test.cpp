@@ -74,7 +74,7 @@ Coro<std::pair<Socket, Socket>> tcp_pair(bool small = false) {
 
 // sock_sendfile over a fresh pair, then everything the peer received.
 Coro<std::pair<std::size_t, std::string>> sock_sendfile_and_receive(int file, std::int64_t offset = 0,
-                                                                     std::optional<std::int64_t> count = std::nullopt) {
+                                                                    std::optional<std::int64_t> count = std::nullopt) {
     auto p = co_await tcp_pair();
     auto reader = create_task(recv_until_eof(p.second));
     std::size_t n = co_await sock_sendfile(p.first, file, offset, count);

@@ -6,8 +6,8 @@
 // back off instead of spinning).
 #include <tulip/net/server.hpp>
 
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <any>
@@ -23,8 +23,8 @@
 #include "support/net.hpp"
 
 using namespace tulip;
-using test::eventually;
 using test::close_and_wait;
+using test::eventually;
 using test::ipv6_available;
 using test::recv_until_eof;
 
@@ -334,8 +334,7 @@ TEST_F(ServerTest, CancellingServeForeverClosesTheServer) {
         try {
             co_await main;
             ADD_FAILURE() << "serve_forever returned";
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(main.cancelled());
         EXPECT_FALSE(server.is_serving());
         EXPECT_TRUE(server.sockets().empty());
@@ -359,8 +358,7 @@ TEST_F(ServerTest, ServeForeverTwiceAtOnceIsAnError) {
         first.cancel();
         try {
             co_await first;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(server.sockets().empty());
     })());
 }
@@ -488,7 +486,7 @@ TEST_F(ServerTest, OutOfFdsOnAcceptBacksOffInsteadOfSpinningAndRecovers) {
             polls_while_backing_off = epoll_calls.load();
             EXPECT_EQ(s.made, 0);
             out_of_fds = false;
-        }  // fds are available again
+        }                                                  // fds are available again
         co_await eventually([&] { return s.made == 1; });  // the retry (after ~1 s) accepts
         c.close();
         co_await eventually([&] { return s.lost == 1; });
@@ -506,7 +504,6 @@ TEST_F(ServerTest, OutOfFdsOnAcceptBacksOffInsteadOfSpinningAndRecovers) {
         ADD_FAILURE() << "not a system_error";
     }
 }
-
 
 // issue 8, finding 1: a transport held a raw pointer to its server core; once
 // the server was closed and its last handle dropped, the connection's close

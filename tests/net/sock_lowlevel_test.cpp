@@ -57,8 +57,7 @@ TEST_F(SockLowlevelTest, CancelledSockConnectBeforeListenLeavesTheSocketReconnec
             try {
                 co_await sock_connect(c, addr);
                 connected = true;
-            } catch (const std::system_error&) {
-            }
+            } catch (const std::system_error&) {}
         }
         EXPECT_TRUE(connected);
     })());

@@ -109,8 +109,7 @@ TEST_F(SockOpsTest, CancellingAWaitingSockRecvLosesNoBytes) {
         try {
             co_await t;
             ADD_FAILURE() << "the receive was not cancelled";
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(t.cancelled());
         auto sender = create_task(sock_sendall(p.first, "GET / HTTP/1.0\r\n\r\n"));
         EXPECT_EQ(co_await recv_exactly(p.second, 18), "GET / HTTP/1.0\r\n\r\n");
@@ -145,8 +144,7 @@ TEST_F(SockOpsTest, CancellingSockRecvIntoLosesNoBytes) {
         co_await sock_sendall(p.first, "racing");  // arrives while the cancellation is pending
         try {
             co_await t;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(t.cancelled());
         std::size_t n = co_await sock_recv_into(p.second, std::span<char>(buf));
         EXPECT_EQ(std::string(buf.data(), n), "racing");
@@ -168,8 +166,7 @@ TEST_F(SockOpsTest, CancellingSockAcceptLosesNoConnection) {
         t.cancel();
         try {
             co_await t;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(t.cancelled());
         // The listener still works and the pending connection is still there.
         auto accepted = co_await sock_accept(l);
@@ -192,8 +189,7 @@ TEST_F(SockOpsTest, CancellingSockRecvfromLosesNoDatagram) {
         co_await sock_sendto(tx, "dgram", rx.getsockname());
         try {
             co_await t;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(t.cancelled());
         auto got = co_await sock_recvfrom(rx, 100);
         EXPECT_EQ(got.first, "dgram");
@@ -234,8 +230,7 @@ TEST_F(SockOpsTest, CancelledBlockedSendallDoesNotDisturbTheNextOne) {
         blocked.cancel();
         try {
             co_await blocked;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
 
         auto receiver = create_task(recv_until_eof(s));
         co_await sock_sendall(c, "world");
@@ -412,8 +407,7 @@ TEST_F(SockOpsTest, WaitWritableIsImmediateAndWaitReadableWaitsForData) {
         again.cancel();
         try {
             co_await again;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(again.cancelled());
         co_await sock_sendall(p.first, "?");
         co_await wait_readable(p.second.fileno());

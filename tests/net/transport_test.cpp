@@ -23,12 +23,12 @@
 #include "support/net.hpp"
 
 using namespace tulip;
-using test::eventually;
+using test::connect_recorder;
 using test::Events;
+using test::eventually;
+using test::pattern;
 using test::Record;
 using test::Recorder;
-using test::connect_recorder;
-using test::pattern;
 using test::recv_exactly;
 using test::recv_until_eof;
 using test::tcp_pair;

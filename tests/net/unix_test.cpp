@@ -21,8 +21,8 @@
 #include "support/net.hpp"
 
 using namespace tulip;
-using test::eventually;
 using test::close_and_wait;
+using test::eventually;
 
 namespace {
 
@@ -263,8 +263,7 @@ TEST_F(UnixTest, StartServingFalseDefersListening) {
         try {
             co_await create_unix_connection(factory_for(c), name);
             ADD_FAILURE() << "connected before start_serving";
-        } catch (const ConnectionRefusedError&) {
-        }
+        } catch (const ConnectionRefusedError&) {}
         co_await server.start_serving();
         co_await echo_once(name, s, "now");
         co_await close_and_wait(server);

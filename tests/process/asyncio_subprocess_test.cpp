@@ -122,7 +122,10 @@ TEST_F(AsyncioSubprocessTest, CancellingCreateSubprocessExecKillsTheChild) {
         }
         EXPECT_TRUE(cancelled);
         // Killed, not left running for an hour (the loop reaps it).
-        const std::string cmdline = std::string("sleep\0" "3601.25\0", 14);
+        const std::string cmdline = std::string(
+            "sleep\0"
+            "3601.25\0",
+            14);
         for (int i = 0; i < 200 && !pids_running(cmdline).empty(); ++i) co_await sleep(0.01);
         std::vector<int> left = pids_running(cmdline);
         EXPECT_TRUE(left.empty()) << "the child of a cancelled create_subprocess_exec still runs";

@@ -296,7 +296,8 @@ TEST_F(SubprocessTest, FiftyChildrenRunConcurrently) {
         for (int i = 0; i < 50; ++i) children.push_back(echo_child(i));
         auto outs = co_await gather(std::move(children));
         EXPECT_EQ(outs.size(), 50u);
-        for (int i = 0; i < 50 && i < static_cast<int>(outs.size()); ++i) EXPECT_EQ(outs[static_cast<std::size_t>(i)], std::to_string(i) + "\n");
+        for (int i = 0; i < 50 && i < static_cast<int>(outs.size()); ++i)
+            EXPECT_EQ(outs[static_cast<std::size_t>(i)], std::to_string(i) + "\n");
     };
     run(bounded(body()));
 }
@@ -420,9 +421,7 @@ TEST_F(SubprocessTest, AFileWithoutExecutePermissionRaisesEACCES) {
 }
 
 TEST_F(SubprocessTest, AnEmptyProgramNameIsRejected) {
-    auto body = []() -> Coro<void> {
-        EXPECT_THROW(co_await create_subprocess_exec(""), std::invalid_argument);
-    };
+    auto body = []() -> Coro<void> { EXPECT_THROW(co_await create_subprocess_exec(""), std::invalid_argument); };
     run(bounded(body()));
 }
 
@@ -529,8 +528,7 @@ TEST_F(SubprocessTest, CancellingWaitDoesNotKillTheChild) {
         try {
             co_await wait_for(p.wait(), 0.05);
             ADD_FAILURE() << "sleep 30 finished early";
-        } catch (const TimeoutError&) {
-        }
+        } catch (const TimeoutError&) {}
         co_await sleep(0.02);
         EXPECT_FALSE(p.returncode().has_value());
         EXPECT_EQ(::kill(p.pid(), 0), 0) << "the child is gone";

@@ -172,7 +172,8 @@ TEST_F(OpenConnectionTest, ManyClientsAreServedConcurrently) {
         std::vector<Coro<std::string>> clients;
         for (int i = 0; i < 20; ++i) clients.push_back(ask_tcp(port_of(server), "client " + std::to_string(i) + "\n"));
         auto replies = co_await gather(std::move(clients));
-        for (int i = 0; i < 20; ++i) EXPECT_EQ(replies[static_cast<std::size_t>(i)], "client " + std::to_string(i) + "\n");
+        for (int i = 0; i < 20; ++i)
+            EXPECT_EQ(replies[static_cast<std::size_t>(i)], "client " + std::to_string(i) + "\n");
         co_await close_and_wait(server);
     };
     run(bounded(body()));
@@ -366,18 +367,15 @@ TEST_F(OpenConnectionTest, AReadAfterThePeerResetRaisesConnectionResetError) {
         try {
             co_await r.read();
             ADD_FAILURE() << "read() ended normally after a reset";
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
         EXPECT_TRUE(r.exception());
         try {
             co_await r.readline();  // and so does every later read
             ADD_FAILURE();
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
         try {
             co_await w.wait_closed();
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
         co_await close_and_wait(server);
     };
     run(bounded(body()));
@@ -426,8 +424,7 @@ TEST_F(OpenConnectionTest, TheClientsStreamLimitAppliesToItsReader) {
         try {
             co_await r.readline();
             ADD_FAILURE() << "a 65-byte line passed a limit of 8";
-        } catch (const std::invalid_argument&) {
-        }
+        } catch (const std::invalid_argument&) {}
         co_await close_and_wait(w);
         co_await close_and_wait(server);
     };
@@ -507,8 +504,7 @@ TEST_F(OpenConnectionTest, ServerWaitClosedWaitsUntilEveryClientIsGone) {
         try {
             co_await open_unix_connection(path);
             ADD_FAILURE() << "connected to a closed server";
-        } catch (const ConnectionRefusedError&) {
-        }
+        } catch (const ConnectionRefusedError&) {}
         // The existing connections still work.
         clients[1].second.write("still\n");
         EXPECT_EQ(co_await clients[1].first.readline(), "still\n");

@@ -217,7 +217,7 @@ TEST_F(StreamReaderTest, ReadsThatTakeTheWholeBufferLeaveLaterDataIntact) {
         std::string chunk(static_cast<std::size_t>(1 + round * 37), static_cast<char>('a' + round % 26));
         r.feed_data(chunk);
         if (round % 3 == 0 && chunk.size() > 5) got += run(r.read(5));  // a partial read first
-        got += run(r.read(1 << 20));                // then everything left
+        got += run(r.read(1 << 20));                                    // then everything left
     }
     std::string want;
     for (int round = 0; round < 50; ++round)

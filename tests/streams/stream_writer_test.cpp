@@ -23,8 +23,8 @@ using test::reset_on_close;
 namespace {
 
 constexpr std::size_t kHigh = 64 * 1024;  // the transport's default high-water mark
-constexpr std::size_t kLow = kHigh / 4;    // ... and low-water mark
-constexpr std::size_t kBig = 1 << 20;      // far more than a socket's kernel buffers hold
+constexpr std::size_t kLow = kHigh / 4;   // ... and low-water mark
+constexpr std::size_t kBig = 1 << 20;     // far more than a socket's kernel buffers hold
 
 template <class A>
 auto bounded(A a) {
@@ -175,8 +175,7 @@ TEST_F(StreamWriterTest, ACancelledDrainLeavesTheDataQueued) {
         try {
             co_await drain;
             ADD_FAILURE() << "the drain was not cancelled";
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_GT(w.transport().get_write_buffer_size(), 0u);
         EXPECT_EQ(co_await recv_exactly(peer, kBig), data);
         co_await w.drain();  // and a later drain still works
@@ -216,8 +215,7 @@ TEST_F(StreamWriterTest, DrainRaisesBrokenPipeOnceThePeerIsGone) {
         EXPECT_TRUE(w.is_closing());
         try {
             co_await w.wait_closed();
-        } catch (const ConnectionError&) {
-        }
+        } catch (const ConnectionError&) {}
     };
     run(bounded(body()));
 }
@@ -241,8 +239,7 @@ TEST_F(StreamWriterTest, DrainRaisesAfterThePeerResetTheConnection) {
         EXPECT_TRUE(raised);
         try {
             co_await p.writer.wait_closed();
-        } catch (const ConnectionError&) {
-        }
+        } catch (const ConnectionError&) {}
     };
     run(bounded(body()));
 }
@@ -256,14 +253,12 @@ TEST_F(StreamWriterTest, WaitClosedRaisesTheErrorTheConnectionEndedWithEvenWhenC
         try {
             co_await p.reader.read();
             ADD_FAILURE() << "read() did not see the reset";
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
         co_await sleep(0);
         try {
             co_await p.writer.wait_closed();
             ADD_FAILURE() << "wait_closed() hid the reset";
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
     };
     run(bounded(body()));
 }
@@ -277,8 +272,7 @@ TEST_F(StreamWriterTest, DrainAfterCloseRaisesConnectionResetError) {
             w.write("data");
             co_await w.drain();
             ADD_FAILURE() << "drain() after close() succeeded";
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
         co_await w.wait_closed();
         EXPECT_EQ(co_await recv_until_eof(peer), "");  // the write after close() went nowhere
     };

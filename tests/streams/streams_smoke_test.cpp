@@ -65,8 +65,7 @@ TEST_F(StreamsSmoke, ConnectionRefusedIsAClearError) {
         try {
             co_await open_connection("127.0.0.1", port);
             ADD_FAILURE();
-        } catch (const ConnectionRefusedError&) {
-        }
+        } catch (const ConnectionRefusedError&) {}
     };
     run(main());
 }

@@ -424,9 +424,9 @@ TEST_F(ConditionTest, ANotifiedWaiterCancelledBeforeItRunsPassesTheWakeUpOn) {
         cond.notify(1);
         c0.cancel();  // while it waits to be run
         try {
-            co_await timeout(Seconds(0.01), [&](Timeout&) -> Coro<void> { co_await cond.wait_for([&] { return state == 0; }); });
-        } catch (const TimeoutError&) {
-        }
+            co_await timeout(Seconds(0.01),
+                             [&](Timeout&) -> Coro<void> { co_await cond.wait_for([&] { return state == 0; }); });
+        } catch (const TimeoutError&) {}
         EXPECT_EQ(state, 0);  // the item was consumed: the wake-up was not lost
         state = -1;
         cond.notify_all();
@@ -451,9 +451,9 @@ TEST_F(ConditionTest, ANotifiedWaiterCancelledWhileRelockingPassesTheWakeUpOn) {
         co_await sleep(0);  // c0 wakes and queues for the lock
         c0.cancel();
         try {
-            co_await timeout(Seconds(0.01), [&](Timeout&) -> Coro<void> { co_await cond.wait_for([&] { return state == 0; }); });
-        } catch (const TimeoutError&) {
-        }
+            co_await timeout(Seconds(0.01),
+                             [&](Timeout&) -> Coro<void> { co_await cond.wait_for([&] { return state == 0; }); });
+        } catch (const TimeoutError&) {}
         EXPECT_EQ(state, 0);
         state = -1;
         cond.notify_all();

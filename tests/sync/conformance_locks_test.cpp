@@ -30,8 +30,7 @@ protected:
             ADD_FAILURE() << "the task was not cancelled";
         } catch (const CancelledError& e) {
             EXPECT_EQ(e.message(), "foo");
-            EXPECT_TRUE(std::current_exception() == raised)
-                << "the task raised another object than its coroutine";
+            EXPECT_TRUE(std::current_exception() == raised) << "the task raised another object than its coroutine";
         }
     }
 };

@@ -230,7 +230,7 @@ TEST_F(QueueTest, APutThatIsNeverAwaitedAddsNothing) {
 // put() and get() run as tasks and under wait_for whether or not they wait.
 TEST_F(QueueTest, PutAndGetWorkAsTasksAndUnderWaitFor) {
     Queue<int> q(1);
-    auto p1 = loop().create_task(q.put(1));  // room: done in its first step
+    auto p1 = loop().create_task(q.put(1));                // room: done in its first step
     auto p2 = loop().create_task(q.put(2), "second put");  // must wait
     step();
     EXPECT_TRUE(p1.done());
@@ -566,7 +566,7 @@ TEST_P(QueueCancelAtPosition, AWokenGetterCancelledAtAnyPlaceLosesNoItem) {
     for (int i = 0; i < 4; ++i) getters.push_back(loop().create_task(get_note(q, &got, i)));
     step();
     for (int v = 10; v < 14; ++v) q.put_nowait(v);  // wakes all four
-    getters[pos].cancel();                           // too late for its wake-up
+    getters[pos].cancel();                          // too late for its wake-up
     run_until([&] { return all_done(getters); });
 
     EXPECT_TRUE(getters[pos].cancelled());

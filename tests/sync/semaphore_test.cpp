@@ -221,7 +221,7 @@ TEST_F(SemaphoreTest, LockedIsTrueWhileALiveWaiterIsQueuedEvenIfTheValueIsPositi
     sem.release();  // nobody left to grant: the value stays at 1
     EXPECT_EQ(sem.value(), 1);
     EXPECT_TRUE(sem.locked());  // `waiter` is still queued
-    step();  // `newcomer` runs first and queues; `waiter` then wakes it
+    step();                     // `newcomer` runs first and queues; `waiter` then wakes it
     EXPECT_EQ(order, (std::vector<int>{1}));
     EXPECT_FALSE(newcomer.done());
     step();

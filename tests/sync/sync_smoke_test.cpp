@@ -32,9 +32,7 @@ TEST_F(SyncSmoke, LockIsFifo) {
         order.push_back(id);
         co_await sleep(0.1);
     };
-    auto main = [&]() -> Coro<void> {
-        co_await gather(worker(1), worker(2), worker(3));
-    };
+    auto main = [&]() -> Coro<void> { co_await gather(worker(1), worker(2), worker(3)); };
     run(main());
     EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
 }

@@ -131,8 +131,7 @@ TEST_F(AsCompleted313, TheTimeoutRaisesTimeoutErrorForEveryFutureStillPending) {
         for (auto* t : {&slow1, &slow2}) {
             try {
                 co_await *t;
-            } catch (const CancelledError&) {
-            }
+            } catch (const CancelledError&) {}
         }
     };
     run(main());

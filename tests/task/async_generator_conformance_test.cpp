@@ -74,8 +74,7 @@ TEST_F(AsyncGenAthrow, AthrowRaisesAtTheYieldAndGivesTheNextValue) {
 AsyncGenerator<int> swallow_and_return(int* done) {
     try {
         co_yield 0;
-    } catch (...) {
-    }
+    } catch (...) {}
     *done = 1;
 }
 

@@ -442,14 +442,11 @@ TEST_F(AsyncGeneratorTest, DroppingAnUnstartedOrFinishedGeneratorDestroysItAtOnc
     Log log;
     auto body = [&]() -> Coro<void> {
         auto before = all_tasks().size();
-        {
-            auto unstarted = holds(Probe(&log, "unstarted"));
-        }
+        { auto unstarted = holds(Probe(&log, "unstarted")); }
         EXPECT_EQ(log, Log{"unstarted destroyed"});
         {
             auto done = holds(Probe(&log, "finished"));
-            while (co_await done.next()) {
-            }
+            while (co_await done.next()) {}
         }
         EXPECT_EQ(log, (Log{"unstarted destroyed", "finished destroyed"}));
         EXPECT_EQ(all_tasks().size(), before) << "a finaliser task was made for nothing";
@@ -558,8 +555,7 @@ TEST_F(AsyncGeneratorTest, CancellingTheConsumerCancelsWhatTheGeneratorAwaits) {
         try {
             co_await consumer;
             ADD_FAILURE() << "the consumer was not cancelled";
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_TRUE(consumer.cancelled());
         EXPECT_TRUE(gen.finished());  // the CancelledError ended the generator
         EXPECT_EQ(loop().time(), 1.0);

@@ -152,7 +152,7 @@ TEST_F(TasksConformance, UncancelBeforeTheTaskResumesWithdrawsThePendingCancella
         co_return 42;
     };
     auto task = loop().create_task(coro());
-    run(sleep(0));  // the task now waits for fut
+    run(sleep(0));     // the task now waits for fut
     fut.set_result();  // and is runnable
     EXPECT_TRUE(task.cancel());
     EXPECT_EQ(task.cancelling(), 1u);

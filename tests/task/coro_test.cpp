@@ -127,9 +127,7 @@ Coro<void> await_empty(bool* raised) {
 }
 
 Coro<void> create_and_drop() {
-    {
-        auto never = forty_two();
-    }
+    { auto never = forty_two(); }
     co_return;
 }
 

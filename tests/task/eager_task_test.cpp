@@ -252,9 +252,7 @@ TEST_F(EagerTaskFactory, TheNamePassedToCreateTaskIsSetBeforeTheEagerStep) {
         name = current_task().get_name();
         co_return;
     };
-    auto main = [&]() -> Coro<void> {
-        co_await loop().create_task(coro(), "named");
-    };
+    auto main = [&]() -> Coro<void> { co_await loop().create_task(coro(), "named"); };
     run(main());
     EXPECT_EQ(name, "named");
 }
@@ -572,8 +570,8 @@ TEST_F(EagerTaskCounting, RecursiveTaskGroupsCompleteTheLeavesEagerly) {
         Counts c;
         loop().set_task_factory(counting_factory(&c, eager));
         run(recursive_taskgroups(5, 4));
-        EXPECT_EQ(c.created, 781);                // 1 + 5 + 5^2 + 5^3 + 5^4
-        EXPECT_EQ(c.eager, eager ? 625 : 0);      // the leaves never suspend
+        EXPECT_EQ(c.created, 781);            // 1 + 5 + 5^2 + 5^3 + 5^4
+        EXPECT_EQ(c.eager, eager ? 625 : 0);  // the leaves never suspend
     }
 }
 

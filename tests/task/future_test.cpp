@@ -199,9 +199,7 @@ TEST_F(AFuture, CopiesShareOneState) {
     EXPECT_EQ(f.result(), 3);
 }
 
-TEST_F(AFuture, CreatedWithoutARunningLoopRaises) {
-    EXPECT_THROW((void)create_future<int>(), std::runtime_error);
-}
+TEST_F(AFuture, CreatedWithoutARunningLoopRaises) { EXPECT_THROW((void)create_future<int>(), std::runtime_error); }
 
 TEST_F(AFuture, CreatedInsideATaskBelongsToTheRunningLoop) {
     Future<int> made;
@@ -487,9 +485,7 @@ TEST_F(UnretrievedFutureException, IsReportedWhenTheLastHandleGoes) {
     {
         auto f = Future<int>::create(loop());
         f.set_exception(err);
-        {
-            Future<int> copy = f;
-        }
+        { Future<int> copy = f; }
         EXPECT_TRUE(handler_calls.empty()) << "reported while a handle still exists";
     }
     ASSERT_EQ(handler_calls.size(), 1u);
@@ -541,9 +537,7 @@ TEST_F(UnretrievedFutureException, IsNotReportedForAnUnreadResultOrAnAbandonedFu
         auto f = Future<int>::create(loop());
         f.set_result(42);
     }
-    {
-        auto f = Future<int>::create(loop());
-    }
+    { auto f = Future<int>::create(loop()); }
     run_briefly();
     EXPECT_TRUE(handler_calls.empty());
 }

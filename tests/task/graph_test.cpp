@@ -47,8 +47,7 @@ std::string walk(const FutureCallGraph& g) {
         out = "F";
     }
     out += " [";
-    for (std::size_t i = 0; i < g.call_stack.size(); ++i)
-        out += (i ? " " : "") + short_name(g.call_stack[i].frame);
+    for (std::size_t i = 0; i < g.call_stack.size(); ++i) out += (i ? " " : "") + short_name(g.call_stack[i].frame);
     out += "] {";
     std::vector<std::string> subs;
     for (const auto& a : g.awaited_by) subs.push_back(walk(a));

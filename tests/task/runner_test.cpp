@@ -100,13 +100,9 @@ Coro<void> cancel_myself() {
     co_await sleep(10);
 }
 
-Coro<bool> debug_flag() {
-    co_return get_running_loop().get_debug();
-}
+Coro<bool> debug_flag() { co_return get_running_loop().get_debug(); }
 
-TEST_F(RunnerTest, RunReturnsTheResultOfTheMainCoroutine) {
-    EXPECT_EQ(tulip::run(answer()), 42);
-}
+TEST_F(RunnerTest, RunReturnsTheResultOfTheMainCoroutine) { EXPECT_EQ(tulip::run(answer()), 42); }
 
 // The main task's result is handed over, not copied: a vector of unique_ptr
 // (whose copy constructor exists but cannot compile) comes out whole.
@@ -304,8 +300,7 @@ TEST_F(RunnerTest, RunnerRunInsideItsOwnRunIsAnError) {
         co_return;
     };
     runner.run(outer());
-    EXPECT_NE(message.find("Runner.run() cannot be called from a running event loop"), std::string::npos)
-        << message;
+    EXPECT_NE(message.find("Runner.run() cannot be called from a running event loop"), std::string::npos) << message;
 }
 
 }  // namespace

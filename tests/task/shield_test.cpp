@@ -173,8 +173,7 @@ TEST_F(Shield, GatheringShieldedFuturesCancelsOnlyTheShields) {
             std::rethrow_exception(parent.exception());
         } catch (const CancelledError&) {
             parent_cancelled = true;
-        } catch (...) {
-        }
+        } catch (...) {}
         EXPECT_TRUE(parent_cancelled);
         EXPECT_TRUE(inner1.cancelled());
         EXPECT_TRUE(inner2.cancelled());

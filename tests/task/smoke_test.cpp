@@ -51,8 +51,7 @@ TEST_F(Smoke, Combinators) {
         try {
             co_await wait_for(add(1, 2), 0.5);
             ADD_FAILURE();
-        } catch (const TimeoutError&) {
-        }
+        } catch (const TimeoutError&) {}
         int r = co_await wait_for(add(1, 2), 5.0);
         EXPECT_EQ(r, 3);
         try {
@@ -78,7 +77,9 @@ TEST_F(Smoke, Combinators) {
         EXPECT_EQ(s, 10);
         int th = co_await to_thread([](int q) { return q * 2; }, 21);
         EXPECT_EQ(th, 42);
-        try { co_await t2; } catch (const CancelledError&) {}
+        try {
+            co_await t2;
+        } catch (const CancelledError&) {}
     };
     run(main());
 }

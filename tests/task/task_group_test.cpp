@@ -54,8 +54,7 @@ Coro<void> sleep_counting_cancel(double delay, int* count) {
 Coro<void> crash_in_cleanup(double delay) {
     try {
         co_await sleep(delay);
-    } catch (const CancelledError&) {
-    }
+    } catch (const CancelledError&) {}
     throw std::domain_error("division by zero");
 }
 
@@ -67,8 +66,7 @@ std::size_t count_of(const ExceptionGroup& eg) {
             std::rethrow_exception(e);
         } catch (const E&) {
             ++n;
-        } catch (...) {
-        }
+        } catch (...) {}
     }
     return n;
 }
@@ -80,8 +78,7 @@ const ExceptionGroup* nested_group(const ExceptionGroup& eg) {
         std::rethrow_exception(eg.exceptions()[0]);
     } catch (const ExceptionGroup& inner) {
         return &inner;  // the exception object stays alive with eg
-    } catch (...) {
-    }
+    } catch (...) {}
     return nullptr;
 }
 
@@ -102,8 +99,7 @@ bool is_cancelled(const std::exception_ptr& e) {
         std::rethrow_exception(e);
     } catch (const CancelledError&) {
         return true;
-    } catch (...) {
-    }
+    } catch (...) {}
     return false;
 }
 
@@ -418,8 +414,7 @@ TEST_F(TaskGroupTest, ABodyErrorRaisedWhileBeingCancelledJoinsTheChildsError) {
                 g.create_task(crash_after(0.1));
                 try {
                     co_await sleep(10);
-                } catch (const CancelledError&) {
-                }
+                } catch (const CancelledError&) {}
                 throw MyExc();
             });
         } catch (const ExceptionGroup& eg) {

@@ -175,7 +175,7 @@ TEST_F(ATask, AwaitedByManyTasksGivesEachTheResultInTheOrderTheyWaited) {
     auto waiter = [&](int id) -> Coro<int> {
         int v = co_await inner;
         order.push_back(id);
-        co_return v * id;
+        co_return v* id;
     };
     auto a = loop().create_task(waiter(1));
     auto b = loop().create_task(waiter(2));
@@ -495,8 +495,7 @@ TEST_F(TaskCancellation, IgnoredByTheCoroutineLetsItGoOnAwaiting) {
         co_await fut1;
         try {
             co_await fut2;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         co_return co_await fut3;
     };
     auto t = loop().create_task(body());

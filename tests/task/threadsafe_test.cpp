@@ -60,8 +60,7 @@ Coro<int> swallow_cancel(std::promise<void>* started) {
     started->set_value();
     try {
         co_await sleep(30);
-    } catch (const CancelledError&) {
-    }
+    } catch (const CancelledError&) {}
     co_await sleep(0.01);
     co_return 5;
 }
@@ -99,9 +98,8 @@ TEST_F(RunCoroutineThreadsafe, DeliversTheResultToAPlainThread) {
 
 TEST_F(RunCoroutineThreadsafe, DeliversTheResultToAnExecutorThread) {
     auto main = [&]() -> Coro<void> {
-        int r = co_await to_thread([&loop = loop()] {
-            return run_coroutine_threadsafe(add(1, 2), loop).result(test::kLoopbackTimeout);
-        });
+        int r = co_await to_thread(
+            [&loop = loop()] { return run_coroutine_threadsafe(add(1, 2), loop).result(test::kLoopbackTimeout); });
         EXPECT_EQ(r, 3);
     };
     run(main());

@@ -24,10 +24,10 @@ class TimeoutTest : public test::LoopTest {};
 
 // Where a body tells the test what it saw of its scope.
 struct Seen {
-    bool cancelled = false;             // the body saw CancelledError
-    bool expired = false;               // t.expired() when it did
-    std::optional<double> when;         // t.when()
-    Timeout* scope = nullptr;           // valid only while the scope is active
+    bool cancelled = false;      // the body saw CancelledError
+    bool expired = false;        // t.expired() when it did
+    std::optional<double> when;  // t.when()
+    Timeout* scope = nullptr;    // valid only while the scope is active
 };
 
 Coro<void> nap(double delay) { co_await sleep(delay); }
@@ -66,9 +66,7 @@ Coro<void> time_out_quietly(bool* timed_out) {
 }
 
 Coro<void> sleep_in_scope(std::optional<Seconds> delay, double duration) {
-    co_await timeout(delay, [duration](Timeout&) -> Coro<void> {
-        return nap(duration);
-    });
+    co_await timeout(delay, [duration](Timeout&) -> Coro<void> { return nap(duration); });
 }
 
 TEST_F(TimeoutTest, ExpiryCancelsTheBodyAndRaisesTimeoutError) {
@@ -337,8 +335,7 @@ TEST_F(TimeoutTest, AnErrorRaisedWhileHandlingTheExpiryReplacesTimeoutError) {
             co_await timeout(10ms, [&](Timeout&) -> Coro<void> {
                 try {
                     co_await sleep(1);
-                } catch (const CancelledError&) {
-                }
+                } catch (const CancelledError&) {}
                 throw std::domain_error("crash in cleanup");
             });
         } catch (const std::domain_error&) {
@@ -517,8 +514,7 @@ TEST_F(TimeoutTest, ATimeoutAfterACaughtCancellationStillRaisesTimeoutError) {
         try {
             current_task().cancel();
             co_await sleep(1);
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         EXPECT_EQ(current_task().cancelling(), 1u);
         bool timed_out = co_await times_out(sleep_in_scope(Seconds(0), 1));
         EXPECT_TRUE(timed_out);
@@ -534,8 +530,7 @@ TEST_F(TimeoutTest, ACancelInsideATimeoutAfterACaughtCancellationPropagates) {
         try {
             current_task().cancel();
             co_await sleep(1);
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
         bool cancelled = false;
         try {
             co_await timeout(1s, [](Timeout&) -> Coro<void> {

@@ -23,8 +23,7 @@ Coro<void> slow_task(double duration, bool* exited) {
         if (left <= 0) break;
         try {
             co_await sleep(left);
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
     }
     *exited = true;
 }

@@ -10,8 +10,8 @@
 #include "support/loop_test.hpp"
 
 using namespace tulip;
-using test::value_after;
 using test::times_out;
+using test::value_after;
 
 namespace {
 
@@ -61,8 +61,7 @@ Coro<int> swallow_cancel(double delay, int value) {
 Coro<void> raise_in_cleanup() {
     try {
         co_await sleep(0.2);
-    } catch (const CancelledError&) {
-    }
+    } catch (const CancelledError&) {}
     throw std::domain_error("raised while cancelling");
 }
 

@@ -47,8 +47,7 @@ Coro<void> finish(Task<int> t) {
     t.cancel();
     try {
         co_await t;
-    } catch (const CancelledError&) {
-    }
+    } catch (const CancelledError&) {}
 }
 
 bool contains(const std::vector<Task<int>>& v, const Task<int>& t) {
@@ -334,7 +333,7 @@ TEST_F(AsCompletedTest, TimeoutRaisesTimeoutErrorOnceItPasses) {
         EXPECT_TRUE(timed_out);
         EXPECT_DOUBLE_EQ(loop().time(), 1.0);
         EXPECT_EQ(it.remaining(), 0u);  // each next() counts when called (asyncio's _todo_left)
-        EXPECT_FALSE(slow.done());  // as_completed cancels nothing
+        EXPECT_FALSE(slow.done());      // as_completed cancels nothing
         co_await finish(slow);
     };
     run(main());

@@ -14,8 +14,8 @@ template <class T, class = void>
 struct CopyableResult : std::is_copy_constructible<T> {};
 template <class T>
 struct CopyableResult<T, std::void_t<typename T::value_type>>
-    : std::conjunction<std::is_copy_constructible<T>,
-                       std::disjunction<std::is_same<typename T::value_type, T>, CopyableResult<typename T::value_type>>> {};
+    : std::conjunction<std::is_copy_constructible<T>, std::disjunction<std::is_same<typename T::value_type, T>,
+                                                                       CopyableResult<typename T::value_type>>> {};
 
 template <class T>
 inline constexpr bool copyable_result_v = std::is_void_v<T> || CopyableResult<T>::value;

@@ -54,8 +54,8 @@ public:
 class IncompleteReadError : public std::runtime_error {
 public:
     IncompleteReadError(std::string partial_bytes, std::optional<std::size_t> expected_bytes)
-        : std::runtime_error(describe(partial_bytes.size(), expected_bytes)),
-          partial(std::move(partial_bytes)), expected(expected_bytes) {}
+        : std::runtime_error(describe(partial_bytes.size(), expected_bytes)), partial(std::move(partial_bytes)),
+          expected(expected_bytes) {}
     std::string partial;
     std::optional<std::size_t> expected;  // nullopt: "undefined" as in asyncio
 

@@ -36,7 +36,8 @@ public:
 
 private:
     static void destroy(T* p) noexcept {
-        static_assert(sizeof(T) > 0, "Owned<T> destroyed where T is incomplete: define the owner's destructor in its source");
+        static_assert(sizeof(T) > 0,
+                      "Owned<T> destroyed where T is incomplete: define the owner's destructor in its source");
         delete p;
     }
     T* p_ = nullptr;

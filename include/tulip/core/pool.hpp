@@ -25,8 +25,8 @@ namespace tulip::detail {
 // on a global list so leak checkers see them as reachable.
 class FramePool {
 public:
-    static constexpr std::size_t kGranule = 32;           // size-class width in bytes
-    static constexpr std::size_t kClasses = 32;           // classes cover up to 1 KiB
+    static constexpr std::size_t kGranule = 32;            // size-class width in bytes
+    static constexpr std::size_t kClasses = 32;            // classes cover up to 1 KiB
     static constexpr std::size_t kSlabBytes = 256 * 1024;  // carved into blocks
 
     FramePool() = default;

@@ -15,9 +15,9 @@
 #include <type_traits>
 #include <utility>
 
-#include <tulip/core/owned.hpp>
 #include <tulip/core/copyable.hpp>
 #include <tulip/core/exceptions.hpp>
+#include <tulip/core/owned.hpp>
 
 namespace tulip {
 

@@ -32,13 +32,13 @@
 #include <type_traits>
 #include <vector>
 
-#include <tulip/core/owned.hpp>
 #include <tulip/core/exceptions.hpp>
+#include <tulip/core/owned.hpp>
 #include <tulip/loop/debug.hpp>
-#include <tulip/loop/nodes.hpp>
 #include <tulip/loop/fd_owner.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/loop/loop_ref.hpp>
+#include <tulip/loop/nodes.hpp>
 
 namespace tulip {
 
@@ -115,7 +115,7 @@ template <class A>
 inline constexpr bool is_coro_v = false;
 template <class T>
 inline constexpr bool is_coro_v<Coro<T>> = true;
-}
+}  // namespace detail
 
 // Seconds as asyncio counts them; any std::chrono duration converts to it.
 using Seconds = std::chrono::duration<double>;

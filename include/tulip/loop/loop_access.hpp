@@ -59,9 +59,13 @@ struct LoopAccess {
     // ---- file descriptors, for the transports ---------------------------------
     // add_reader & co. minus the checks that refuse a transport's own fd.
     template <class F>
-    static void watch_reader(EventLoop& l, int fd, F&& f) { l.watch_reader(fd, std::forward<F>(f)); }
+    static void watch_reader(EventLoop& l, int fd, F&& f) {
+        l.watch_reader(fd, std::forward<F>(f));
+    }
     template <class F>
-    static void watch_writer(EventLoop& l, int fd, F&& f) { l.watch_writer(fd, std::forward<F>(f)); }
+    static void watch_writer(EventLoop& l, int fd, F&& f) {
+        l.watch_writer(fd, std::forward<F>(f));
+    }
     static bool unwatch_reader(EventLoop& l, int fd) { return l.unwatch_reader(fd); }
     static bool unwatch_writer(EventLoop& l, int fd) { return l.unwatch_writer(fd); }
     // A transport claims its fd for its life (nullptr releases it): add_reader(fd) refuses it.

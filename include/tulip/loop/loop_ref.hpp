@@ -19,8 +19,8 @@
 #include <utility>
 
 #include <tulip/core/owned.hpp>
-#include <tulip/loop/nodes.hpp>
 #include <tulip/loop/handle.hpp>
+#include <tulip/loop/nodes.hpp>
 
 namespace tulip {
 
@@ -75,7 +75,7 @@ private:
     // The mutex, defined in event_loop.cpp: keeps <mutex> out of this header.
     struct Mutex;
     Owned<Mutex> mu_;
-    NodeQueue queue_;                // guarded by mu_
+    NodeQueue queue_;                   // guarded by mu_
     std::atomic<bool> pending_{false};  // written under mu_; read without it by the loop
     std::atomic<bool> closed_{false};   // written under mu_
 };

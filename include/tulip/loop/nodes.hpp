@@ -119,7 +119,7 @@ struct CallbackNode : TimerNode {
     struct Ops {
         void (*invoke)(CallbackNode*);
         void (*destroy)(CallbackNode*) noexcept;  // destroys the callable only
-        std::size_t size;                          // bytes allocated for the node
+        std::size_t size;                         // bytes allocated for the node
     };
     const Ops* ops = nullptr;
     EventLoop* loop = nullptr;

@@ -34,7 +34,7 @@ namespace tulip {
 
 struct ConnectOptions {
     int family = AF_UNSPEC;
-    std::optional<SocketAddress> local_addr;  // bind before connecting
+    std::optional<SocketAddress> local_addr;     // bind before connecting
     std::optional<double> happy_eyeballs_delay;  // seconds; asyncio recommends 0.25
     int interleave = 0;                          // 0: 1 when racing, else none
     // When every address fails: false raises the one error, or an OSError-like
@@ -76,7 +76,7 @@ Coro<ConnectionPair<factory_protocol_t<F>>> wrap_connected(F factory, Socket soc
 }
 template <class F>
 Coro<ConnectionPair<factory_protocol_t<F>>> connect_tcp(F factory, std::string host, std::uint16_t port,
-                                                         ConnectOptions options) {
+                                                        ConnectOptions options) {
     Socket s = co_await open_tcp_socket(std::move(host), port, std::move(options));
     co_return co_await wrap_connected(std::move(factory), std::move(s));
 }

@@ -37,8 +37,7 @@ struct DatagramOptions {
 namespace detail {
 Coro<Ref<DatagramTransport>> datagram_endpoint_impl(std::unique_ptr<DatagramProtocol> protocol,
                                                     DatagramOptions options);
-Ref<DatagramTransport> make_datagram_transport(EventLoop& loop, Socket sock,
-                                               std::unique_ptr<DatagramProtocol> protocol,
+Ref<DatagramTransport> make_datagram_transport(EventLoop& loop, Socket sock, std::unique_ptr<DatagramProtocol> protocol,
                                                std::optional<SocketAddress> peer, bool peer_connected = true);
 Coro<Ref<DatagramTransport>> datagram_endpoint_from_socket(std::unique_ptr<DatagramProtocol> protocol, Socket sock);
 template <class F>

@@ -158,8 +158,7 @@ Coro<Server> create_server(F factory, std::string host, std::uint16_t port, Serv
 // Several hosts at once (asyncio: host as a sequence).
 template <class F>
 Coro<Server> create_server(F factory, std::vector<std::string> hosts, std::uint16_t port, ServerOptions options = {}) {
-    return detail::create_server_impl(detail::to_protocol_factory(std::move(factory)), std::move(hosts), port,
-                                      options);
+    return detail::create_server_impl(detail::to_protocol_factory(std::move(factory)), std::move(hosts), port, options);
 }
 // An already bound (listening or not) socket (asyncio: sock=).
 template <class F>
@@ -170,8 +169,7 @@ Server create_server(F factory, Socket sock, ServerOptions options = {}) {
 // file at path is removed first, as asyncio does.
 template <class F>
 Coro<Server> create_unix_server(F factory, std::string path, ServerOptions options = {}) {
-    return detail::create_unix_server_impl(detail::to_protocol_factory(std::move(factory)), std::move(path),
-                                           options);
+    return detail::create_unix_server_impl(detail::to_protocol_factory(std::move(factory)), std::move(path), options);
 }
 
 }  // namespace tulip

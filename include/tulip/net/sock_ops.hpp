@@ -47,7 +47,7 @@ Coro<std::pair<std::string, SocketAddress>> sock_recvfrom(Socket& sock, std::siz
 // sender. Borrows buf as sock_recv_into does. std::invalid_argument if
 // nbytes exceeds buf (asyncio: ValueError).
 Coro<std::pair<std::size_t, SocketAddress>> sock_recvfrom_into(Socket& sock, std::span<char> buf,
-                                                                std::size_t nbytes = 0);
+                                                               std::size_t nbytes = 0);
 // Sends all of data.
 Coro<void> sock_sendall(Socket& sock, std::string data);
 // Sends one datagram; returns the bytes sent.

@@ -36,7 +36,8 @@ namespace tulip {
 using StreamReaderProtocol = detail::StreamProtocol;
 
 // A StreamReader over a read pipe; limit <= 0 raises std::invalid_argument.
-Coro<StreamReader> open_read_pipe(int fd, std::ptrdiff_t limit = static_cast<std::ptrdiff_t>(detail::kDefaultStreamLimit));
+Coro<StreamReader> open_read_pipe(int fd,
+                                  std::ptrdiff_t limit = static_cast<std::ptrdiff_t>(detail::kDefaultStreamLimit));
 // A StreamWriter over a write pipe.
 Coro<StreamWriter> open_write_pipe(int fd);
 

@@ -34,10 +34,10 @@ public:
 
     // ---- reader side (asyncio StreamReader) -----------------------------------
     std::size_t limit;
-    std::string buffer;     // unread bytes start at buffer[offset]
+    std::string buffer;  // unread bytes start at buffer[offset]
     std::size_t offset = 0;
     bool eof = false;
-    bool paused = false;    // we paused the transport's reading (backpressure)
+    bool paused = false;  // we paused the transport's reading (backpressure)
     std::exception_ptr error;
     Waiter* data_waiter = nullptr;
 

@@ -182,7 +182,8 @@ public:
         try {
             reset();
         } catch (const std::exception& e) {
-            log(LogLevel::error, std::string("releasing a guard on exit failed (was it released by hand?): ") + e.what());
+            log(LogLevel::error,
+                std::string("releasing a guard on exit failed (was it released by hand?): ") + e.what());
         }
     }
     // Releases now (idempotent).

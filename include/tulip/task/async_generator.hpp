@@ -155,8 +155,8 @@ public:
         // Not an aggregate (it holds an exception_ptr): see the GCC 12 note in sync/waiters.hpp.
         explicit NextAwaiter(handle_type hh, std::exception_ptr e = nullptr) noexcept : h(hh), throw_in(std::move(e)) {}
         handle_type h;
-        std::exception_ptr throw_in;  // athrow()'s exception
-        detail::SentSlot<S> send;     // asend()'s value
+        std::exception_ptr throw_in;               // athrow()'s exception
+        detail::SentSlot<S> send;                  // asend()'s value
         detail::FrameLink* parent_link = nullptr;  // call graphs, as Coro's awaiter
         bool used = false;
         bool await_ready() {
@@ -262,8 +262,7 @@ private:
                     (void)loop->create_task(detail::finalize_dropped(h, &p));
                     detail::tls_no_eager_start = outer;
                     return;
-                } catch (...) {
-                }
+                } catch (...) {}
                 detail::tls_no_eager_start = outer;
             }
         }

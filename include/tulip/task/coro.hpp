@@ -109,8 +109,7 @@ struct CoroPromiseBase : FrameLink {
             throw;
         } catch (const CancelledError&) {
             cancelled_exc = true;
-        } catch (...) {
-        }
+        } catch (...) {}
     }
 };
 

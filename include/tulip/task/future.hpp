@@ -28,12 +28,12 @@
 #include <type_traits>
 #include <utility>
 
-#include <tulip/core/exceptions.hpp>
 #include <tulip/core/copyable.hpp>
-#include <tulip/loop/nodes.hpp>
+#include <tulip/core/exceptions.hpp>
 #include <tulip/core/pool.hpp>
 #include <tulip/core/result_slot.hpp>
 #include <tulip/loop/event_loop.hpp>
+#include <tulip/loop/nodes.hpp>
 
 namespace tulip {
 
@@ -134,7 +134,7 @@ struct FutureStateBase : Cancellable {
     std::string cancel_message;
     std::uint32_t refs = 1;
     State state = State::pending;
-    bool log_traceback = false;  // an exception was set and nobody has looked at it
+    bool log_traceback = false;        // an exception was set and nobody has looked at it
     std::uint16_t dead_callbacks = 0;  // removed done-callbacks still linked (fits the padding)
 };
 
@@ -165,7 +165,7 @@ struct TaskBase : ReadyNode {
     std::coroutine_handle<> resume_at;  // the innermost suspended coroutine
     Cancellable* waiter = nullptr;      // what the task is suspended on
     void (*finish)(TaskBase*) = nullptr;
-    std::string name;  // empty: "Task-<id>"
+    std::string name;                           // empty: "Task-<id>"
     std::string* creation_traceback = nullptr;  // debug mode only
     std::uint64_t id = 0;
     std::uint32_t num_cancels_requested = 0;

@@ -34,8 +34,8 @@ inline constexpr double kThreadJoinTimeout = 300.0;
 Coro<void> shutdown_default_executor(EventLoop& loop, std::optional<Seconds> timeout = std::nullopt);
 
 struct RunnerOptions {
-    bool debug = false;          // asyncio.run(debug=True)
-    bool virtual_time = false;   // see EventLoopOptions::virtual_time
+    bool debug = false;         // asyncio.run(debug=True)
+    bool virtual_time = false;  // see EventLoopOptions::virtual_time
     // Makes the loop (asyncio's loop_factory); default: new_event_loop().
     std::function<std::unique_ptr<EventLoop>()> loop_factory;
     // In the main thread, with SIGINT at its default: the first Ctrl-C cancels
@@ -55,8 +55,7 @@ public:
     template <class T>
     T run(Coro<T> coro, std::string name = {}) {
         EventLoop& loop = get_loop();
-        if (detail::running_loop())
-            throw std::runtime_error("Runner.run() cannot be called from a running event loop");
+        if (detail::running_loop()) throw std::runtime_error("Runner.run() cannot be called from a running event loop");
         Task<T> task = loop.create_task(std::move(coro), std::move(name));
         struct SigintScope {
             Runner& r;

@@ -34,7 +34,8 @@ public:
     SleepAwaiter(SleepAwaiter&& o) noexcept : delay_ns_(o.delay_ns_) {}
     SleepAwaiter(const SleepAwaiter&) = delete;
     ~SleepAwaiter() {
-        if (state_ == State::armed && timer_.heap_index != TimerNode::kNotInHeap) detail::LoopAccess::remove_timer(*loop_, &timer_);
+        if (state_ == State::armed && timer_.heap_index != TimerNode::kNotInHeap)
+            detail::LoopAccess::remove_timer(*loop_, &timer_);
     }
 
     bool await_ready() const noexcept { return false; }
@@ -105,14 +106,10 @@ private:
 [[nodiscard]] inline detail::SleepAwaiter sleep(Seconds delay) {
     return detail::SleepAwaiter(detail::LoopAccess::to_ns(delay, "sleep: delay"));
 }
-[[nodiscard]] inline detail::SleepAwaiter sleep(double delay_seconds) {
-    return sleep(Seconds(delay_seconds));
-}
+[[nodiscard]] inline detail::SleepAwaiter sleep(double delay_seconds) { return sleep(Seconds(delay_seconds)); }
 // An exact match for integer literals, so that `sleep(0)` picks this one over
 // POSIX ::sleep(unsigned) under `using namespace tulip`.
-[[nodiscard]] inline detail::SleepAwaiter sleep(int delay_seconds) {
-    return sleep(Seconds(delay_seconds));
-}
+[[nodiscard]] inline detail::SleepAwaiter sleep(int delay_seconds) { return sleep(Seconds(delay_seconds)); }
 
 // sleep(delay, result): returns result after the delay, as asyncio.sleep(delay, result).
 template <class T>

@@ -15,16 +15,16 @@
 #pragma once
 
 #include <coroutine>
-#include <functional>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
-#include <memory>
 #include <utility>
 #include <vector>
 
-#include <tulip/core/owned.hpp>
 #include <tulip/core/exceptions.hpp>
+#include <tulip/core/owned.hpp>
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/loop/executor.hpp>
 #include <tulip/loop/loop_access.hpp>
@@ -40,7 +40,7 @@ bool cancel_task(TaskBase& t, const std::string& msg);
 // Links t into its loop's registry (the loop owns it while pending); returns
 // whether a task factory is set.
 bool register_task(EventLoop& loop, TaskBase& t);
-void close_task_layer(EventLoop& loop);  // at the loop's close, by its registry
+void close_task_layer(EventLoop& loop);    // at the loop's close, by its registry
 void task_finished(TaskBase& t) noexcept;  // unlinks and drops the loop's reference
 std::string cancelled_message(const std::exception_ptr& e);
 std::string task_name(const TaskBase& t);

@@ -26,8 +26,8 @@
 #include <utility>
 #include <vector>
 
-#include <tulip/core/owned.hpp>
 #include <tulip/core/exceptions.hpp>
+#include <tulip/core/owned.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/future.hpp>
 #include <tulip/task/outcome.hpp>

@@ -15,8 +15,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include <tulip/loop/event_loop.hpp>
 #include <tulip/loop/concurrent_future.hpp>
+#include <tulip/loop/event_loop.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/task.hpp>
 
@@ -43,10 +43,9 @@ struct ConcurrentCompleter {
     ~ConcurrentCompleter() {
         if (!armed) return;
         try {
-            cf.set_exception(std::make_exception_ptr(
-                std::runtime_error("Event loop is closed: the coroutine given to run_coroutine_threadsafe did not complete")));
-        } catch (...) {
-        }
+            cf.set_exception(std::make_exception_ptr(std::runtime_error(
+                "Event loop is closed: the coroutine given to run_coroutine_threadsafe did not complete")));
+        } catch (...) {}
     }
     ConcurrentFuture<T> cf;
     bool armed = true;

@@ -24,8 +24,8 @@
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/loop/event_loop.hpp>
-#include <tulip/loop/loop_access.hpp>
 #include <tulip/loop/handle.hpp>
+#include <tulip/loop/loop_access.hpp>
 #include <tulip/task/coro.hpp>
 #include <tulip/task/task.hpp>
 
