@@ -1,7 +1,8 @@
 # tulip_header_check(<target>): every header under include/tulip compiles on
 # its own. One generated translation unit per header, which includes it twice
 # (the second include proves the guard); built as an object library in the
-# default build, so every preset and CI compiles it, with the project's
+# default build (TULIP_HEADER_CHECK; the sanitizer presets turn it off, so CI
+# compiles it once, in the debug preset), with the project's
 # warnings. A header that leans on what its includers happened to include
 # first fails here.
 function(tulip_header_check target)
