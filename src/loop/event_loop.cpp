@@ -297,18 +297,9 @@ void EventLoop::check_fd_owner(int fd) const {
                                  t->fd_owner_name());
 }
 
-bool EventLoop::unwatch_reader(int fd) {
+bool EventLoop::unwatch(int fd, bool write) {
     if (closed_ || fd < 0) return false;
-    auto* old = poller_->set(fd, false, nullptr);
-    if (!old) return false;
-    old->cancelled = true;
-    old->decref();
-    return true;
-}
-
-bool EventLoop::unwatch_writer(int fd) {
-    if (closed_ || fd < 0) return false;
-    auto* old = poller_->set(fd, true, nullptr);
+    auto* old = poller_->set(fd, write, nullptr);
     if (!old) return false;
     old->cancelled = true;
     old->decref();

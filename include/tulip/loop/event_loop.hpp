@@ -366,8 +366,9 @@ private:
         check_closed();
         set_fd_callback(fd, /*write=*/true, detail::CallbackNode::make(this, std::forward<F>(f)));
     }
-    bool unwatch_reader(int fd);
-    bool unwatch_writer(int fd);
+    bool unwatch_reader(int fd) { return unwatch(fd, false); }
+    bool unwatch_writer(int fd) { return unwatch(fd, true); }
+    bool unwatch(int fd, bool write);
     // A transport claims its fd for its life (nullptr releases it); see FdOwner.
     void set_fd_owner(int fd, detail::FdOwner* owner);
     void check_closed() const {
