@@ -25,6 +25,7 @@
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/net/address.hpp>
 #include <tulip/net/protocol.hpp>
+#include <tulip/net/secure_layer.hpp>
 #include <tulip/net/socket.hpp>
 #include <tulip/net/socket_transport.hpp>
 #include <tulip/net/transport.hpp>
@@ -41,6 +42,17 @@ struct ConnectOptions {
     // std::system_error naming them all; true raises an ExceptionGroup of
     // every attempt's error (asyncio 3.12 all_errors=True).
     bool all_errors = false;
+    // TLS (asyncio's ssl=, server_hostname=, ssl_handshake_timeout=,
+    // ssl_shutdown_timeout=): with ssl set (an ssl::SSLContext) the
+    // connection completes only after the handshake, and the transport
+    // returned is the secure one. server_hostname defaults to the host
+    // connected to (SNI and the name the certificate is checked against);
+    // "" sends no SNI and checks no name. Timeouts in seconds (60 and 30 by
+    // default); either of them without ssl raises std::invalid_argument.
+    SecureContext ssl;
+    std::optional<std::string> server_hostname;
+    std::optional<double> ssl_handshake_timeout;
+    std::optional<double> ssl_shutdown_timeout;
 };
 
 // Connects a TCP socket to host:port (every address tried, see above).

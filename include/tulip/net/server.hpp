@@ -27,6 +27,7 @@
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/net/address.hpp>
 #include <tulip/net/protocol.hpp>
+#include <tulip/net/secure_layer.hpp>
 #include <tulip/net/socket.hpp>
 #include <tulip/net/transport.hpp>
 #include <tulip/task/coro.hpp>
@@ -134,6 +135,14 @@ struct ServerOptions {
     bool reuse_address = true;  // asyncio's default on POSIX
     bool reuse_port = false;
     bool start_serving = true;
+    // TLS (asyncio's ssl=, ssl_handshake_timeout=, ssl_shutdown_timeout=): a
+    // server ssl::SSLContext. Each connection's protocol sees
+    // connection_made only after its handshake; a failed or stalled
+    // handshake closes that connection alone (reported in debug mode only,
+    // as asyncio).
+    SecureContext ssl;
+    std::optional<double> ssl_handshake_timeout;
+    std::optional<double> ssl_shutdown_timeout;
 };
 
 namespace detail {
