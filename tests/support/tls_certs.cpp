@@ -115,8 +115,7 @@ void write_key(const std::string& path, EVP_PKEY* k, const std::string& password
     if (password.empty()) {
         ok = PEM_write_PrivateKey(f, k, nullptr, nullptr, 0, nullptr, nullptr);
     } else {
-        ok = PEM_write_PrivateKey(f, k, EVP_aes_256_cbc(),
-                                  reinterpret_cast<const unsigned char*>(password.data()),
+        ok = PEM_write_PrivateKey(f, k, EVP_aes_256_cbc(), reinterpret_cast<const unsigned char*>(password.data()),
                                   static_cast<int>(password.size()), nullptr, nullptr);
     }
     if (ok != 1) die("PEM_write_PrivateKey");
@@ -161,35 +160,32 @@ struct PkiHolder {
         };
 
         Key ca_key = make_key();
-        Cert ca = make_cert(ca_spec("tulip test CA"),
-                            ca_key.get(), nullptr, nullptr);
+        Cert ca = make_cert(ca_spec("tulip test CA"), ca_key.get(), nullptr, nullptr);
         save(pki.ca, "ca", ca.get(), ca_key.get());
 
         Key srv_key = make_key();
-        Cert srv = make_cert(leaf_spec("localhost", kLocalhostSan, "serverAuth"), srv_key.get(), ca.get(),
-                             ca_key.get());
+        Cert srv =
+            make_cert(leaf_spec("localhost", kLocalhostSan, "serverAuth"), srv_key.get(), ca.get(), ca_key.get());
         save(pki.server, "server", srv.get(), srv_key.get());
         pki.server_key_encrypted = file("server-encrypted.key");
         write_key(pki.server_key_encrypted, srv_key.get(), pki.key_password);
 
         Key exp_key = make_key();
-        Cert exp = make_cert(
-            leaf_spec("localhost", kLocalhostSan, "serverAuth", -30, -1),
-            exp_key.get(), ca.get(), ca_key.get());
+        Cert exp = make_cert(leaf_spec("localhost", kLocalhostSan, "serverAuth", -30, -1), exp_key.get(), ca.get(),
+                             ca_key.get());
         save(pki.expired, "expired", exp.get(), exp_key.get());
 
         Key wrong_key = make_key();
-        Cert wrong = make_cert(leaf_spec("wrong.example", "DNS:wrong.example", "serverAuth"),
-                               wrong_key.get(), ca.get(), ca_key.get());
+        Cert wrong = make_cert(leaf_spec("wrong.example", "DNS:wrong.example", "serverAuth"), wrong_key.get(), ca.get(),
+                               ca_key.get());
         save(pki.wrong_host, "wrong-host", wrong.get(), wrong_key.get());
 
         Key uca_key = make_key();
-        Cert uca = make_cert(ca_spec("tulip unknown CA"),
-                             uca_key.get(), nullptr, nullptr);
+        Cert uca = make_cert(ca_spec("tulip unknown CA"), uca_key.get(), nullptr, nullptr);
         save(pki.unknown_ca, "unknown-ca", uca.get(), uca_key.get());
         Key unk_key = make_key();
-        Cert unk = make_cert(leaf_spec("localhost", kLocalhostSan, "serverAuth"), unk_key.get(), uca.get(),
-                             uca_key.get());
+        Cert unk =
+            make_cert(leaf_spec("localhost", kLocalhostSan, "serverAuth"), unk_key.get(), uca.get(), uca_key.get());
         save(pki.unknown, "unknown", unk.get(), unk_key.get());
 
         Key cli_key = make_key();
