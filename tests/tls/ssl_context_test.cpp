@@ -99,7 +99,9 @@ TEST(SSLContext, CreateDefaultContextForClientAuthIsAServerContext) {
     EXPECT_FALSE(ctx.check_hostname());
 }
 
-TEST(SSLContext, OpensslVersionIsThree) { EXPECT_TRUE(openssl_version().rfind("OpenSSL 3", 0) == 0) << openssl_version(); }
+TEST(SSLContext, OpensslVersionIsThree) {
+    EXPECT_TRUE(openssl_version().rfind("OpenSSL 3", 0) == 0) << openssl_version();
+}
 
 // ---- verify_mode and check_hostname (Python's rules) ----------------------------------
 
@@ -149,6 +151,11 @@ TEST(SSLContext, LoadCertChainOfAMissingFileNamesIt) {
     const std::string missing = test_pki().dir + "/no-such-cert.pem";
     std::string what = system_error_of([&] { srv.load_cert_chain(missing, test_pki().server.key); });
     EXPECT_TRUE(contains(what, "no-such-cert.pem")) << what;
+    try {
+        srv.load_cert_chain(missing, test_pki().server.key);
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory);  // Python: FileNotFoundError
+    }
 
     const std::string missing_key = test_pki().dir + "/no-such-key.pem";
     what = system_error_of([&] { srv.load_cert_chain(test_pki().server.cert, missing_key); });
@@ -198,14 +205,27 @@ TEST(SSLContext, LoadVerifyLocationsTakesAFileOrPemText) {
     EXPECT_NO_THROW(ctx2.load_verify_locations({}, {}, read_file(test_pki().ca.cert)));
 }
 
-TEST(SSLContext, LoadVerifyLocationsOfAMissingFileIsAnSSLErrorNamingIt) {
+TEST(SSLContext, LoadVerifyLocationsOfAMissingFileNamesIt) {
+    // As Python's FileNotFoundError: an OSError (std::system_error, ENOENT),
+    // raised before OpenSSL is asked.
     SSLContext ctx;
     const std::string missing = test_pki().dir + "/no-such-ca.pem";
     try {
         ctx.load_verify_locations(missing);
         ADD_FAILURE() << "a missing CA file was accepted";
-    } catch (const SSLError& e) {
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::no_such_file_or_directory) << e.what();
         EXPECT_TRUE(contains(e.what(), "no-such-ca.pem")) << e.what();
+    }
+}
+
+TEST(SSLContext, LoadVerifyLocationsOfAFileWithoutCertificatesIsAnSSLErrorNamingIt) {
+    SSLContext ctx;
+    try {
+        ctx.load_verify_locations(test_pki().ca.key);  // a key, no certificate
+        ADD_FAILURE() << "a file without certificates was accepted";
+    } catch (const SSLError& e) {
+        EXPECT_TRUE(contains(e.what(), "ca.key")) << e.what();
     }
 }
 

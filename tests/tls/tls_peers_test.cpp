@@ -116,9 +116,10 @@ std::uint16_t port_in(const std::string& line) {
 
 // A Python peer: tls_peer.py with args; a server's port is read.
 Coro<void> start_python(Peer* peer, std::vector<std::string> args) {
+    const bool server = args.at(0) == "server";
     args.insert(args.begin(), peer_script());
     co_await spawn(peer, kPython, std::move(args));
-    if (args.at(1) == "server") {
+    if (server) {
         std::string line = co_await line_starting(peer, "PORT ");
         peer->port = port_in(line);
     }
@@ -126,9 +127,8 @@ Coro<void> start_python(Peer* peer, std::vector<std::string> args) {
 
 // `openssl s_server` reversing each line (-rev) for one connection.
 Coro<void> start_s_server(Peer* peer, std::vector<std::string> extra) {
-    std::vector<std::string> args{"s_server", "-accept",     "127.0.0.1:0", "-naccept", "1",
-                                  "-rev",     "-cert",       test_pki().server.cert,   "-key",
-                                  test_pki().server.key};
+    std::vector<std::string> args{"s_server", "-accept", "127.0.0.1:0",          "-naccept", "1",
+                                  "-rev",     "-cert",   test_pki().server.cert, "-key",     test_pki().server.key};
     args.insert(args.end(), extra.begin(), extra.end());
     co_await spawn(peer, kOpenssl, std::move(args));
     std::string line = co_await line_starting(peer, "ACCEPT ");
@@ -349,7 +349,7 @@ Coro<void> client_to_python_server(Peer* peer) {
 TEST_F(TlsPeers, TulipClientTalksToPythonServer) {
     Peer peer;
     auto body = [](Peer* p) -> Coro<void> {
-        std::vector<std::string> args{"server", "--cert", test_pki().server.cert, "--key", test_pki().server.key,
+        std::vector<std::string> args{"server", "--cert",  test_pki().server.cert, "--key", test_pki().server.key,
                                       "--alpn", "http/1.1"};
         co_await start_python(p, args);
         co_await guarded(p, client_to_python_server(p));
@@ -372,7 +372,7 @@ Coro<void> client_without_common_alpn(Peer* peer) {
 TEST_F(TlsPeers, NoAlpnProtocolInCommonIsNoAlpnNotAnError) {
     Peer peer;
     auto body = [](Peer* p) -> Coro<void> {
-        std::vector<std::string> args{"server", "--cert", test_pki().server.cert, "--key", test_pki().server.key,
+        std::vector<std::string> args{"server", "--cert",  test_pki().server.cert, "--key", test_pki().server.key,
                                       "--alpn", "http/1.1"};
         co_await start_python(p, args);
         co_await guarded(p, client_without_common_alpn(p));
@@ -392,8 +392,9 @@ TEST_F(TlsPeers, PythonClientTalksToTulipServer) {
         std::vector<std::string> alpn{"http/1.1"};
         ctx.set_alpn_protocols(alpn);
         Server server = co_await tls_echo_server(s, ctx);
-        std::vector<std::string> args{"client",        "--port", std::to_string(port_of(server)), "--cafile",
-                                      test_pki().ca.cert, "--alpn", "h2,http/1.1"};
+        std::vector<std::string> args{"client",     "--port",           std::to_string(port_of(server)),
+                                      "--cafile",   test_pki().ca.cert, "--alpn",
+                                      "h2,http/1.1"};
         co_await start_python(p, args);
         co_await finish(p, false);
         co_await close_and_wait(server);
@@ -509,6 +510,7 @@ Coro<void> client_without_certificate(Peer* peer) {
         std::string reply = co_await bounded(r.readline());
         refused = reply.empty();  // EOF, no echo
         w.close();
+        co_await bounded(w.wait_closed());
     } catch (const std::system_error&) {
         refused = true;
     }
@@ -557,9 +559,15 @@ TEST_F(TlsPeers, TulipServerSeesThePythonClientsCertificate) {
     Peer peer;
     auto body = [](Seen* s, Peer* p) -> Coro<void> {
         Server server = co_await tls_echo_server(s, mtls_server_ctx());
-        std::vector<std::string> args{"client", "--port", std::to_string(port_of(server)),
-                                      "--cafile", test_pki().ca.cert, "--cert",
-                                      test_pki().client.cert, "--key", test_pki().client.key};
+        std::vector<std::string> args{"client",
+                                      "--port",
+                                      std::to_string(port_of(server)),
+                                      "--cafile",
+                                      test_pki().ca.cert,
+                                      "--cert",
+                                      test_pki().client.cert,
+                                      "--key",
+                                      test_pki().client.key};
         co_await start_python(p, args);
         co_await finish(p, false);
         co_await close_and_wait(server);
@@ -624,7 +632,7 @@ Coro<void> starttls_client(Peer* peer) {
 TEST_F(TlsPeers, StartTlsUpgradesAPlainConnection) {
     Peer peer;
     auto body = [](Peer* p) -> Coro<void> {
-        std::vector<std::string> args{"server", "--action", "starttls", "--cert", test_pki().server.cert,
+        std::vector<std::string> args{"server", "--action",           "starttls", "--cert", test_pki().server.cert,
                                       "--key",  test_pki().server.key};
         co_await start_python(p, args);
         co_await guarded(p, starttls_client(p));
@@ -657,7 +665,8 @@ Coro<void> bulk_client(Peer* peer) {
     Sha256 down;
     std::size_t got = 0;
     while (got < kBulk) {
-        std::string chunk = co_await bounded(r.read(static_cast<std::ptrdiff_t>(std::min<std::size_t>(kBulk - got, 1 << 20))));
+        std::string chunk =
+            co_await bounded(r.read(static_cast<std::ptrdiff_t>(std::min<std::size_t>(kBulk - got, 1 << 20))));
         CO_ASSERT(!chunk.empty());
         down.update(chunk);
         got += chunk.size();
@@ -670,8 +679,9 @@ Coro<void> bulk_client(Peer* peer) {
 TEST_F(TlsPeers, SixtyFourMebibytesEachWayArriveIntact) {
     Peer peer;
     auto body = [](Peer* p) -> Coro<void> {
-        std::vector<std::string> args{"server", "--action", "bulk", "--size", std::to_string(kBulk), "--cert",
-                                      test_pki().server.cert, "--key", test_pki().server.key};
+        std::vector<std::string> args{
+            "server", "--action",           "bulk", "--size", std::to_string(kBulk), "--cert", test_pki().server.cert,
+            "--key",  test_pki().server.key};
         co_await start_python(p, args);
         co_await guarded(p, bulk_client(p));
     };
@@ -703,8 +713,8 @@ Coro<void> abrupt_client(Peer* peer) {
 TEST_F(TlsPeers, AbruptCloseWithoutCloseNotifyEndsTheConnection) {
     Peer peer;
     auto body = [](Peer* p) -> Coro<void> {
-        std::vector<std::string> args{"server", "--action", "abrupt", "--cert", test_pki().server.cert, "--key",
-                                      test_pki().server.key};
+        std::vector<std::string> args{"server", "--action",           "abrupt", "--cert", test_pki().server.cert,
+                                      "--key",  test_pki().server.key};
         co_await start_python(p, args);
         co_await guarded(p, abrupt_client(p));
     };
@@ -732,8 +742,7 @@ Coro<bool> plain_bytes_get_closed(std::uint16_t port, std::string bytes) {
     w.close();
     try {
         co_await bounded(w.wait_closed());
-    } catch (const std::system_error&) {
-    }
+    } catch (const std::system_error&) {}
     co_return closed;
 }
 

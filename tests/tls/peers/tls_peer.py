@@ -164,6 +164,8 @@ def client(args):
         result.update(info(tls))
         tls.sendall(b"hello from python\n")
         result["reply"] = readline(tls).decode()
+        if not result["reply"]:
+            raise ConnectionError("EOF instead of a reply")
         tls.close()
     except Exception as e:
         result["error"] = "%s: %s" % (type(e).__name__, e)
