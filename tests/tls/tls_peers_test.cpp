@@ -382,6 +382,64 @@ TEST_F(TlsPeers, NoAlpnProtocolInCommonIsNoAlpnNotAnError) {
     EXPECT_TRUE(contains(peer.out, "\"alpn\": null")) << peer.describe();
 }
 
+Coro<void> client_limited_to_tls12(Peer* peer) {
+    ssl::SSLContext ctx = client_ctx();
+    ctx.set_maximum_version(ssl::TLSVersion::TLSv1_2);
+    StreamPair conn = co_await tls_connect(peer->port, ctx, "localhost");
+    auto [r, w] = std::move(conn);
+    EXPECT_EQ(extra_of<std::string>(w, "tls_version"), "TLSv1.2");
+    auto cipher = extra_of<ssl::Cipher>(w, "cipher");
+    EXPECT_EQ(cipher.protocol, "TLSv1.2");
+    EXPECT_TRUE(contains(cipher.name, "ECDHE")) << cipher.name;  // forward secrecy with our EC key
+    w.write("twelve\n");
+    std::string reply = co_await bounded(r.readline());
+    EXPECT_EQ(reply, "twelve\n");
+    co_await bounded(close_and_wait(w));
+}
+
+TEST_F(TlsPeers, TulipClientSpeaksTls12WhenLimitedToIt) {
+    Peer peer;
+    auto body = [](Peer* p) -> Coro<void> {
+        std::vector<std::string> args{"server", "--cert", test_pki().server.cert, "--key", test_pki().server.key};
+        co_await start_python(p, args);
+        co_await guarded(p, client_limited_to_tls12(p));
+    };
+    run_io(body(&peer));
+    EXPECT_EQ(peer.proc->returncode(), 0) << peer.describe();
+    EXPECT_TRUE(contains(peer.out, "\"version\": \"TLSv1.2\"")) << peer.describe();
+}
+
+// The context keeps the last session per server name and offers it again
+// (TLS 1.3 tickets come after the handshake: the echo reads them).
+Coro<void> client_resumes(Peer* peer) {
+    ssl::SSLContext ctx = client_ctx();
+    std::vector<bool> reused;
+    for (int i = 0; i < 2; ++i) {
+        StreamPair conn = co_await tls_connect(peer->port, ctx, "localhost");
+        auto [r, w] = std::move(conn);
+        reused.push_back(extra_of<ssl::SSLObject>(w, "ssl_object").session_reused());
+        w.write("again\n");
+        std::string reply = co_await bounded(r.readline());
+        EXPECT_EQ(reply, "again\n");
+        co_await bounded(close_and_wait(w));
+    }
+    EXPECT_FALSE(reused.at(0));
+    EXPECT_TRUE(reused.at(1));
+}
+
+TEST_F(TlsPeers, TulipClientResumesItsSessionWithPythonServer) {
+    Peer peer;
+    auto body = [](Peer* p) -> Coro<void> {
+        std::vector<std::string> args{
+            "server", "--count", "2", "--cert", test_pki().server.cert, "--key", test_pki().server.key};
+        co_await start_python(p, args);
+        co_await guarded(p, client_resumes(p));
+    };
+    run_io(body(&peer));
+    EXPECT_EQ(peer.proc->returncode(), 0) << peer.describe();
+    EXPECT_TRUE(contains(peer.out, "\"reused\": true")) << peer.describe();  // Python saw it too
+}
+
 // ---- foreign clients against a tulip server -------------------------------------------
 
 TEST_F(TlsPeers, PythonClientTalksToTulipServer) {

@@ -111,7 +111,14 @@ def serve(args):
     listener.settimeout(TIMEOUT)
     sys.stdout.write("PORT %d\n" % listener.getsockname()[1])
     sys.stdout.flush()
-    conn, _ = listener.accept()
+    status = 0
+    for _ in range(args.count):
+        conn, _ = listener.accept()
+        status = max(status, serve_one(args, ctx, conn))
+    return status
+
+
+def serve_one(args, ctx, conn):
     conn.settimeout(TIMEOUT)
     result = {}
     try:
@@ -125,6 +132,7 @@ def serve(args):
             conn.sendall(b"220 go ahead\n")
         tls = ctx.wrap_socket(conn, server_side=True)
         result.update(info(tls))
+        result["reused"] = tls.session_reused
         if args.action in ("echo", "starttls"):
             echo_lines(tls, result)
         elif args.action == "bulk":
@@ -186,6 +194,7 @@ def main():
     p.add_argument("--port", type=int)
     p.add_argument("--server-hostname", default="localhost")
     p.add_argument("--size", type=int, default=0)
+    p.add_argument("--count", type=int, default=1, help="server: connections to serve, one after the other")
     args = p.parse_args()
     return serve(args) if args.role == "server" else client(args)
 
