@@ -227,10 +227,10 @@ Coro<void> note_and_echo(Seen* s, StreamReader r, StreamWriter w) {
     }
 }
 
-Coro<Server> tls_echo_server(Seen* seen, ssl::SSLContext ctx) {
+Coro<Server> tls_echo_server(Seen* seen, ssl::SSLContext ctx, double handshake_timeout = kStep) {
     StreamOptions o;
     o.server.ssl = ctx;
-    o.server.ssl_handshake_timeout = kStep;
+    o.server.ssl_handshake_timeout = handshake_timeout;
     auto handler = [seen](StreamReader r, StreamWriter w) { return note_and_echo(seen, r, w); };
     co_return co_await start_server(handler, "127.0.0.1", 0, o);
 }
@@ -830,4 +830,24 @@ TEST_F(TlsPeers, PlainHttpToATlsServerClosesThatConnectionOnly) {
     expect_handler_calls = true;
     Seen seen;
     run_io(garbage_then_good_client(&seen, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+}
+
+Coro<void> stalled_hello_then_good_client(Seen* s) {
+    Server server = co_await tls_echo_server(s, server_ctx(test_pki().server), 0.5);
+    // A handshake record header that promises 512 bytes, then silence: only
+    // the handshake timeout can end it.
+    std::string stall("\x16\x03\x01\x02\x00", 5);
+    bool closed = co_await plain_bytes_get_closed(port_of(server), stall);
+    EXPECT_TRUE(closed);
+    EXPECT_EQ(s->connections, 0);
+    StreamPair conn = co_await tls_connect(port_of(server), client_ctx(), "localhost");
+    std::string reply = co_await ask(std::move(conn), "still fine\n");
+    EXPECT_EQ(reply, "still fine\n");
+    co_await close_and_wait(server);
+}
+
+TEST_F(TlsPeers, AStalledHandshakeIsClosedAtTheHandshakeTimeout) {
+    expect_handler_calls = true;
+    Seen seen;
+    run_io(stalled_hello_then_good_client(&seen));
 }
