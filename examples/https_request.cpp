@@ -31,10 +31,23 @@
 namespace {
 
 tulip::Coro<bool> make_certificate(std::string dir) {
-    std::vector<std::string> args{"req",     "-x509",  "-newkey", "ec",  "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                  "-nodes",  "-days",  "1",       "-subj", "/CN=localhost",
-                                  "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                                  "-keyout", dir + "/key.pem",    "-out",  dir + "/cert.pem"};
+    std::vector<std::string> args{"req",
+                                  "-x509",
+                                  "-newkey",
+                                  "ec",
+                                  "-pkeyopt",
+                                  "ec_paramgen_curve:prime256v1",
+                                  "-nodes",
+                                  "-days",
+                                  "1",
+                                  "-subj",
+                                  "/CN=localhost",
+                                  "-addext",
+                                  "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                                  "-keyout",
+                                  dir + "/key.pem",
+                                  "-out",
+                                  dir + "/cert.pem"};
     tulip::SubprocessOptions o;
     o.std_out = tulip::DEVNULL;
     o.std_err = tulip::DEVNULL;
@@ -47,8 +60,8 @@ tulip::Coro<bool> make_certificate(std::string dir) {
 tulip::Coro<void> respond(tulip::StreamReader reader, tulip::StreamWriter writer) {
     std::string head = co_await reader.readuntil("\r\n\r\n");
     std::string target = head.substr(4, head.find(' ', 4) - 4);  // "GET /path HTTP/1.1"
-    std::string body = "hello from " + target + " over " +
-                       std::any_cast<std::string>(writer.get_extra_info("alpn_protocol")) + "\n";
+    std::string body =
+        "hello from " + target + " over " + std::any_cast<std::string>(writer.get_extra_info("alpn_protocol")) + "\n";
     writer.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
                  "\r\nConnection: close\r\n\r\n" + body);
     writer.close();

@@ -39,10 +39,23 @@ std::string_view chomp(std::string_view line) {
 
 // Makes cert.pem and key.pem in dir with `openssl req`.
 tulip::Coro<bool> make_certificate(std::string dir) {
-    std::vector<std::string> args{"req",     "-x509",  "-newkey", "ec",  "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                  "-nodes",  "-days",  "1",       "-subj", "/CN=localhost",
-                                  "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                                  "-keyout", dir + "/key.pem",    "-out",  dir + "/cert.pem"};
+    std::vector<std::string> args{"req",
+                                  "-x509",
+                                  "-newkey",
+                                  "ec",
+                                  "-pkeyopt",
+                                  "ec_paramgen_curve:prime256v1",
+                                  "-nodes",
+                                  "-days",
+                                  "1",
+                                  "-subj",
+                                  "/CN=localhost",
+                                  "-addext",
+                                  "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                                  "-keyout",
+                                  dir + "/key.pem",
+                                  "-out",
+                                  dir + "/cert.pem"};
     tulip::SubprocessOptions o;
     o.std_out = tulip::DEVNULL;
     o.std_err = tulip::DEVNULL;
@@ -129,7 +142,7 @@ tulip::Coro<int> amain() {
     co_await server.wait_closed();
     std::cout << "server closed; every echo " << (ok ? "matched" : "DID NOT match") << "; the untrusting client was "
               << (refused ? "refused" : "NOT refused") << "\n";
-    co_return ok && refused ? 0 : 1;
+    co_return ok&& refused ? 0 : 1;
 }
 
 }  // namespace

@@ -454,6 +454,12 @@ TLSVersion SSLContext::maximum_version() const noexcept {
 
 void SSLContext::set_sni_callback(SniCallback cb) { impl().sni = std::move(cb); }
 
+void SSLContext::set_num_tickets(std::size_t n) {
+    if (mode() != PROTOCOL_TLS_SERVER) throw std::invalid_argument("num_tickets: SSLContext is not a server context.");
+    SSL_CTX_set_num_tickets(impl().ctx, n);
+}
+std::size_t SSLContext::num_tickets() const noexcept { return SSL_CTX_get_num_tickets(impl().ctx); }
+
 void SSLContext::set_session_resumption(bool on) { impl().resumption = on; }
 bool SSLContext::session_resumption() const noexcept { return impl().resumption; }
 

@@ -85,6 +85,12 @@ BIO_METHOD* bio_method() {
     return m;
 }
 
+// SSL_get_error must not see a stale error; an empty queue is the common
+// case, and peeking is cheaper than ERR_clear_error's walk of every slot.
+inline void clear_errors() noexcept {
+    if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 std::exception_ptr connection_reset(const char* what) { return make_os_error(ECONNRESET, what); }
 
 bool is_os_error(std::exception_ptr e) {
@@ -165,7 +171,7 @@ void SSLProtocol::check_handshake_timeout() {
 }
 
 void SSLProtocol::do_handshake() {
-    ERR_clear_error();
+    clear_errors();
     int r = SSL_do_handshake(ssl_);
     if (r == 1) return on_handshake_complete(nullptr);
     bool again = false;
@@ -189,7 +195,7 @@ std::exception_ptr SSLProtocol::ssl_failure(int ret, bool* again, const char* op
     long vr = SSL_get_verify_result(ssl_);
     unsigned long code = ERR_peek_error();
     if (vr != X509_V_OK && ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-        ERR_clear_error();
+        clear_errors();
         std::string why = X509_verify_cert_error_string(vr);
         std::string what = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: " + why;
         if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
@@ -328,10 +334,17 @@ void SSLProtocol::do_read_copied() {
         bool again = false;
         while (total < kMaxPlainRead) {
             std::size_t n = 0;
-            ERR_clear_error();
+            clear_errors();
             int r = SSL_read_ex(ssl_, buf + total, kMaxPlainRead - total, &n);
             if (r == 1) {
                 total += n;
+                // Nothing left to decrypt: the next call could only say
+                // WANT_READ (OpenSSL's buffers, read-ahead included, are
+                // what SSL_has_pending reports).
+                if (in_.empty() && !SSL_has_pending(ssl_)) {
+                    again = true;
+                    break;
+                }
                 continue;
             }
             std::exception_ptr err = ssl_failure(r, &again, "read");
@@ -380,7 +393,7 @@ void SSLProtocol::do_read_buffered() {
             return;
         }
         std::size_t n = 0;
-        ERR_clear_error();
+        clear_errors();
         int r = SSL_read_ex(ssl_, buf.data(), buf.size(), &n);
         if (r != 1) {
             bool again = false;
@@ -440,7 +453,7 @@ void SSLProtocol::app_write(std::string_view data) {
         }
         return;
     }
-    ERR_clear_error();
+    clear_errors();
     std::size_t n = 0;
     int r = SSL_write_ex(ssl_, data.data(), data.size(), &n);
     if (r != 1) {
@@ -460,7 +473,7 @@ void SSLProtocol::app_writelines(std::span<const std::string_view> parts) {
     // Each part becomes its own records, all sent in one write below.
     for (auto p : parts) {
         if (p.empty()) continue;
-        ERR_clear_error();
+        clear_errors();
         std::size_t n = 0;
         int r = SSL_write_ex(ssl_, p.data(), p.size(), &n);
         if (r != 1) {
@@ -475,7 +488,7 @@ void SSLProtocol::app_writelines(std::span<const std::string_view> parts) {
 
 void SSLProtocol::do_write() {
     if (backlog_.empty()) return process_outgoing();
-    ERR_clear_error();
+    clear_errors();
     std::size_t n = 0;
     int r = SSL_write_ex(ssl_, backlog_.data(), backlog_.size(), &n);
     if (r == 1) {
@@ -582,7 +595,7 @@ void SSLProtocol::do_shutdown() {
     if (state_ != State::shutdown) return;
     if (!eof_received_) {
         if (!backlog_.empty()) do_write();
-        ERR_clear_error();
+        clear_errors();
         int r = SSL_shutdown(ssl_);
         if (r == 0) r = SSL_shutdown(ssl_);  // ours is sent: now read the peer's
         if (r != 1) {

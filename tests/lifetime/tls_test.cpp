@@ -209,7 +209,7 @@ TEST_F(TlsLifetimeTest, TheServerClosedAndDroppedWhileAHandshakeIsHalfDone) {
         co_await start_echo(*s);
         // A client that sends half a ClientHello and waits.
         Socket c = Socket::create(AF_INET);
-        co_await sock_connect(c, SocketAddress("127.0.0.1", s->port));
+        co_await sock_connect(c, SocketAddress::from_ip("127.0.0.1", s->port));
         co_await sock_sendall(c, std::string("\x16\x03\x01\x00\xff\x01", 6));
         co_await sleep(0.05);
         s->server.close();

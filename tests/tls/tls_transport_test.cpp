@@ -5,11 +5,6 @@
 // The peers nobody here wrote (openssl, Python) are in tls_peers_test.cpp.
 #include <tulip/tls/start_tls.hpp>
 
-#include <stdlib.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -18,6 +13,7 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
+#include "support/tls_certs.hpp"
 
 using namespace tulip;
 using test::close_and_wait;
@@ -25,37 +21,15 @@ using test::port_of;
 
 namespace {
 
-// A self-signed certificate for localhost and 127.0.0.1, made once per
-// process with Debian's openssl and removed at exit.
-struct Pki {
-    std::string dir, cert, key;
-    Pki() {
-        char tmpl[] = "/tmp/tulip-tls-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-        cert = dir + "/cert.pem";
-        key = dir + "/key.pem";
-        std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -keyout " +
-                          key + " -out " + cert +
-                          " -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1";
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
-    }
-    ~Pki() { std::filesystem::remove_all(dir); }
-};
-
-const Pki& pki() {
-    static Pki p;
-    return p;
-}
-
 ssl::SSLContext server_ctx() {
     ssl::SSLContext c(ssl::PROTOCOL_TLS_SERVER);
-    c.load_cert_chain(pki().cert, pki().key);
+    c.load_cert_chain(test::test_pki().server.cert, test::test_pki().server.key);
     return c;
 }
 
 ssl::SSLContext client_ctx() {
     ssl::SSLContext c(ssl::PROTOCOL_TLS_CLIENT);
-    c.load_verify_locations(pki().cert);
+    c.load_verify_locations(test::test_pki().ca.cert);
     return c;
 }
 

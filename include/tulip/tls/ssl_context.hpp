@@ -25,6 +25,7 @@
 // file and OpenSSL's reason) when OpenSSL refuses a file or a setting.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -141,6 +142,12 @@ public:
     // for that connection (Python's sni_callback).
     using SniCallback = std::function<std::optional<SSLContext>(std::string_view server_name)>;
     void set_sni_callback(SniCallback cb);
+
+    // TLS 1.3 session tickets a server sends after each handshake (Python's
+    // num_tickets; OpenSSL's default is 2). 0 turns resumption off for its
+    // clients. A client context refuses it (std::invalid_argument).
+    void set_num_tickets(std::size_t n);
+    std::size_t num_tickets() const noexcept;
 
     // Client session resumption (on by default; see above).
     void set_session_resumption(bool on);
