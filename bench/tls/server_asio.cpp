@@ -3,10 +3,8 @@
 // (BOOST_ASIO_CONCURRENCY_HINT_UNSAFE, as bench/echo/server_asio.cpp), C++20
 // coroutines: per connection async_handshake, then
 //     n = co_await stream.async_read_some(buffer); co_await async_write(stream, buffer(n));
-// --sink: reads and drops. At the peer's close_notify/EOF the session ends
-// and the socket is closed (no async_shutdown: the tulip servers close
-// after sending close_notify, which costs about the same; see
-// bench/RESULTS.md). See tls_common.hpp for the options.
+// --sink: reads and drops. At the peer's close_notify the session sends
+// its own (async_shutdown) and closes. See tls_common.hpp for the options.
 // Boost 1.74's awaitable.hpp: see bench/echo/server_asio.cpp for these two.
 #include <coroutine>
 #include <utility>
@@ -52,6 +50,9 @@ awaitable<void> session(asio::ssl::stream<tcp::socket> stream) {
         co_await asio::async_write(stream, asio::buffer(buf.get(), n), asio::redirect_error(use_awaitable, ec));
         if (ec) break;
     }
+    // The peer's close_notify (asio::error::eof): answer it with ours, as the
+    // tulip and Python servers do when they close.
+    if (ec == asio::error::eof) co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
 }
 
 awaitable<void> listener(tcp::acceptor acceptor, asio::ssl::context& ctx) {

@@ -44,7 +44,8 @@ Coro<int> amain(tlsbench::Args a) {
         factory = [] { return std::make_unique<Sink>(); };
     else
         factory = [] { return std::make_unique<Echo>(); };
-    Server server = co_await create_server(std::move(factory), "127.0.0.1", static_cast<std::uint16_t>(a.port), options);
+    Server server =
+        co_await create_server(std::move(factory), "127.0.0.1", static_cast<std::uint16_t>(a.port), options);
     echo::announce(server.addresses().at(0).port());
     co_await server.serve_forever();
     co_return 0;

@@ -34,8 +34,7 @@ Coro<void> sink(StreamReader reader, StreamWriter writer) {
             std::string data = co_await reader.read(echo::kReadSize);
             if (data.empty()) break;
         }
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     writer.close();
 }
 

@@ -222,8 +222,8 @@ struct Window {
     }
     bool in(std::uint64_t t) const { return t >= start && t < end; }
     void print_cpu() const {
-        std::printf(" server_cpu_s=%.3f client_cpu_s=%.3f window_s=%.6f\n", pid > 0 ? srv1 - srv0 : -1.0,
-                    cli1 - cli0, static_cast<double>(w1 - w0) * 1e-9);
+        std::printf(" server_cpu_s=%.3f client_cpu_s=%.3f window_s=%.6f\n", pid > 0 ? srv1 - srv0 : -1.0, cli1 - cli0,
+                    static_cast<double>(w1 - w0) * 1e-9);
     }
 };
 
@@ -318,8 +318,8 @@ struct Echo {
 
     void on_in(Conn& c) {
         for (;;) {
-            int want_n = static_cast<int>(std::min<long long>(static_cast<long long>(scratch.size()),
-                                                              c.active ? a.size - c.rcvd : 1));
+            int want_n = static_cast<int>(
+                std::min<long long>(static_cast<long long>(scratch.size()), c.active ? a.size - c.rcvd : 1));
             int n = SSL_read(c.ssl, scratch.data(), want_n);
             if (n <= 0) {
                 int e = SSL_get_error(c.ssl, n);
@@ -425,10 +425,11 @@ struct Echo {
             return lat[static_cast<std::size_t>(q * static_cast<double>(lat.size() - 1))] / 1000.0;
         };
         double secs = static_cast<double>(win.w1 - win.w0) * 1e-9;
-        std::printf("RESULT msgs=%ld secs=%.6f rate=%.1f p50_us=%.2f p99_us=%.2f mbps=%.1f", count, a.duration,
-                    static_cast<double>(count) / a.duration, pct(0.50), pct(0.99),
-                    (big ? static_cast<double>(window_bytes)
-                         : static_cast<double>(count) * static_cast<double>(a.size)) / secs / 1e6);
+        std::printf(
+            "RESULT msgs=%ld secs=%.6f rate=%.1f p50_us=%.2f p99_us=%.2f mbps=%.1f", count, a.duration,
+            static_cast<double>(count) / a.duration, pct(0.50), pct(0.99),
+            (big ? static_cast<double>(window_bytes) : static_cast<double>(count) * static_cast<double>(a.size)) /
+                secs / 1e6);
         win.print_cpu();
         std::fflush(stdout);
     }
