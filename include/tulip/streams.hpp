@@ -12,3 +12,4 @@
 #include <tulip/streams/pipes.hpp>
 #include <tulip/streams/stream_reader.hpp>
 #include <tulip/streams/stream_writer.hpp>
+#include <tulip/tls.hpp>

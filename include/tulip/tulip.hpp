@@ -21,3 +21,4 @@
 #include <tulip/streams.hpp>
 #include <tulip/sync.hpp>
 #include <tulip/task.hpp>
+#include <tulip/tls.hpp>

@@ -156,8 +156,38 @@ void require_stream_socket(const Socket& sock, const char* what) {
                                     std::to_string(sock.type()));
 }
 
-Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol) {
+ClientTls client_tls(const ConnectOptions& o, const std::string& host) {
+    const double* hs = o.ssl_handshake_timeout ? &*o.ssl_handshake_timeout : nullptr;
+    const double* sd = o.ssl_shutdown_timeout ? &*o.ssl_shutdown_timeout : nullptr;
+    check_ssl_timeouts(static_cast<bool>(o.ssl), hs, sd);
+    ClientTls tls;
+    if (!o.ssl) {
+        if (o.server_hostname) throw std::invalid_argument("server_hostname is only meaningful with ssl");
+        return tls;
+    }
+    if (!o.server_hostname && host.empty())
+        throw std::invalid_argument("You must set server_hostname when using ssl without a host");
+    tls.ssl = o.ssl;
+    tls.params.server_hostname = o.server_hostname ? *o.server_hostname : host;
+    if (hs) tls.params.handshake_timeout = *hs;
+    if (sd) tls.params.shutdown_timeout = *sd;
+    return tls;
+}
+
+Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol, ClientTls tls) {
     EventLoop& loop = get_running_loop();
+    if (tls.ssl) {
+        auto waiter = Future<Ref<Transport>>::create(loop);
+        auto wrapped = tls.ssl.layer()->wrap(loop, std::move(protocol), tls.params, waiter);
+        Ref<Transport> raw = make_socket_transport(loop, std::move(sock), std::move(wrapped));
+        try {
+            Ref<Transport> secure = co_await std::move(waiter);
+            co_return secure;
+        } catch (...) {
+            raw->close();
+            throw;
+        }
+    }
     Ref<Transport> t = make_socket_transport(loop, std::move(sock), std::move(protocol));
     // connection_made was scheduled with call_soon: one yield lets it run
     // before the caller sees the transport (asyncio awaits a waiter future).

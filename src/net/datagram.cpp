@@ -31,12 +31,18 @@ public:
                  std::optional<SocketAddress> peer, bool peer_connected)
         : Base(loop, sock.fileno(), std::move(protocol), "UdpTransport", "datagram transport"), peer_(std::move(peer)),
           peer_connected_(peer_ && peer_connected) {
-        proto_ = static_cast<DatagramProtocol*>(protocol_.get());
+        accept_protocol(*protocol_);
         try {
             local_ = sock.getsockname();
         } catch (...) {}
         (void)sock.detach();  // ours from here on: closed after connection_lost
         begin();
+    }
+
+    void accept_protocol(BaseProtocol& p) override {
+        auto* d = dynamic_cast<DatagramProtocol*>(&p);
+        if (!d) throw std::invalid_argument("a datagram transport needs a DatagramProtocol");
+        proto_ = d;
     }
 
     std::any get_extra_info(std::string_view name) const override {

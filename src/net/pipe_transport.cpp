@@ -79,10 +79,7 @@ class PipeTransport : public detail::SelectorTransport<Transport> {
 public:
     PipeTransport(EventLoop& loop, int fd, std::unique_ptr<BaseProtocol> protocol, const char* kind, const char* name)
         : Base(loop, fd, std::move(protocol), name, "pipe transport") {
-        stream_proto_ = dynamic_cast<Protocol*>(protocol_.get());
-        buffered_proto_ = dynamic_cast<BufferedProtocol*>(protocol_.get());
-        if (!stream_proto_ && !buffered_proto_)
-            throw std::invalid_argument("a pipe transport needs a Protocol or a BufferedProtocol");
+        accept_protocol(*protocol_);
         PipeKind k = check_pipe_fd(fd, kind);
         is_fifo_ = k.fifo;
         is_socket_ = k.socket;
@@ -95,6 +92,13 @@ public:
     }
 
 protected:
+    void accept_protocol(BaseProtocol& p) override {
+        auto* s = dynamic_cast<Protocol*>(&p);
+        auto* b = dynamic_cast<BufferedProtocol*>(&p);
+        if (!s && !b) throw std::invalid_argument("a pipe transport needs a Protocol or a BufferedProtocol");
+        stream_proto_ = s;
+        buffered_proto_ = b;
+    }
     void call_connection_made() override {
         if (stream_proto_)
             stream_proto_->connection_made(*this);

@@ -25,9 +25,11 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <tulip/core/exceptions.hpp>
 #include <tulip/core/ref.hpp>
@@ -53,6 +55,12 @@ public:
     // ---- BaseTransport ----------------------------------------------------------
     bool is_closing() const noexcept override { return closing_; }
     BaseProtocol& get_protocol() const noexcept override { return *protocol_; }
+    void set_protocol(std::unique_ptr<BaseProtocol> protocol) override {
+        if (!protocol) throw std::invalid_argument("set_protocol: no protocol");
+        accept_protocol(*protocol);  // checks its kind before anything changes
+        retired_.push_back(std::move(protocol_));
+        protocol_ = std::move(protocol);
+    }
     EventLoop& get_loop() const noexcept override { return *loop_; }
     // asyncio _SelectorTransport.close: no more reads; connection_lost(nullptr)
     // once the write buffer is empty.
@@ -86,6 +94,11 @@ protected:
     void begin();
 
     // ---- hooks -----------------------------------------------------------------
+    // Checks that p is a protocol this transport can drive (else
+    // std::invalid_argument) and keeps the derived transport's typed view of
+    // it. The constructor calls it on the first protocol; set_protocol on
+    // each next one.
+    virtual void accept_protocol(BaseProtocol& p) = 0;
     // Calls the protocol's connection_made(*this).
     virtual void call_connection_made() = 0;
     // Starts reading (registers the derived read_ready). Run after
@@ -209,6 +222,8 @@ protected:
     EventLoop* loop_;
     int fd_;
     std::unique_ptr<BaseProtocol> protocol_;
+    // Protocols replaced by set_protocol, kept until the transport goes.
+    std::vector<std::unique_ptr<BaseProtocol>> retired_;
     // Writes after the connection was lost (asyncio's _conn_lost): counted to
     // warn after a few; nonzero once connection_lost is scheduled by close()
     // or force_close().

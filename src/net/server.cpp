@@ -209,11 +209,29 @@ Socket listening_socket(const SocketAddress& addr, int family, bool reuse_addres
     return s;
 }
 
+// With ServerOptions::ssl, each accepted connection's protocol sits on the
+// TLS layer (asyncio's _accept_connection2 with sslcontext). The timeouts
+// are checked here, before anything listens.
+ProtocolFactory secure_factory(ProtocolFactory factory, const ServerOptions& o, EventLoop& loop) {
+    const double* hs = o.ssl_handshake_timeout ? &*o.ssl_handshake_timeout : nullptr;
+    const double* sd = o.ssl_shutdown_timeout ? &*o.ssl_shutdown_timeout : nullptr;
+    check_ssl_timeouts(static_cast<bool>(o.ssl), hs, sd);
+    if (!o.ssl) return factory;
+    SecureLayerParams params;
+    params.server_side = true;
+    if (hs) params.handshake_timeout = *hs;
+    if (sd) params.shutdown_timeout = *sd;
+    return [factory = std::move(factory), ssl = o.ssl, params, lp = &loop]() -> std::unique_ptr<BaseProtocol> {
+        return ssl.layer()->wrap(*lp, factory(), params, {});
+    };
+}
+
 }  // namespace
 
 Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string> hosts, std::uint16_t port,
                                 ServerOptions options) {
     EventLoop& loop = get_running_loop();
+    factory = secure_factory(std::move(factory), options, loop);
     if (hosts.empty()) hosts.emplace_back();
     std::vector<Socket> socks;
     std::vector<SocketAddress> seen;
@@ -240,6 +258,7 @@ Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string
 
 Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, ServerOptions options) {
     EventLoop& loop = get_running_loop();
+    factory = secure_factory(std::move(factory), options, loop);
     SocketAddress addr = SocketAddress::from_unix(path);
     remove_stale_unix_socket(path);
     Socket s = Socket::create(AF_UNIX, SOCK_STREAM);
@@ -258,6 +277,7 @@ Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, 
 Server server_from_socket(ProtocolFactory factory, Socket sock, ServerOptions options) {
     EventLoop& loop = get_running_loop();
     require_stream_socket(sock, "create_server");
+    factory = secure_factory(std::move(factory), options, loop);
     std::vector<Socket> socks;
     socks.push_back(std::move(sock));
     Ref<ServerCore> core(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog));

@@ -37,10 +37,7 @@ class SocketTransport final : public detail::SelectorTransport<Transport>, publi
 public:
     SocketTransport(EventLoop& loop, Socket sock, std::unique_ptr<BaseProtocol> protocol, detail::ServerCore* server)
         : Base(loop, sock.fileno(), std::move(protocol), "SocketTransport", "socket transport"), server_(server) {
-        stream_proto_ = dynamic_cast<Protocol*>(protocol_.get());
-        buffered_proto_ = dynamic_cast<BufferedProtocol*>(protocol_.get());
-        if (!stream_proto_ && !buffered_proto_)
-            throw std::invalid_argument("a stream transport needs a Protocol or a BufferedProtocol");
+        accept_protocol(*protocol_);
         // asyncio's _SelectorSocketTransport disables Nagle on every TCP
         // transport, including ones made from a caller's socket (sock=).
         try {
@@ -196,6 +193,13 @@ public:
 
 private:
     // ---- SelectorTransport hooks -------------------------------------------------
+    void accept_protocol(BaseProtocol& p) override {
+        auto* s = dynamic_cast<Protocol*>(&p);
+        auto* b = dynamic_cast<BufferedProtocol*>(&p);
+        if (!s && !b) throw std::invalid_argument("a stream transport needs a Protocol or a BufferedProtocol");
+        stream_proto_ = s;
+        buffered_proto_ = b;
+    }
     void call_connection_made() override {
         if (stream_proto_)
             stream_proto_->connection_made(*this);

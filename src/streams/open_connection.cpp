@@ -8,11 +8,11 @@
 
 namespace tulip {
 
-Coro<StreamPair> detail::streams_over(Socket sock, std::ptrdiff_t limit, bool read_only) {
+Coro<StreamPair> detail::streams_over(Socket sock, std::ptrdiff_t limit, bool read_only, ClientTls tls) {
     auto core = detail::make_transport_stream_core(limit);
     core->close_on_eof = read_only;
-    Ref<Transport> t =
-        co_await detail::connect_transport(std::move(sock), std::make_unique<detail::StreamProtocol>(core));
+    Ref<Transport> t = co_await detail::connect_transport(
+        std::move(sock), std::make_unique<detail::StreamProtocol>(core), std::move(tls));
     (void)t;
     co_return StreamPair(StreamReader(core), StreamWriter(core));
 }
@@ -24,6 +24,7 @@ ProtocolFactory client_factory(ClientConnected cb, std::ptrdiff_t limit) {
     auto shared = std::make_shared<ClientConnected>(std::move(cb));
     return [shared, limit]() -> std::unique_ptr<BaseProtocol> {
         auto core = detail::make_transport_stream_core(limit);
+        core->server_side = true;
         core->on_client = [shared](StreamReader r, StreamWriter w) {
             // A plain callback runs inside connection_made, as asyncio's does
             // when client_connected_cb returns no coroutine; if it throws, the
@@ -51,18 +52,21 @@ ProtocolFactory client_factory(ClientConnected cb, std::ptrdiff_t limit) {
 
 Coro<StreamPair> open_connection(std::string host, std::uint16_t port, StreamOptions options) {
     (void)detail::checked_stream_limit(options.limit);  // before connecting, as asyncio
+    detail::ClientTls tls = detail::client_tls(options.connect, host);
     Socket s = co_await open_tcp_socket(std::move(host), port, options.connect);
-    co_return co_await detail::streams_over(std::move(s), options.limit, false);
+    co_return co_await detail::streams_over(std::move(s), options.limit, false, std::move(tls));
 }
 
 Coro<StreamPair> open_unix_connection(std::string path, StreamOptions options) {
     (void)detail::checked_stream_limit(options.limit);
+    detail::ClientTls tls = detail::client_tls(options.connect, std::string());
     Socket s = co_await open_unix_socket(std::move(path));
-    co_return co_await detail::streams_over(std::move(s), options.limit, false);
+    co_return co_await detail::streams_over(std::move(s), options.limit, false, std::move(tls));
 }
 
 Coro<StreamPair> open_connection(Socket sock, StreamOptions options) {
-    co_return co_await detail::streams_over(std::move(sock), options.limit, false);
+    detail::ClientTls tls = detail::client_tls(options.connect, std::string());
+    co_return co_await detail::streams_over(std::move(sock), options.limit, false, std::move(tls));
 }
 
 Coro<Server> start_server(ClientConnected cb, std::string host, std::uint16_t port, StreamOptions options) {

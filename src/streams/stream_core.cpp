@@ -138,6 +138,7 @@ Coro<void> StreamCore::drain_helper() {
 
 void StreamCore::on_connection_made(Transport& t) {
     transport = Ref<Transport>(&t);
+    over_ssl = t.get_extra_info("sslcontext").has_value();
     if (on_client) {
         auto cb = std::move(on_client);
         on_client = nullptr;
@@ -197,7 +198,7 @@ bool StreamProtocol::eof_received() {
     core_->feed_eof();
     // Keep our side open so the writer may still write (half-close), unless
     // nobody will ever write.
-    return !core_->close_on_eof;
+    return !core_->close_on_eof && !core_->over_ssl;
 }
 
 void StreamProtocol::pause_writing() {

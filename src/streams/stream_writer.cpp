@@ -24,4 +24,13 @@ Coro<void> StreamWriter::wait_closed_impl(detail::StreamRef c) {
     co_await closed;  // raises the connection's error, if it ended with one (as asyncio)
 }
 
+Coro<void> StreamWriter::start_tls_impl(detail::StreamRef c, ssl::SSLContext ctx, StartTLSOptions options) {
+    DrainAwaiter d(c);
+    co_await std::move(d);
+    options.server_side = c->server_side;
+    Ref<Transport> secure = co_await tulip::start_tls(c->transport, std::move(ctx), std::move(options));
+    c->transport = secure;
+    c->over_ssl = true;
+}
+
 }  // namespace tulip

@@ -61,8 +61,24 @@ Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOption
 Coro<Socket> open_unix_socket(std::string path);
 
 namespace detail {
-// Wraps a connected socket and waits until connection_made has run (asyncio's waiter).
-Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol);
+// A client connection's TLS settings, checked (asyncio's ValueErrors:
+// server_hostname or a timeout without ssl; ssl without a host or
+// server_hostname). host: the default server_hostname.
+struct ClientTls {
+    SecureContext ssl;
+    SecureLayerParams params;
+};
+ClientTls client_tls(const ConnectOptions& options, const std::string& host);
+// Wraps a connected socket and waits until connection_made has run (asyncio's
+// waiter); with TLS, until the handshake is done, and returns the secure transport.
+Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol, ClientTls tls);
+// GCC 12.2 bug: a coroutine parameter filled from a default argument `= {}`
+// of a class with a std::string member is destroyed twice (free(): invalid
+// pointer). Plain text goes through this overload, which passes a named object.
+inline Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol> protocol) {
+    ClientTls plain;
+    return connect_transport(std::move(sock), std::move(protocol), std::move(plain));
+}
 // asyncio's check on a caller's socket: std::invalid_argument unless it is a
 // SOCK_STREAM socket ("A Stream Socket was expected").
 void require_stream_socket(const Socket& sock, const char* what);
@@ -78,24 +94,28 @@ namespace detail {
 template <class F>
 using factory_protocol_t = typename std::invoke_result_t<F&>::element_type;
 
+// With TLS the protocol is owned by the TLS layer, which the secure
+// transport keeps alive: the ProtocolRef stays valid the same way.
 template <class F>
-Coro<ConnectionPair<factory_protocol_t<F>>> wrap_connected(F factory, Socket sock) {
+Coro<ConnectionPair<factory_protocol_t<F>>> wrap_connected(F factory, Socket sock, ClientTls tls) {
     auto proto = factory();
     if (!proto) throw std::runtime_error("the protocol factory returned no protocol");
     auto* p = proto.get();
-    Ref<Transport> t = co_await connect_transport(std::move(sock), std::move(proto));
+    Ref<Transport> t = co_await connect_transport(std::move(sock), std::move(proto), std::move(tls));
     co_return ConnectionPair<factory_protocol_t<F>>(t, ProtocolRef<factory_protocol_t<F>, Transport>(t, p));
 }
 template <class F>
 Coro<ConnectionPair<factory_protocol_t<F>>> connect_tcp(F factory, std::string host, std::uint16_t port,
                                                         ConnectOptions options) {
+    ClientTls tls = client_tls(options, host);
     Socket s = co_await open_tcp_socket(std::move(host), port, std::move(options));
-    co_return co_await wrap_connected(std::move(factory), std::move(s));
+    co_return co_await wrap_connected(std::move(factory), std::move(s), std::move(tls));
 }
 template <class F>
-Coro<ConnectionPair<factory_protocol_t<F>>> connect_unix(F factory, std::string path) {
+Coro<ConnectionPair<factory_protocol_t<F>>> connect_unix(F factory, std::string path, ConnectOptions options) {
+    ClientTls tls = client_tls(options, std::string());
     Socket s = co_await open_unix_socket(std::move(path));
-    co_return co_await wrap_connected(std::move(factory), std::move(s));
+    co_return co_await wrap_connected(std::move(factory), std::move(s), std::move(tls));
 }
 }  // namespace detail
 
@@ -106,14 +126,16 @@ auto create_connection(F factory, std::string host, std::uint16_t port, ConnectO
 }
 // With an already connected socket (asyncio: sock=). A socket that is not
 // SOCK_STREAM is refused here (std::invalid_argument), before any await.
+// options: only the TLS fields apply (ssl needs server_hostname here).
 template <class F>
-auto create_connection(F factory, Socket sock) {
+auto create_connection(F factory, Socket sock, ConnectOptions options = {}) {
     detail::require_stream_socket(sock, "create_connection");
-    return detail::wrap_connected(std::move(factory), std::move(sock));
+    return detail::wrap_connected(std::move(factory), std::move(sock), detail::client_tls(options, std::string()));
 }
+// options: only the TLS fields apply (ssl needs server_hostname here).
 template <class F>
-auto create_unix_connection(F factory, std::string path) {
-    return detail::connect_unix(std::move(factory), std::move(path));
+auto create_unix_connection(F factory, std::string path, ConnectOptions options = {}) {
+    return detail::connect_unix(std::move(factory), std::move(path), std::move(options));
 }
 
 }  // namespace tulip

@@ -13,6 +13,7 @@
 
 #include <any>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -38,6 +39,12 @@ public:
     virtual void close() = 0;
     virtual BaseProtocol& get_protocol() const noexcept = 0;
     virtual EventLoop& get_loop() const noexcept = 0;
+    // asyncio's set_protocol: the transport drives `protocol` from now on.
+    // The previous protocol stays owned by the transport (destroyed with
+    // it), so a ProtocolRef on it stays valid. A protocol of the wrong kind
+    // raises std::invalid_argument; a transport that cannot switch raises
+    // std::runtime_error (this default).
+    virtual void set_protocol(std::unique_ptr<BaseProtocol> protocol);
 };
 
 class Transport : public BaseTransport {

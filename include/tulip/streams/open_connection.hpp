@@ -59,7 +59,12 @@ Coro<StreamPair> open_connection(Socket sock, StreamOptions options = {});
 
 namespace detail {
 // Streams over a connected socket; with read_only the transport closes at EOF.
-Coro<StreamPair> streams_over(Socket sock, std::ptrdiff_t limit, bool read_only);
+Coro<StreamPair> streams_over(Socket sock, std::ptrdiff_t limit, bool read_only, ClientTls tls);
+// No default argument for tls: see the GCC 12.2 note at connect_transport.
+inline Coro<StreamPair> streams_over(Socket sock, std::ptrdiff_t limit, bool read_only) {
+    ClientTls plain;
+    return streams_over(std::move(sock), limit, read_only, std::move(plain));
+}
 }  // namespace detail
 
 Coro<Server> start_server(ClientConnected client_connected_cb, std::string host, std::uint16_t port,

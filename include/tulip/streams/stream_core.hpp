@@ -100,6 +100,11 @@ public:
     // A read-only stream (a child's stdout/stderr): the transport closes at
     // EOF instead of staying half-open for writes.
     bool close_on_eof = false;
+    // The transport is a TLS one (asyncio's _over_ssl): EOF closes it, as
+    // TLS has no half-close. Set at connection_made and by start_tls.
+    bool over_ssl = false;
+    // A stream start_server made: start_tls upgrades it as the server side.
+    bool server_side = false;
     // For start_server: called from connection_made with the new streams.
     std::function<void(StreamReader, StreamWriter)> on_client;
 

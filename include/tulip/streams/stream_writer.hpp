@@ -20,6 +20,7 @@
 #include <tulip/net/transport.hpp>
 #include <tulip/streams/stream_core.hpp>
 #include <tulip/task/coro.hpp>
+#include <tulip/tls/start_tls.hpp>
 
 namespace tulip {
 
@@ -70,12 +71,21 @@ public:
     };
     DrainAwaiter drain() const noexcept { return DrainAwaiter(core_); }
     std::any get_extra_info(std::string_view name) const { return core_->transport->get_extra_info(name); }
+    // Upgrades the connection to TLS (asyncio 3.11 StreamWriter.start_tls):
+    // drains, then runs the handshake; reads and writes go through TLS from
+    // then on. A stream of start_server upgrades as the server side
+    // (options.server_side is ignored). Bytes already in the reader's buffer
+    // stay plain text. On failure the connection is closed.
+    Coro<void> start_tls(ssl::SSLContext sslcontext, StartTLSOptions options = {}) {
+        return start_tls_impl(core_, std::move(sslcontext), std::move(options));
+    }
     Transport& transport() const noexcept { return *core_->transport; }
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
 
 private:
     static Coro<void> drain_slow(detail::StreamRef c);
     static Coro<void> wait_closed_impl(detail::StreamRef c);
+    static Coro<void> start_tls_impl(detail::StreamRef c, ssl::SSLContext ctx, StartTLSOptions options);
     detail::StreamRef core_;
 };
 

@@ -51,7 +51,7 @@ enum class TLSVersion { MINIMUM_SUPPORTED, TLSv1_2, TLSv1_3, MAXIMUM_SUPPORTED }
 // A certificate as Python's SSLSocket.getpeercert() describes it.
 struct PeerCert {
     using Names = std::vector<std::pair<std::string, std::string>>;
-    Names subject;           // {"commonName", "localhost"}, ...
+    Names subject;  // {"commonName", "localhost"}, ...
     Names issuer;
     Names subject_alt_name;  // {"DNS", "localhost"}, {"IP Address", "127.0.0.1"}
     std::string not_before;  // "Jan  1 00:00:00 2026 GMT", as Python prints it
@@ -83,11 +83,11 @@ public:
     ~SSLObject();
     explicit operator bool() const noexcept { return ssl_ != nullptr; }
 
-    std::string version() const;                     // "TLSv1.3"
-    std::optional<Cipher> cipher() const;            // none before the handshake
-    std::optional<PeerCert> getpeercert() const;     // none when the peer sent none
-    std::string selected_alpn_protocol() const;      // "" when none was agreed
-    std::string server_hostname() const;             // the SNI name sent / received
+    std::string version() const;                  // "TLSv1.3"
+    std::optional<Cipher> cipher() const;         // none before the handshake
+    std::optional<PeerCert> getpeercert() const;  // none when the peer sent none
+    std::string selected_alpn_protocol() const;   // "" when none was agreed
+    std::string server_hostname() const;          // the SNI name sent / received
     bool server_side() const;
     bool session_reused() const;
     ssl_st* native_handle() const noexcept { return ssl_; }

@@ -34,7 +34,7 @@ namespace tulip {
 
 struct StartTLSOptions {
     bool server_side = false;
-    std::optional<std::string> server_hostname;  // client: SNI and the name checked
+    std::optional<std::string> server_hostname;   // client: SNI and the name checked
     std::optional<double> ssl_handshake_timeout;  // seconds; 60 by default
     std::optional<double> ssl_shutdown_timeout;   // seconds; 30 by default
 };
