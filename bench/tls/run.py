@@ -21,7 +21,8 @@ Tests, in each pass (--reps passes; the tables show medians):
              handshakes/s, and per server CPU-second.
   roundtrip: one connection echoing 64 MiB messages (the C++ servers):
              MB/s echoed.
-  bulk:      one connection sending 64 MiB to a fresh sink server (reads and
+  bulk:      --bulk-n times (interleaved; a transfer takes ~0.1 s, so one
+             alone is noisy) one connection sending 64 MiB to a fresh sink server (reads and
              drops, closes at close_notify): tulip, Asio and `openssl
              s_server -quiet` (writing what it reads to /dev/null), the same
              sender (tls_client bulk, 16 KiB records) for all: MB/s from the
@@ -31,7 +32,7 @@ Tests, in each pass (--reps passes; the tables show medians):
              with 0 bytes (process start and handshake).
 
 Options: --servers a,b --conns 10,100 --size 1024 --duration S --warmup S
---reps N --hs-conns K --bulk-mib M --quick --rt PRIO --raw FILE.
+--reps N --hs-conns K --bulk-mib M --bulk-n N --quick --rt PRIO --raw FILE.
 """
 import argparse
 import datetime
@@ -203,7 +204,7 @@ def measure(args, servers, certs, raw):
                 s.stop()
         # Bulk one way, into a fresh sink server each.
         sinks = [n for n in order if n in CPP] + ["openssl"]
-        for name in sinks:
+        for name in [n for _ in range(args.bulk_n) for n in sinks]:
             if name == "openssl":
                 port = free_port()
                 p = start_s_server(port, *certs)
@@ -353,13 +354,14 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--hs-conns", type=int, default=4)
     ap.add_argument("--bulk-mib", type=int, default=64)
+    ap.add_argument("--bulk-n", type=int, default=5, help="bulk transfers per receiver per pass (interleaved)")
     ap.add_argument("--quick", action="store_true", help="1 pass, 1.5 s per measurement")
     ap.add_argument("--rt", type=int, metavar="PRIO", help="SCHED_FIFO priority for servers and client (chrt -f)")
     ap.add_argument("--raw", help="append every measurement to this file (JSON lines)")
     ap.add_argument("--from", dest="from_files", nargs="+", help="report the medians of these --raw files")
     args = ap.parse_args()
     if args.quick:
-        args.reps, args.duration, args.warmup = 1, 1.5, 0.3
+        args.reps, args.duration, args.warmup, args.bulk_n = 1, 1.5, 0.3, 3
     args.conns = [int(c) for c in args.conns.split(",")]
     if args.from_files:
         records = []
