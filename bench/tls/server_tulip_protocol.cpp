@@ -2,7 +2,6 @@
 // Protocol/Transport layer (bench/echo/server_tulip_protocol.cpp plus
 // ServerOptions::ssl): data_received(data) -> transport.write(data).
 // --sink: data_received drops the data. See tls_common.hpp for the options.
-#include <openssl/ssl.h>
 
 #include <tulip/tls/ssl_context.hpp>
 #include <tulip/tulip.hpp>
@@ -35,7 +34,7 @@ Coro<int> amain(tlsbench::Args a) {
     ctx.load_cert_chain(a.cert, a.key);
     ctx.set_minimum_version(ssl::TLSVersion::TLSv1_3);
     ctx.set_ciphersuites(tlsbench::kSuite);
-    SSL_CTX_set_num_tickets(ctx.native_handle(), 0);
+    ctx.set_num_tickets(0);
     ServerOptions options;
     options.backlog = echo::kBacklog;
     options.ssl = ctx;

@@ -3,7 +3,6 @@
 // `o.server.ssl = ctx`): per connection
 //     data = co_await reader.read(65536); writer.write(data); co_await writer.drain();
 // --sink: read until EOF and drop it. See tls_common.hpp for the options.
-#include <openssl/ssl.h>
 
 #include <tulip/tls/ssl_context.hpp>
 #include <tulip/tulip.hpp>
@@ -43,7 +42,7 @@ Coro<int> amain(tlsbench::Args a) {
     ctx.load_cert_chain(a.cert, a.key);
     ctx.set_minimum_version(ssl::TLSVersion::TLSv1_3);
     ctx.set_ciphersuites(tlsbench::kSuite);
-    SSL_CTX_set_num_tickets(ctx.native_handle(), 0);  // no public knob (as Python's num_tickets)
+    ctx.set_num_tickets(0);
     StreamOptions options;
     options.server.backlog = echo::kBacklog;
     options.server.ssl = ctx;

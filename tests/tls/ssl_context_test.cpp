@@ -73,9 +73,8 @@ TEST(SSLContext, AServerContextAsksNoClientCertificate) {
     EXPECT_FALSE(ctx.check_hostname());
 }
 
-TEST(SSLContext, SessionResumptionIsOnAndKtlsOffByDefault) {
+TEST(SSLContext, SessionResumptionIsOnByDefault) {
     SSLContext ctx;
-    EXPECT_TRUE(ctx.session_resumption());
     EXPECT_TRUE(ctx.session_resumption());
     ctx.set_session_resumption(false);
     EXPECT_FALSE(ctx.session_resumption());
@@ -295,4 +294,13 @@ TEST(SSLContext, FromGivesBackTheContextASecureContextHolds) {
     ASSERT_TRUE(back.has_value());
     EXPECT_TRUE(*back == a);
     EXPECT_FALSE(SSLContext::from(SecureContext{}).has_value());
+}
+
+TEST(SSLContext, NumTicketsIsAServerSetting) {
+    SSLContext server(PROTOCOL_TLS_SERVER);
+    EXPECT_EQ(server.num_tickets(), 2u);  // OpenSSL's default
+    server.set_num_tickets(0);
+    EXPECT_EQ(server.num_tickets(), 0u);
+    SSLContext client(PROTOCOL_TLS_CLIENT);
+    EXPECT_THROW(client.set_num_tickets(1), std::invalid_argument);
 }
