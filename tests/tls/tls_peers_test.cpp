@@ -130,7 +130,10 @@ Coro<void> start_s_server(Peer* peer, std::vector<std::string> extra) {
     std::vector<std::string> args{"s_server", "-accept", "127.0.0.1:0",          "-naccept", "1",
                                   "-rev",     "-cert",   test_pki().server.cert, "-key",     test_pki().server.key};
     args.insert(args.end(), extra.begin(), extra.end());
-    co_await spawn(peer, kOpenssl, std::move(args));
+    // Through tls_peer.py exec: s_server then dies with us, even if we crash.
+    std::vector<std::string> launcher{peer_script(), "exec", kOpenssl};
+    args.insert(args.begin(), launcher.begin(), launcher.end());
+    co_await spawn(peer, kPython, std::move(args));
     std::string line = co_await line_starting(peer, "ACCEPT ");
     peer->port = port_in(line);
 }
