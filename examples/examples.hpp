@@ -22,6 +22,8 @@ int nonblocking_walkthrough();  // polling a non-blocking socket vs awaiting soc
 int streams_echo();             // start_server + open_connection, readline/write/drain
 int chat_server();              // a Protocol-based broadcast server, three clients
 int udp_echo();                 // create_datagram_endpoint on both sides
+int tls_echo();                 // the streams echo over TLS; a client that does not trust the server is refused
+int https_request();            // an HTTP/1.1 request over a verified TLS connection with ALPN
 
 // Synchronisation and processes.
 int log_queue();          // put_nowait from plain functions; a coroutine ships to a log server

@@ -471,12 +471,6 @@ void SSLContext::set_keylog_filename(const std::string& path) {
     SSL_CTX_set_keylog_callback(im.ctx, path.empty() ? nullptr : keylog_cb);
 }
 
-void SSLContext::set_ktls(bool on) {
-    Impl& im = impl();
-    im.use_ktls = on;
-}
-bool SSLContext::ktls() const noexcept { return impl().use_ktls; }
-
 SSLContext create_default_context(Purpose purpose, const std::string& cafile, const std::string& capath,
                                   const std::string& cadata) {
     SSLContext ctx(purpose == Purpose::SERVER_AUTH ? PROTOCOL_TLS_CLIENT : PROTOCOL_TLS_SERVER);

@@ -33,7 +33,6 @@ public:
     VerifyMode verify = CERT_NONE;
     bool check_hostname = false;
     bool resumption = true;
-    bool use_ktls = false;
     std::string alpn_wire;  // length-prefixed protocol names
     SniCallback sni;
     // The handle the SNI callback and get_extra_info("sslcontext") give back.

@@ -106,6 +106,9 @@ SSLProtocol::SSLProtocol(EventLoop& loop, SSLContext ctx, SSL* ssl, std::unique_
                          bool call_connection_made)
     : loop_(&loop), ctx_(std::move(ctx)), ssl_(ssl), app_owned_(std::move(app_owned)), app_(app), params_(params),
       waiter_(std::move(waiter)), call_connection_made_(call_connection_made) {
+    // start_tls: the protocol saw connection_made on the plain transport,
+    // so it is owed exactly one connection_lost, even if the handshake fails.
+    if (!call_connection_made_) app_state_ = AppState::made;
     app_stream_ = dynamic_cast<Protocol*>(app_);
     app_buffered_ = dynamic_cast<BufferedProtocol*>(app_);
     if (!app_stream_ && !app_buffered_) {
@@ -232,6 +235,7 @@ void SSLProtocol::on_handshake_complete(std::exception_ptr exc) {
         return;
     }
     state_ = State::wrapped;
+    handshake_done_ = true;
     process_outgoing();  // the handshake's last flight (a server's session tickets)
     if (call_connection_made_) {
         app_state_ = AppState::made;
@@ -245,8 +249,6 @@ void SSLProtocol::on_handshake_complete(std::exception_ptr exc) {
             wakeup_waiter(std::current_exception());
             return;
         }
-    } else {
-        app_state_ = AppState::made;
     }
     wakeup_waiter(nullptr);
     if (state_ != State::wrapped) return;  // connection_made closed us
@@ -684,9 +686,8 @@ void SSLProtocol::set_app_protocol(std::unique_ptr<BaseProtocol> p) {
 
 std::any SSLProtocol::extra_info(std::string_view name) const {
     if (name == "sslcontext") return ctx_;
-    bool done = app_state_ != AppState::init;
     if (name == "ssl_object") return SSLObject(ssl_);
-    if (done) {
+    if (handshake_done_) {
         SSLObject o(ssl_);
         if (name == "peercert") {
             auto c = o.getpeercert();

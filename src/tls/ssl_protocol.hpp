@@ -119,6 +119,7 @@ private:
     State state_ = State::unwrapped;
     AppState app_state_ = AppState::init;
     bool eof_received_ = false;
+    bool handshake_done_ = false;
     bool app_reading_paused_ = false;
     bool app_writing_paused_ = false;
     bool raw_writing_paused_ = false;

@@ -149,12 +149,6 @@ public:
     // Writes the session secrets NSS-style (SSLKEYLOGFILE) for Wireshark.
     void set_keylog_filename(const std::string& path);
 
-    // Kernel TLS (Linux's `tls` module, OpenSSL's SSL_OP_ENABLE_KTLS) for
-    // connections that run straight on a socket. Off by default; see
-    // tls/ktls.hpp for when the kernel takes it.
-    void set_ktls(bool on);
-    bool ktls() const noexcept;
-
     ssl_ctx_st* native_handle() const noexcept;
 
     // The same context as `ctx` (true when both handles share it).
