@@ -73,10 +73,9 @@ TEST(SSLContext, AServerContextAsksNoClientCertificate) {
     EXPECT_FALSE(ctx.check_hostname());
 }
 
-TEST(SSLContext, SessionResumptionIsOnAndKtlsOffByDefault) {
+TEST(SSLContext, SessionResumptionIsOnByDefault) {
     SSLContext ctx;
     EXPECT_TRUE(ctx.session_resumption());
-    EXPECT_FALSE(ctx.ktls());
     ctx.set_session_resumption(false);
     EXPECT_FALSE(ctx.session_resumption());
 }
