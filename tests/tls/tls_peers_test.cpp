@@ -130,7 +130,10 @@ Coro<void> start_s_server(Peer* peer, std::vector<std::string> extra) {
     std::vector<std::string> args{"s_server", "-accept", "127.0.0.1:0",          "-naccept", "1",
                                   "-rev",     "-cert",   test_pki().server.cert, "-key",     test_pki().server.key};
     args.insert(args.end(), extra.begin(), extra.end());
-    co_await spawn(peer, kOpenssl, std::move(args));
+    // Through tls_peer.py exec: s_server then dies with us, even if we crash.
+    std::vector<std::string> launcher{peer_script(), "exec", kOpenssl};
+    args.insert(args.begin(), launcher.begin(), launcher.end());
+    co_await spawn(peer, kPython, std::move(args));
     std::string line = co_await line_starting(peer, "ACCEPT ");
     peer->port = port_in(line);
 }
@@ -694,6 +697,41 @@ TEST_F(TlsPeers, StartTlsUpgradesAPlainConnection) {
                                       "--key",  test_pki().server.key};
         co_await start_python(p, args);
         co_await guarded(p, starttls_client(p));
+    };
+    run_io(body(&peer));
+    EXPECT_EQ(peer.proc->returncode(), 0) << peer.describe();
+    EXPECT_TRUE(contains(peer.out, "\"plain\": \"STARTTLS\"")) << peer.describe();
+    EXPECT_TRUE(contains(peer.out, "\"lines\": 1")) << peer.describe();
+}
+
+Coro<void> stream_starttls_client(Peer* peer) {
+    StreamPair conn = co_await bounded(open_connection("127.0.0.1", peer->port));
+    auto [r, w] = std::move(conn);
+    std::string hello = co_await bounded(r.readline());
+    EXPECT_EQ(hello, "220 plain hello\n");
+    w.write("STARTTLS\n");
+    std::string go = co_await bounded(r.readline());
+    EXPECT_EQ(go, "220 go ahead\n");
+    StartTLSOptions opts;
+    opts.server_hostname = "localhost";
+    opts.ssl_handshake_timeout = kStep;
+    ssl::SSLContext ctx = client_ctx();
+    co_await bounded(w.start_tls(ctx, opts));
+    EXPECT_EQ(extra_of<std::string>(w, "tls_version"), "TLSv1.3");
+    EXPECT_TRUE(has_name(extra_of<ssl::PeerCert>(w, "peercert").subject, "commonName", "localhost"));
+    w.write("stream over tls\n");
+    std::string echoed = co_await bounded(r.readline());
+    EXPECT_EQ(echoed, "stream over tls\n");
+    co_await bounded(close_and_wait(w));
+}
+
+TEST_F(TlsPeers, StreamWriterStartTlsUpgradesAPlainStream) {
+    Peer peer;
+    auto body = [](Peer* p) -> Coro<void> {
+        std::vector<std::string> args{"server", "--action",           "starttls", "--cert", test_pki().server.cert,
+                                      "--key",  test_pki().server.key};
+        co_await start_python(p, args);
+        co_await guarded(p, stream_starttls_client(p));
     };
     run_io(body(&peer));
     EXPECT_EQ(peer.proc->returncode(), 0) << peer.describe();

@@ -6,11 +6,15 @@
 #   one connection per --action, then prints one JSON line describing what it
 #   saw ({"error": ...} on failure, exit status 1).
 # client: connects to --port, says one line, prints one JSON line likewise.
-# Every socket has a timeout, so the peer never hangs.
+# exec PROGRAM ARGS...: runs PROGRAM (openssl s_server) with the same guard.
+# Every socket has a timeout, so the peer never hangs; and the peer dies with
+# the test process (PR_SET_PDEATHSIG), even when that one crashes.
 import argparse
+import ctypes
 import hashlib
 import json
 import os
+import signal
 import socket
 import ssl
 import sys
@@ -183,7 +187,19 @@ def client(args):
     return 0
 
 
+def die_with_parent():
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(1)
+
+
 def main():
+    die_with_parent()
+    if len(sys.argv) > 2 and sys.argv[1] == "exec":
+        # The death signal survives execve.
+        os.execv(sys.argv[2], sys.argv[2:])
     p = argparse.ArgumentParser()
     p.add_argument("role", choices=["server", "client"])
     p.add_argument("--action", default="echo", choices=["echo", "bulk", "abrupt", "starttls"])
