@@ -40,7 +40,7 @@ const std::error_category& ssl_category() noexcept {
 
 SSLError::SSLError(int code, std::string library, std::string reason, const std::string& what)
     : std::system_error(std::error_code(code, ssl_category()), what), library_(std::move(library)),
-      reason_(std::move(reason)) {}
+      reason_(std::move(reason)), what_(what) {}
 
 SSLCertVerificationError::SSLCertVerificationError(long verify_code, std::string verify_message,
                                                    const std::string& what)

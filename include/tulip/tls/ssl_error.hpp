@@ -21,10 +21,13 @@ public:
     SSLError(int code, std::string library, std::string reason, const std::string& what);
     const std::string& library() const noexcept { return library_; }
     const std::string& reason() const noexcept { return reason_; }
+    // The message alone (std::system_error would append the category's).
+    const char* what() const noexcept override { return what_.c_str(); }
 
 private:
     std::string library_;
     std::string reason_;
+    std::string what_;
 };
 
 // The peer's certificate did not verify (ssl.SSLCertVerificationError, alias
