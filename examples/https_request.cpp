@@ -15,11 +15,8 @@
 // There is no internet here: the example starts its own HTTPS responder
 // (a start_server handler with a server context that also speaks ALPN), and
 // makes its certificate with Debian's `openssl`, as tls_echo does.
-#include <stdlib.h>
-
 #include <any>
 #include <cstdint>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -27,34 +24,9 @@
 #include <tulip/tulip.hpp>
 
 #include "examples.hpp"
+#include "self_signed.hpp"
 
 namespace {
-
-tulip::Coro<bool> make_certificate(std::string dir) {
-    std::vector<std::string> args{"req",
-                                  "-x509",
-                                  "-newkey",
-                                  "ec",
-                                  "-pkeyopt",
-                                  "ec_paramgen_curve:prime256v1",
-                                  "-nodes",
-                                  "-days",
-                                  "1",
-                                  "-subj",
-                                  "/CN=localhost",
-                                  "-addext",
-                                  "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                                  "-keyout",
-                                  dir + "/key.pem",
-                                  "-out",
-                                  dir + "/cert.pem"};
-    tulip::SubprocessOptions o;
-    o.std_out = tulip::DEVNULL;
-    o.std_err = tulip::DEVNULL;
-    tulip::Process p = co_await tulip::create_subprocess_exec("openssl", args, o);
-    int rc = co_await p.wait();
-    co_return rc == 0;
-}
 
 // A minimal HTTPS responder: reads one request head, answers it, closes.
 tulip::Coro<void> respond(tulip::StreamReader reader, tulip::StreamWriter writer) {
@@ -82,13 +54,9 @@ tulip::Coro<tulip::StreamPair> open_https(std::string host, std::uint16_t port, 
 }
 
 tulip::Coro<int> amain() {
-    char tmpl[] = "/tmp/tulip-https-XXXXXX";
-    std::string dir = ::mkdtemp(tmpl);
-    struct Cleanup {
-        std::string dir;
-        ~Cleanup() { std::filesystem::remove_all(dir); }
-    } cleanup{dir};
-    bool made = co_await make_certificate(dir);
+    examples::TempDir tmp;
+    const std::string& dir = tmp.path;
+    bool made = co_await examples::make_certificate(dir);
     if (!made) {
         std::cout << "could not run `openssl req` (is Debian's openssl installed?)\n";
         co_return 1;

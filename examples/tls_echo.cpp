@@ -16,11 +16,8 @@
 // certificate is made first by Debian's `openssl` command, run through
 // create_subprocess_exec (a self-signed certificate for localhost and
 // 127.0.0.1, in a temporary directory removed at the end).
-#include <stdlib.h>
-
 #include <any>
 #include <cstdint>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -29,39 +26,13 @@
 #include <tulip/tulip.hpp>
 
 #include "examples.hpp"
+#include "self_signed.hpp"
 
 namespace {
 
 std::string_view chomp(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     return line;
-}
-
-// Makes cert.pem and key.pem in dir with `openssl req`.
-tulip::Coro<bool> make_certificate(std::string dir) {
-    std::vector<std::string> args{"req",
-                                  "-x509",
-                                  "-newkey",
-                                  "ec",
-                                  "-pkeyopt",
-                                  "ec_paramgen_curve:prime256v1",
-                                  "-nodes",
-                                  "-days",
-                                  "1",
-                                  "-subj",
-                                  "/CN=localhost",
-                                  "-addext",
-                                  "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                                  "-keyout",
-                                  dir + "/key.pem",
-                                  "-out",
-                                  dir + "/cert.pem"};
-    tulip::SubprocessOptions o;
-    o.std_out = tulip::DEVNULL;
-    o.std_err = tulip::DEVNULL;
-    tulip::Process p = co_await tulip::create_subprocess_exec("openssl", args, o);
-    int rc = co_await p.wait();
-    co_return rc == 0;
 }
 
 tulip::Coro<void> handle_echo(tulip::StreamReader reader, tulip::StreamWriter writer) {
@@ -116,13 +87,9 @@ tulip::Coro<bool> untrusting_client(std::uint16_t port) {
 }
 
 tulip::Coro<int> amain() {
-    char tmpl[] = "/tmp/tulip-tls-echo-XXXXXX";
-    std::string dir = ::mkdtemp(tmpl);
-    struct Cleanup {
-        std::string dir;
-        ~Cleanup() { std::filesystem::remove_all(dir); }
-    } cleanup{dir};
-    bool made = co_await make_certificate(dir);
+    examples::TempDir tmp;
+    const std::string& dir = tmp.path;
+    bool made = co_await examples::make_certificate(dir);
     if (!made) {
         std::cout << "could not run `openssl req` (is Debian's openssl installed?)\n";
         co_return 1;

@@ -442,15 +442,7 @@ void SSLProtocol::app_write(std::string_view data) {
     }
     if (state_ == State::handshake || !backlog_.empty()) {
         backlog_.append(data);
-        if (!app_writing_paused_ && write_buffer_size() > raw_->get_write_buffer_limits().second) {
-            app_writing_paused_ = true;
-            try {
-                app_->pause_writing();
-            } catch (...) {
-                loop_->call_exception_handler(
-                    {"protocol.pause_writing() failed", std::current_exception(), "SSL transport", {}});
-            }
-        }
+        if (write_buffer_size() > raw_->get_write_buffer_limits().second) set_app_writing_paused(true);
         return;
     }
     clear_errors();
@@ -516,14 +508,7 @@ std::size_t SSLProtocol::write_buffer_size() const noexcept {
 
 void SSLProtocol::pause_writing() {
     raw_writing_paused_ = true;
-    if (app_writing_paused_) return;
-    app_writing_paused_ = true;
-    try {
-        app_->pause_writing();
-    } catch (...) {
-        loop_->call_exception_handler(
-            {"protocol.pause_writing() failed", std::current_exception(), "SSL transport", {}});
-    }
+    set_app_writing_paused(true);
 }
 
 void SSLProtocol::resume_writing() {
@@ -534,12 +519,22 @@ void SSLProtocol::resume_writing() {
 void SSLProtocol::resume_app_writing_if_due() {
     if (!app_writing_paused_ || raw_writing_paused_ || !raw_) return;
     if (write_buffer_size() > raw_->get_write_buffer_limits().first) return;
-    app_writing_paused_ = false;
+    set_app_writing_paused(false);
+}
+
+void SSLProtocol::set_app_writing_paused(bool paused) {
+    if (app_writing_paused_ == paused) return;
+    app_writing_paused_ = paused;
     try {
-        app_->resume_writing();
+        if (paused)
+            app_->pause_writing();
+        else
+            app_->resume_writing();
     } catch (...) {
-        loop_->call_exception_handler(
-            {"protocol.resume_writing() failed", std::current_exception(), "SSL transport", {}});
+        loop_->call_exception_handler({paused ? "protocol.pause_writing() failed" : "protocol.resume_writing() failed",
+                                       std::current_exception(),
+                                       "SSL transport",
+                                       {}});
     }
 }
 

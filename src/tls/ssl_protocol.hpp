@@ -94,6 +94,8 @@ private:
     void fatal_error(std::exception_ptr exc, const char* message);
     void wakeup_waiter(std::exception_ptr exc);
     void resume_app_writing_if_due();
+    // Tells the application's protocol pause_writing/resume_writing once per change.
+    void set_app_writing_paused(bool paused);
     // What SSL_get_error says after a failed call: true to wait for more
     // bytes; otherwise the error to raise.
     std::exception_ptr ssl_failure(int ret, bool* again, const char* op);
