@@ -30,10 +30,23 @@ struct TempDir {
 // Makes dir/cert.pem and dir/key.pem (EC P-256, valid one day); false if
 // `openssl` could not make them.
 inline tulip::Coro<bool> make_certificate(std::string dir) {
-    std::vector<std::string> args{"req",     "-x509",  "-newkey", "ec",  "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                  "-nodes",  "-days",  "1",       "-subj", "/CN=localhost",
-                                  "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                                  "-keyout", dir + "/key.pem",    "-out",  dir + "/cert.pem"};
+    std::vector<std::string> args{"req",
+                                  "-x509",
+                                  "-newkey",
+                                  "ec",
+                                  "-pkeyopt",
+                                  "ec_paramgen_curve:prime256v1",
+                                  "-nodes",
+                                  "-days",
+                                  "1",
+                                  "-subj",
+                                  "/CN=localhost",
+                                  "-addext",
+                                  "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                                  "-keyout",
+                                  dir + "/key.pem",
+                                  "-out",
+                                  dir + "/cert.pem"};
     tulip::SubprocessOptions o;
     o.std_out = tulip::DEVNULL;
     o.std_err = tulip::DEVNULL;

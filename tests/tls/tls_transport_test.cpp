@@ -408,3 +408,90 @@ TEST_F(TlsTransportTest, ALoopClosedWithOpenTlsConnectionsLeaksNothing) {
     EXPECT_TRUE(kept->is_closing());
     EXPECT_THROW(kept->write("after the loop closed"), std::runtime_error);  // as the socket transport
 }
+
+// ---- asyncio's argument checks and TLS over Unix sockets (test_events,
+// test_base_events, test_unix_events, test_streams) -----------------------------
+
+TEST_F(TlsTransportTest, TlsOverAUnixSocketNeedsAServerHostnameAndThenWorks) {
+    auto body = []() -> Coro<void> {
+        std::string path = test::test_pki().dir + "/tls.sock";
+        Server server = co_await start_unix_server(echo_until_eof, path, server_opts());
+        // No host to default to (asyncio's "You must set server_hostname
+        // when using ssl without a host").
+        StreamOptions no_host;
+        no_host.connect.ssl = client_ctx();
+        bool refused = false;
+        try {
+            auto conn = co_await open_unix_connection(path, no_host);
+        } catch (const std::invalid_argument& e) {
+            refused = std::string(e.what()).find("server_hostname") != std::string::npos;
+        }
+        EXPECT_TRUE(refused);
+        auto [r, w] = co_await open_unix_connection(path, client_opts());
+        w.write("over a unix socket\n");
+        EXPECT_EQ(co_await r.readline(), "over a unix socket\n");
+        EXPECT_EQ(std::any_cast<std::string>(w.get_extra_info("tls_version")), "TLSv1.3");
+        co_await close_and_wait(w);
+        // A client that trusts nobody fails there too, and the server goes on.
+        bool verify_failed = false;
+        try {
+            auto conn = co_await open_unix_connection(path, client_opts(ssl::SSLContext(ssl::PROTOCOL_TLS_CLIENT)));
+        } catch (const ssl::SSLCertVerificationError&) {
+            verify_failed = true;
+        }
+        EXPECT_TRUE(verify_failed);
+        co_await close_and_wait(server);
+    };
+    run(bounded(body()));
+}
+
+TEST_F(TlsTransportTest, TlsArgumentsAreCheckedAsAsyncioChecksThem) {
+    auto body = []() -> Coro<void> {
+        // create_connection over a caller's socket: ssl needs server_hostname.
+        auto [a, b] = Socket::pair();
+        ConnectOptions co;
+        co.ssl = client_ctx();
+        bool refused = false;
+        try {
+            auto conn = co_await create_connection([] { return std::make_unique<Protocol>(); }, std::move(a), co);
+        } catch (const std::invalid_argument& e) {
+            refused = std::string(e.what()) == "You must set server_hostname when using ssl without a host";
+        }
+        EXPECT_TRUE(refused);
+        // A handshake timeout without ssl, on a server.
+        ServerOptions so;
+        so.ssl_handshake_timeout = 1.0;
+        refused = false;
+        try {
+            Server s = co_await create_server([] { return std::make_unique<Protocol>(); }, "127.0.0.1", 0, so);
+        } catch (const std::invalid_argument& e) {
+            refused = std::string(e.what()) == "ssl_handshake_timeout is only meaningful with ssl";
+        }
+        EXPECT_TRUE(refused);
+        ServerOptions sd;
+        sd.ssl_shutdown_timeout = 1.0;
+        refused = false;
+        try {
+            Server s = co_await create_server([] { return std::make_unique<Protocol>(); }, "127.0.0.1", 0, sd);
+        } catch (const std::invalid_argument& e) {
+            refused = std::string(e.what()) == "ssl_shutdown_timeout is only meaningful with ssl";
+        }
+        EXPECT_TRUE(refused);
+        // A client context cannot serve, a server context cannot connect.
+        ServerOptions wrong;
+        wrong.ssl = client_ctx();
+        Server s = co_await create_server([] { return std::make_unique<Protocol>(); }, "127.0.0.1", 0, wrong);
+        (void)s;
+        StreamOptions wrong_client = client_opts(server_ctx());
+        refused = false;
+        try {
+            auto conn = co_await open_connection("127.0.0.1", port_of(s), wrong_client);
+        } catch (const std::invalid_argument& e) {
+            refused = std::string(e.what()).find("PROTOCOL_TLS_SERVER") != std::string::npos;
+        }
+        EXPECT_TRUE(refused);
+        co_await close_and_wait(s);
+    };
+    expect_handler_calls = true;  // the wrong server context fails each accepted connection
+    run(bounded(body()));
+}
