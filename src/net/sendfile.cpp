@@ -191,14 +191,19 @@ Coro<std::size_t> sendfile(Ref<BaseTransport> transport, int file, std::int64_t 
     auto* stream = dynamic_cast<Transport*>(transport.get());
     if (!st || !stream) throw std::runtime_error("sendfile is not supported for this transport");
     check_params(offset, count);
+    // A transport with no socket of its own (TLS) can only take the fallback.
+    if (st->sendfile_socket() < 0 && !fallback)
+        throw SendfileNotAvailableError("the transport has no socket sendfile(2) can write to (TLS)");
     st->sendfile_begin();
     SendfileScope scope{st};
     std::optional<std::size_t> native;
-    try {
-        std::size_t n = co_await send_native(st->sendfile_socket(), st, file, offset, count);
-        native = n;
-    } catch (const SendfileNotAvailableError&) {
-        if (!fallback) throw;
+    if (st->sendfile_socket() >= 0) {
+        try {
+            std::size_t n = co_await send_native(st->sendfile_socket(), st, file, offset, count);
+            native = n;
+        } catch (const SendfileNotAvailableError&) {
+            if (!fallback) throw;
+        }
     }
     if (native) co_return *native;
     std::size_t n = co_await send_fallback(nullptr, stream, st, file, offset, count);

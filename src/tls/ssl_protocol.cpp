@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -520,6 +521,7 @@ void SSLProtocol::resume_app_writing_if_due() {
     if (!app_writing_paused_ || raw_writing_paused_ || !raw_) return;
     if (write_buffer_size() > raw_->get_write_buffer_limits().first) return;
     set_app_writing_paused(false);
+    if (app_transport_) app_transport_->sendfile_wake(nullptr);
 }
 
 void SSLProtocol::set_app_writing_paused(bool paused) {
@@ -633,7 +635,10 @@ void SSLProtocol::abort(std::exception_ptr exc) {
 void SSLProtocol::connection_lost(std::exception_ptr exc) {
     Ref<SSLTransport> app_t = std::move(app_transport_);  // released on return
     app_transport_ = {};
-    if (app_t) app_t->mark_closed();
+    if (app_t) {
+        app_t->mark_closed();
+        app_t->sendfile_wake(exc ? exc : make_os_error(EPIPE, "sendfile: the connection is closed"));
+    }
     backlog_.clear();
     out_.clear();
     ++conn_lost_;
@@ -743,5 +748,47 @@ void SSLTransport::write(std::string_view data) {
 void SSLTransport::writelines(std::span<const std::string_view> data) { proto_->app_writelines(data); }
 
 void SSLTransport::write_eof() { throw std::runtime_error("SSL doesn't support half-closes"); }
+
+void SSLTransport::sendfile_begin() {
+    if (sendfile_) throw std::runtime_error("sendfile is already in progress on this transport");
+    if (closed_) throw std::runtime_error("Transport is closing");
+    sendfile_ = true;
+    sendfile_resume_reading_ = is_reading();
+    pause_reading();
+}
+
+Future<void> SSLTransport::sendfile_wait_writable() {
+    Future<void> w = Future<void>::create(raw_->get_loop());
+    if (closed_ || !proto_->raw()) {
+        w.set_exception(make_os_error(EPIPE, "sendfile: the connection is closed"));
+    } else if (get_write_buffer_size() <= get_write_buffer_limits().first) {
+        w.set_result();
+    } else {
+        sendfile_waiter_ = w;  // woken by the SSLProtocol's resume or connection_lost
+    }
+    return w;
+}
+
+void SSLTransport::sendfile_wake(std::exception_ptr exc) noexcept {
+    if (!sendfile_waiter_) return;
+    Future<void> w = std::move(sendfile_waiter_);
+    sendfile_waiter_ = {};
+    if (w.done()) return;
+    if (exc)
+        w.set_exception(exc);
+    else
+        w.set_result();
+}
+
+void SSLTransport::sendfile_end() noexcept {
+    if (!sendfile_) return;
+    sendfile_ = false;
+    sendfile_waiter_ = {};
+    if (sendfile_resume_reading_ && !closed_) {
+        try {
+            resume_reading();
+        } catch (...) {}
+    }
+}
 
 }  // namespace tulip::ssl::detail

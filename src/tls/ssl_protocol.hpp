@@ -29,6 +29,7 @@
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/net/secure_layer.hpp>
+#include <tulip/net/sendfile.hpp>
 #include <tulip/net/transport.hpp>
 #include <tulip/task/future.hpp>
 #include <tulip/tls/ssl_context.hpp>
@@ -142,7 +143,9 @@ private:
     Handle write_soon_;
 };
 
-class SSLTransport final : public Transport {
+// sendfile() through TLS takes the read/write fallback (asyncio's
+// _SendfileMode.FALLBACK for its SSL transport): no socket of its own.
+class SSLTransport final : public Transport, public tulip::detail::SendfileTransport {
 public:
     SSLTransport(Ref<Transport> raw, SSLProtocol* proto) : raw_(std::move(raw)), proto_(proto) {}
 
@@ -172,7 +175,20 @@ public:
 
     void mark_closed() noexcept { closed_ = true; }
 
+    // ---- sendfile (the fallback) ----
+    int sendfile_socket() const noexcept override { return -1; }
+    void sendfile_begin() override;
+    Future<void> sendfile_wait_writable() override;
+    void sendfile_write(std::string_view data) override { proto_->app_write(data); }
+    void sendfile_end() noexcept override;
+    // The SSLProtocol's news for a waiting sendfile: below the low-water
+    // mark again (exc null), or the connection is gone.
+    void sendfile_wake(std::exception_ptr exc) noexcept;
+
 private:
+    bool sendfile_ = false;
+    bool sendfile_resume_reading_ = false;
+    Future<void> sendfile_waiter_;
     Ref<Transport> raw_;  // owns *proto_
     SSLProtocol* proto_;
     bool closed_ = false;

@@ -5,6 +5,10 @@
 // The peers nobody here wrote (openssl, Python) are in tls_peers_test.cpp.
 #include <tulip/tls/start_tls.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -493,5 +497,55 @@ TEST_F(TlsTransportTest, TlsArgumentsAreCheckedAsAsyncioChecksThem) {
         co_await close_and_wait(s);
     };
     expect_handler_calls = true;  // the wrong server context fails each accepted connection
+    run(bounded(body()));
+}
+
+// asyncio's test_sendfile_ssl*: sendfile() through TLS falls back to reads
+// and writes, with flow control, and the bytes arrive intact.
+TEST_F(TlsTransportTest, SendfileThroughTlsTakesTheFallbackAndArrivesIntact) {
+    auto body = []() -> Coro<void> {
+        const std::size_t size = 3 * 1024 * 1024 + 17;
+        std::string path = test::test_pki().dir + "/sendfile.bin";
+        std::string data = test::pattern(0, size);
+        {
+            FILE* f = std::fopen(path.c_str(), "wb");
+            CO_ASSERT(f != nullptr);
+            std::fwrite(data.data(), 1, data.size(), f);
+            std::fclose(f);
+        }
+        auto handler = [size](StreamReader r, StreamWriter w) -> Coro<void> {
+            std::string got = co_await r.readexactly(3 + size + 4);
+            w.write(got == "pre" + test::pattern(0, size) + "post" ? "intact\n" : "corrupt\n");
+            co_await close_and_wait(w);
+        };
+        Server server = co_await start_server(handler, "127.0.0.1", 0, server_opts());
+        auto [r, w] = co_await open_connection("127.0.0.1", port_of(server), client_opts());
+        // Without the fallback, TLS has no sendfile(2) to offer.
+        int fd2 = ::open(path.c_str(), O_RDONLY);
+        bool refused = false;
+        try {
+            (void)co_await sendfile(Ref<BaseTransport>(&w.transport()), fd2, 0, std::nullopt, false);
+        } catch (const SendfileNotAvailableError&) {
+            refused = true;
+        }
+        ::close(fd2);
+        EXPECT_TRUE(refused);
+        w.write("pre");  // data written before and after the file keeps its place
+        int fd = ::open(path.c_str(), O_RDONLY);
+        CO_ASSERT(fd >= 0);
+        std::size_t sent = 0;
+        try {
+            sent = co_await sendfile(Ref<BaseTransport>(&w.transport()), fd, 0);
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        ::close(fd);
+        EXPECT_EQ(sent, size);
+        w.write("post");
+        EXPECT_EQ(co_await r.readline(), "intact\n");
+        co_await close_and_wait(w);
+        co_await close_and_wait(server);
+    };
     run(bounded(body()));
 }
