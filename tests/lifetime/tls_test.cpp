@@ -75,11 +75,14 @@ struct Rec : Protocol {
     }
     int value = 42;
     Events* e;
+    std::shared_ptr<Events> keep;  // a server's protocols keep their Events alive
 };
 
-// A TLS echo server of Rec protocols that write back what they get.
+// A TLS server of Rec protocols. Its connections may outlive it (the
+// transports go after connection_lost), so they share its Events.
 struct EchoServer {
-    Events events;
+    std::shared_ptr<Events> shared = std::make_shared<Events>();
+    Events& events = *shared;
     Server server;
     std::uint16_t port = 0;
 };
@@ -89,8 +92,9 @@ Coro<void> start_echo(EchoServer& s, ServerOptions so = {}) {
         (void)t;
         (void)ev;
     };
-    auto factory = [&s] {
-        auto p = std::make_unique<Rec>(&s.events);
+    auto factory = [ev = s.shared] {
+        auto p = std::make_unique<Rec>(ev.get());
+        p->keep = ev;
         return p;
     };
     so.ssl = server_ctx();
