@@ -106,7 +106,7 @@ tulip::Coro<int> amain() {
     auto fs = funcs();
     while (auto f = co_await fs.next()) {       // async for f in funcs
         bool keep = co_await smth(*f);          //   if await smth (named first:
-        if (keep)                               //   GCC 12 miscompiles `if (co_await ...)`)
+        if (keep)                               //   GCC 12 miscompiles co_await inside an if)
             result.push_back(co_await (*f)());  //     await f()
     }
     print_list("[await f() async for f in funcs if await smth] ->", result);

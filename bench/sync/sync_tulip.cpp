@@ -106,7 +106,7 @@ Coro<int> spawn_true() {
 
 Coro<void> spawner(int count, int* ok) {
     for (int i = 0; i < count; ++i) {
-        int rc = co_await spawn_true();  // named first: GCC 12 miscompiles `if (co_await ...)`
+        int rc = co_await spawn_true();  // named first: GCC 12 miscompiles co_await inside an if
         if (rc == 0) ++*ok;
     }
 }

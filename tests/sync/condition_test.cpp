@@ -40,7 +40,7 @@ Coro<void> acquire_and_keep(Condition& cond) {
 Coro<bool> wait_note_keep(Condition& cond, std::vector<int>* order, int id) {
     auto held = co_await cond.acquire();
     held.detach();
-    bool woke = co_await cond.wait();  // named first: GCC 12 miscompiles `if (co_await ...)`
+    bool woke = co_await cond.wait();  // named first: GCC 12 miscompiles co_await inside an if
     if (woke) order->push_back(id);
     co_return true;
 }
@@ -48,7 +48,7 @@ Coro<bool> wait_note_keep(Condition& cond, std::vector<int>* order, int id) {
 // c1/c2/c3 of test_notify: as above, but the lock is released at the end.
 Coro<bool> wait_note_release(Condition& cond, std::vector<int>* order, int id) {
     auto held = co_await cond.acquire();
-    bool woke = co_await cond.wait();  // named first: GCC 12 miscompiles `if (co_await ...)`
+    bool woke = co_await cond.wait();  // named first: GCC 12 miscompiles co_await inside an if
     if (woke) order->push_back(id);
     co_return true;
 }
@@ -57,7 +57,7 @@ Coro<bool> wait_note_release(Condition& cond, std::vector<int>* order, int id) {
 Coro<bool> wait_for_flag_note(Condition& cond, const bool* flag, std::vector<int>* order, int id) {
     auto held = co_await cond.acquire();
     auto pred = [flag] { return *flag; };
-    bool met = co_await cond.wait_for(pred);  // named first: GCC 12 miscompiles `if (co_await ...)`
+    bool met = co_await cond.wait_for(pred);  // named first: GCC 12 miscompiles co_await inside an if
     if (met) order->push_back(id);
     co_return true;
 }
