@@ -720,9 +720,9 @@ std::any SSLProtocol::extra_info(std::string_view name) const {
 // ---- SSLTransport ------------------------------------------------------------------
 
 std::any SSLTransport::get_extra_info(std::string_view name) const {
+    // The SSLProtocol answers from the transport below once it is gone too.
     std::any v = proto_->extra_info(name);
-    if (!v.has_value()) v = raw_->get_extra_info(name);
-    return v;
+    return v.has_value() ? v : raw_->get_extra_info(name);
 }
 
 void SSLTransport::close() {
