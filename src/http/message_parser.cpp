@@ -98,7 +98,6 @@ struct MessageParser::Impl {
 
     // Per message.
     bool in_message = false;
-    bool in_head = false;  // before the end of the head
     bool in_trailers = false;
     Field field = Field::none;
     Special special = Special::none;
@@ -154,7 +153,6 @@ struct MessageParser::Impl {
 
     void begin_message() {
         in_message = true;
-        in_head = true;
         in_trailers = false;
         field = Field::none;
         fields = field_bytes = 0;
@@ -327,7 +325,6 @@ struct MessageParser::Impl {
     }
 
     int headers_complete() {
-        in_head = false;
         if (kind == Kind::request) {
             if (parser.http_major == 0) {
                 fail(400, "request line without an HTTP version (HTTP/0.9)");
@@ -337,6 +334,9 @@ struct MessageParser::Impl {
                               std::to_string(parser.http_minor) + " not supported");
             }
             if (transfer_encoding) {
+                if (parser.http_minor == 0) {  // RFC 9112 6.1: its framing is faulty
+                    fail(400, "Transfer-Encoding in an HTTP/1.0 request");
+                }
                 if (!last_coding_chunked) {
                     fail(400, "Transfer-Encoding whose final coding is not chunked");
                 }
@@ -374,7 +374,9 @@ struct MessageParser::Impl {
         }
         scanning = false;
         const bool skip_body = response_to_head;
-        response_to_head = false;  // for this one response
+        if (parser.status_code >= 200) {
+            response_to_head = false;  // for this one (final) response
+        }
         sink.on_head(head);
         return skip_body ? 1 : 0;
     }
@@ -428,7 +430,6 @@ struct MessageParser::Impl {
 
     int message_complete() {
         in_message = false;
-        in_head = false;
         if (in_trailers && !trailers.empty()) {
             sink.on_trailers(trailers);
         }

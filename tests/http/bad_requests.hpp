@@ -49,6 +49,7 @@ inline constexpr BadRequest bad_requests[] = {
     {"te_gzip_chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"sv, 501},
     {"te_lines_gzip_then_chunked",
      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"sv, 501},
+    {"te_in_http10", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n"sv, 400},
     // Chunks.
     {"chunk_size_not_hex", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"sv,
      400, true},
@@ -99,6 +100,7 @@ inline constexpr BadRequest bad_requests[] = {
     {"target_with_space", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},
     {"target_with_tab", "GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},
     {"target_with_control", "GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},
+    {"target_with_utf8", "GET /\xc3\xa4 HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},
     {"target_with_del", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n\r\n"sv, 400},
     {"version_missing", "GET /\r\nHost: a\r\n\r\n"sv, 400},
     {"version_lowercase", "GET / http/1.1\r\nHost: a\r\n\r\n"sv, 400},

@@ -287,6 +287,39 @@ TEST(MessageParser, SinkExceptionPropagates) {
     EXPECT_THROW(p.feed("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), std::domain_error);
 }
 
+TEST(MessageParser, MoreValidRequests) {
+    // Repeated names, UTF-8 (obs-text) in values, a tab inside a value, no space after the colon.
+    EXPECT_EQ(parse_every_way(Kind::request,
+                              "GET / HTTP/1.1\r\nHost: a\r\nCookie: n=\xc3\xa4\r\nCookie: m=1\r\n"
+                              "X-T: a\tb\r\nX-Y:v\r\n\r\n"),
+              "HEAD GET / 0  HTTP/1.1 keep-alive\n  Host: a\n  Cookie: n=\xc3\xa4\n  Cookie: m=1\n  X-T: a\tb\n"
+              "  X-Y: v\nBODY \nEND\n");
+    // An empty line between pipelined requests is skipped (RFC 9112 2.2).
+    EXPECT_EQ(
+        parse_every_way(Kind::request, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n"),
+        "HEAD GET /1 0  HTTP/1.1 keep-alive\n  Host: a\nBODY \nEND\n"
+        "HEAD GET /2 0  HTTP/1.1 keep-alive\n  Host: a\nBODY \nEND\n");
+    // Leading zeros in Content-Length; Upgrade without "Connection: upgrade" is no upgrade.
+    EXPECT_EQ(
+        parse_every_way(Kind::request, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 003\r\nUpgrade: h2c\r\n\r\nabc"),
+        "HEAD POST / 0  HTTP/1.1 keep-alive length=3\n  Host: a\n  Content-Length: 003\n  Upgrade: h2c\n"
+        "BODY abc\nEND\n");
+    // A trailer named Content-Length is only a trailer.
+    EXPECT_EQ(parse_every_way(Kind::request,
+                              "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              "1\r\nx\r\n0\r\nContent-Length: 5\r\n\r\n"),
+              "HEAD POST / 0  HTTP/1.1 keep-alive chunked\n  Host: a\n  Transfer-Encoding: chunked\n"
+              "  trailer Content-Length: 5\nBODY x\nEND\n");
+}
+
+// After a message that closes the connection llhttp takes no more: the
+// server stops reading there.
+TEST(MessageParser, NothingAfterConnectionClose) {
+    EXPECT_EQ(
+        parse_whole(Kind::request, "GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"),
+        "HEAD GET /1 0  HTTP/1.1 close\n  Host: a\n  Connection: close\nBODY \nEND\nERROR 400\n");
+}
+
 // ---- the malformed-request table -----------------------------------------
 
 TEST(MessageParser, BadRequestsTable) {
@@ -454,6 +487,11 @@ TEST(MessageParser, ResponseToHead) {
                               o),
               "HEAD   200 OK HTTP/1.1 keep-alive length=1000\n  Content-Length: 1000\nBODY \nEND\n"
               "HEAD   200 OK HTTP/1.1 keep-alive length=2\n  Content-Length: 2\nBODY ok\nEND\n");
+    // An interim 100 does not use up "the response to HEAD".
+    EXPECT_EQ(
+        parse_every_way(Kind::response, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", o),
+        "HEAD   100 Continue HTTP/1.1 keep-alive\nBODY \nEND\n"
+        "HEAD   200 OK HTTP/1.1 keep-alive length=3\n  Content-Length: 3\nBODY \nEND\n");
 }
 
 TEST(MessageParser, ResponsesWithoutBody) {
