@@ -19,14 +19,14 @@ namespace {
 using namespace std::string_literals;
 
 // EXPECT_THROW plus a look at the message: each error names its problem.
-#define EXPECT_INVALID(expr, words)                                                               \
-    do {                                                                                          \
-        try {                                                                                     \
-            (void)(expr);                                                                         \
-            ADD_FAILURE() << #expr " did not throw";                                              \
-        } catch (const std::invalid_argument& e) {                                                \
+#define EXPECT_INVALID(expr, words)                                                                    \
+    do {                                                                                               \
+        try {                                                                                          \
+            (void)(expr);                                                                              \
+            ADD_FAILURE() << #expr " did not throw";                                                   \
+        } catch (const std::invalid_argument& e) {                                                     \
             EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << #expr ": " << e.what(); \
-        }                                                                                         \
+        }                                                                                              \
     } while (0)
 
 // ---- percent-coding ---------------------------------------------------------
@@ -246,7 +246,7 @@ constexpr OriginCase kOrigins[] = {
     {"/a%2Fb", "/a%2Fb", "/a/b", ""},
     {"/./a/./", "/./a/./", "/a/", ""},
     {"//a//b", "//a//b", "//a//b", ""},
-    {"/a/..?x=/../", "/a/..", "/", "x=/../"},  // the query is not a path
+    {"/a/..?x=/../", "/a/..", "/", "x=/../"},          // the query is not a path
     {"/%00", "/%00", std::string_view("/\0", 2), ""},  // NUL decodes; the caller decides
     {"/caf\xc3\xa9", "/caf\xc3\xa9", "/caf\xc3\xa9", ""},
     {"/a+b", "/a+b", "/a+b", ""},  // '+' is a plus in a path
@@ -435,8 +435,7 @@ TEST(Url, TargetNeverCrashesOnShortJunk) {
             (void)parse_target(s);
             (void)parse_target("http://h" + s);
             ++parsed;
-        } catch (const std::invalid_argument&) {
-        }
+        } catch (const std::invalid_argument&) {}
     }
     EXPECT_GT(parsed, 0);
 }

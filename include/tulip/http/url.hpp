@@ -104,7 +104,7 @@ struct URL {
     std::string scheme;  // "http" or "https", lowercased
     std::string user;    // userinfo, percent-decoded; empty if none
     std::string password;
-    std::string host;  // lowercased; IPv6 without brackets
+    std::string host;        // lowercased; IPv6 without brackets
     std::uint16_t port = 0;  // the explicit port, or 80/443
     std::string path;        // raw, "/" if empty
     std::string query;       // raw, without '?'
