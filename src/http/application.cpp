@@ -57,9 +57,7 @@ std::vector<std::string_view> split_path(std::string_view path) {
 }
 
 Pattern parse_pattern(std::string_view path) {
-    auto bad = [&](const char* why) {
-        return std::invalid_argument("bad route '" + std::string(path) + "': " + why);
-    };
+    auto bad = [&](const char* why) { return std::invalid_argument("bad route '" + std::string(path) + "': " + why); };
     if (path.empty() || path[0] != '/') throw bad("a route starts with '/'");
     Pattern p;
     std::vector<std::string_view> names;
@@ -70,14 +68,14 @@ Pattern parse_pattern(std::string_view path) {
             p.segments.push_back({std::string(s), false});
             continue;
         }
-        if (s.size() < 3 || s.front() != '{' || s.back() != '}')
-            throw bad("a parameter is a whole segment, as {name}");
+        if (s.size() < 3 || s.front() != '{' || s.back() != '}') throw bad("a parameter is a whole segment, as {name}");
         std::string_view inner = s.substr(1, s.size() - 2);
         std::string_view name = inner;
         bool tail = false;
         if (auto colon = inner.find(':'); colon != std::string_view::npos) {
             name = inner.substr(0, colon);
-            if (inner.substr(colon + 1) != ".*") throw bad("the only parameter pattern is {name:.*} (the rest of the path)");
+            if (inner.substr(colon + 1) != ".*")
+                throw bad("the only parameter pattern is {name:.*} (the rest of the path)");
             if (k + 1 != parts.size()) throw bad("{name:.*} must be the last segment");
             tail = true;
         }
@@ -212,8 +210,8 @@ Application& Application::middleware(Middleware m) {
 Application& Application::add_subapp(std::string prefix, Application sub) {
     impl_->check_not_frozen();
     if (prefix.size() < 2 || prefix[0] != '/' || prefix.back() == '/')
-        throw std::invalid_argument("a sub-application's prefix starts with '/' and does not end with one: '" +
-                                    prefix + "'");
+        throw std::invalid_argument("a sub-application's prefix starts with '/' and does not end with one: '" + prefix +
+                                    "'");
     (void)parse_pattern(prefix);
     if (sub.impl_->frozen) throw std::invalid_argument("the sub-application is frozen already");
     impl_->subapps.emplace_back(std::move(prefix), std::move(sub));

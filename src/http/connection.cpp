@@ -84,11 +84,11 @@ public:
 
 private:
     Connection& c_;
-    Waiter w_;
+    tulip::detail::Waiter w_;
 };
 
 void Connection::wake() noexcept {
-    if (Waiter* w = waiter_) {
+    if (tulip::detail::Waiter* w = waiter_) {
         waiter_ = nullptr;
         if (!w->done()) w->set_result();
     }
@@ -181,6 +181,9 @@ void Connection::feed_buffered() {
 }
 
 std::size_t Connection::parse(std::string_view bytes) {
+    // After an Upgrade request the bytes are another protocol's; the
+    // connection closes after its response (upgrades are not offered).
+    if (parser_.upgraded()) return bytes.size();
     std::size_t n;
     try {
         n = parser_.feed(bytes);
@@ -261,21 +264,21 @@ void Connection::on_timer() {
     TimerKind k = timer_kind_;
     timer_kind_ = TimerKind::none;
     switch (k) {
-    case TimerKind::idle:
-        closing_ = true;
-        close_transport();
-        break;
-    case TimerKind::head:
-        error_ = ParseError(408, "the request's headers did not arrive in time");
-        break;
-    case TimerKind::body:
-        body_timed_out_ = true;
-        break;
-    case TimerKind::send:
-        abort();
-        break;
-    case TimerKind::none:
-        break;
+        case TimerKind::idle:
+            closing_ = true;
+            close_transport();
+            break;
+        case TimerKind::head:
+            error_ = ParseError(408, "the request's headers did not arrive in time");
+            break;
+        case TimerKind::body:
+            body_timed_out_ = true;
+            break;
+        case TimerKind::send:
+            abort();
+            break;
+        case TimerKind::none:
+            break;
     }
     wake();
 }
@@ -304,8 +307,8 @@ void Connection::begin_shutdown() {
 
 bool Connection::wants_close() const noexcept {
     return closing_ || state_->shutting_down || !req_keep_alive_ ||
-           requests_ >= state_->options.limits.max_requests_per_connection || error_.has_value() ||
-           body_timed_out_ || (expect_continue_ && !continue_sent_ && !message_done_);
+           requests_ >= state_->options.limits.max_requests_per_connection || error_.has_value() || body_timed_out_ ||
+           req_upgrade_ || (expect_continue_ && !continue_sent_ && !message_done_);
 }
 
 // ---- the connection's task -------------------------------------------------------------------
@@ -345,6 +348,7 @@ Coro<void> Connection::run(Ref<Connection> self) {
         c.continue_sent_ = false;
         c.req_keep_alive_ = c.head_.keep_alive;
         c.req_is_head_ = c.head_.method == "HEAD";
+        c.req_upgrade_ = c.head_.upgrade;
         c.req_http10_ = c.head_.version_major == 1 && c.head_.version_minor == 0;
         c.expect_continue_ = c.head_.expect_continue && !c.req_http10_;
         ++c.requests_;
@@ -628,8 +632,8 @@ Coro<void> Connection::write_eof(Ref<Connection> self, Response* resp) {
 
 Response Connection::error_response(const HTTPException& e) {
     int status = e.status();
-    Response r(status, e.text().empty() ? std::to_string(status) + " " + std::string(reason_phrase(status)) + "\n"
-                                        : e.text());
+    Response r(status,
+               e.text().empty() ? std::to_string(status) + " " + std::string(reason_phrase(status)) + "\n" : e.text());
     for (auto [name, value] : e.headers()) r.headers().add(name, value);
     return r;
 }
@@ -644,8 +648,7 @@ void Connection::send_error_and_close(int status) {
         write_head(r, false, r.body_.size());
         out_ += r.body_;
         transport_->write(out_);
-    } catch (...) {
-    }
+    } catch (...) {}
     close_transport();
 }
 

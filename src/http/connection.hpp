@@ -129,7 +129,7 @@ private:
     Ref<Transport> transport_;  // null once lost
     MessageParser parser_;
     Task<void> task_;
-    Waiter* waiter_ = nullptr;
+    tulip::detail::Waiter* waiter_ = nullptr;
     SocketAddress peer_;
 
     // Bytes received while the parser waits between messages.
@@ -147,15 +147,16 @@ private:
     TimerKind timer_kind_ = TimerKind::none;
 
     std::size_t requests_ = 0;
-    bool streaming_ = false;         // the current request's response was prepared
-    bool req_keep_alive_ = true;     // what the current request asked for
+    bool streaming_ = false;      // the current request's response was prepared
+    bool req_keep_alive_ = true;  // what the current request asked for
     bool req_is_head_ = false;
     bool req_http10_ = false;
-    bool head_ready_ = false;        // head_ holds a request the task has not taken yet
-    bool in_request_ = false;        // the task is answering a request
-    bool message_done_ = false;      // the current request's body has been read in full
-    bool parser_paused_ = false;     // the parser stopped after a message; bytes wait in inbuf_
-    bool discarding_ = false;        // the handler is done: drop what is left of the body
+    bool req_upgrade_ = false;
+    bool head_ready_ = false;     // head_ holds a request the task has not taken yet
+    bool in_request_ = false;     // the task is answering a request
+    bool message_done_ = false;   // the current request's body has been read in full
+    bool parser_paused_ = false;  // the parser stopped after a message; bytes wait in inbuf_
+    bool discarding_ = false;     // the handler is done: drop what is left of the body
     bool expect_continue_ = false;
     bool continue_sent_ = false;
     bool body_timed_out_ = false;
@@ -174,9 +175,7 @@ public:
     explicit HttpProtocol(Ref<Connection> c) : c_(std::move(c)) {}
     void connection_made(Transport& t) override { c_->made(t); }
     void data_received(std::string_view data) override { c_->data(data); }
-    bool eof_received() override {
-        return c_->eof();
-    }
+    bool eof_received() override { return c_->eof(); }
     void connection_lost(std::exception_ptr exc) override { c_->lost(exc); }
     void pause_writing() override { c_->pause_writing(); }
     void resume_writing() override { c_->resume_writing(); }

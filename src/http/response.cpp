@@ -34,9 +34,7 @@ Response Response::text(std::string body, int status) { return Response(status, 
 Response Response::html(std::string body, int status) {
     return Response(status, std::move(body), "text/html; charset=utf-8");
 }
-Response Response::json(std::string body, int status) {
-    return Response(status, std::move(body), "application/json");
-}
+Response Response::json(std::string body, int status) { return Response(status, std::move(body), "application/json"); }
 
 void Response::set_status(int status, std::string reason) {
     if (reason.find_first_of("\r\n") != std::string::npos)
@@ -53,9 +51,7 @@ std::string_view Response::reason() const noexcept {
 
 void Response::set_content_type(std::string_view type) { headers_.set("Content-Type", type); }
 
-Coro<void> Response::prepare(Request& request) {
-    return detail::Connection::prepare(request.conn_, this);
-}
+Coro<void> Response::prepare(Request& request) { return detail::Connection::prepare(request.conn_, this); }
 
 Coro<void> Response::write(std::string data) {
     if (!conn_) throw std::logic_error("Response::write() before prepare()");

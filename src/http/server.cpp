@@ -13,6 +13,8 @@
 namespace tulip::http {
 
 Server::Server(Ref<detail::ServerState> s, tulip::Server net) : s_(std::move(s)), net_(std::move(net)) {}
+Server::Server(const Server&) = default;
+Server& Server::operator=(const Server&) = default;
 Server::~Server() = default;
 
 std::vector<SocketAddress> Server::addresses() const { return net_.addresses(); }

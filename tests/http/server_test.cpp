@@ -182,7 +182,8 @@ TEST_F(HttpServerTest, UnreadBodyIsSkippedAndTheNextRequestServed) {
         http::Server server = co_await serve(hello_app());
         RawClient c = co_await client(server);
         // GET / never reads its body.
-        co_await c.send("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        co_await c.send(
+            "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         EXPECT_EQ((co_await c.reply()).body, "hello");
         EXPECT_EQ((co_await c.reply()).body, "hello");
         EXPECT_EQ(calls, 2);
@@ -420,9 +421,10 @@ TEST_F(HttpServerTest, QueryAndFormBodies) {
         co_await c.send("GET /q?a=1&a=2&b=x%20y HTTP/1.1\r\nHost: x\r\n\r\n");
         EXPECT_EQ((co_await c.reply()).body, "1,2,x y");
         std::string form = "name=J%C3%BCrgen+K";
-        co_await c.send("POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                        "Content-Length: " +
-                        std::to_string(form.size()) + "\r\n\r\n" + form);
+        co_await c.send(
+            "POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: " +
+            std::to_string(form.size()) + "\r\n\r\n" + form);
         EXPECT_EQ((co_await c.reply()).body, "J\xC3\xBCrgen K");
         co_await c.send("POST /form HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx");
         EXPECT_EQ((co_await c.reply()).status, 415);
@@ -485,8 +487,9 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
         EXPECT_EQ(r.status, 413);
         EXPECT_TRUE(co_await a.closed());
         RawClient b = co_await client(server);
-        co_await b.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                        "6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n");
+        co_await b.send(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n");
         EXPECT_EQ((co_await b.reply()).status, 413);
         EXPECT_TRUE(co_await b.closed());
         co_await server.shutdown(1.0);

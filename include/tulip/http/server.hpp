@@ -26,7 +26,7 @@
 namespace tulip::http {
 
 struct ServerLimits {
-    std::size_t max_request_line = 8 * 1024;  // request-target bytes: 414
+    std::size_t max_request_line = 8 * 1024;   // request-target bytes: 414
     std::size_t max_header_bytes = 16 * 1024;  // all header lines: 431
     std::size_t max_headers = 100;             // header lines: 431
     std::uint64_t max_body = 1024 * 1024;      // request body: 413
@@ -60,8 +60,8 @@ class Server {
 public:
     Server() = default;
     Server(Ref<detail::ServerState> s, tulip::Server net);
-    Server(const Server&) = default;
-    Server& operator=(const Server&) = default;
+    Server(const Server&);
+    Server& operator=(const Server&);
     ~Server();
 
     std::vector<SocketAddress> addresses() const;
