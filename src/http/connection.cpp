@@ -399,7 +399,7 @@ Coro<void> Connection::run(Ref<Connection> self) {
         }
         std::exception_ptr send_failure;
         try {
-            co_await finish(self, &resp);
+            co_await finish(self, &resp, &*req);
         } catch (const CancelledError&) {
             throw;
         } catch (...) {
@@ -542,13 +542,17 @@ void Connection::write_head(Response& resp, bool chunked, std::optional<std::uin
     out_ += "\r\n";
 }
 
-Coro<void> Connection::finish(Ref<Connection> self, Response* resp) {
+Coro<void> Connection::finish(Ref<Connection> self, Response* resp, const Request* req) {
     Connection& c = *self;
     if (resp->conn_) {  // prepared: end the stream
         if (!resp->eof_written_) co_await write_eof(self, resp);
         co_return;
     }
     if (c.lost_) co_return;
+    if (resp->is_file()) {
+        co_await send_file(self, resp, req);
+        co_return;
+    }
     if (resp->status_ < 200) throw std::logic_error("a handler's response cannot be 1xx");
     bool bodyless = bodyless_status(resp->status_);
     const std::string& body = resp->body_;

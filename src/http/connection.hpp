@@ -116,7 +116,9 @@ private:
     void on_timer();
     void close_transport();
     // Sends `resp` whole (not prepared) or ends it (prepared).
-    static Coro<void> finish(Ref<Connection> self, Response* resp);
+    static Coro<void> finish(Ref<Connection> self, Response* resp, const Request* req);
+    // A file response (static_files.cpp).
+    static Coro<void> send_file(Ref<Connection> self, Response* resp, const Request* req);
     // Sends an error response to a request the handler never saw, then closes.
     void send_error_and_close(int status);
     static Response error_response(const HTTPException& e);

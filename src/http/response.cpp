@@ -36,6 +36,13 @@ Response Response::html(std::string body, int status) {
 }
 Response Response::json(std::string body, int status) { return Response(status, std::move(body), "application/json"); }
 
+Response Response::file(std::string path) {
+    if (path.empty()) throw std::invalid_argument("Response::file(): an empty path");
+    Response r(200);
+    r.file_path_ = std::move(path);
+    return r;
+}
+
 void Response::set_status(int status, std::string reason) {
     if (reason.find_first_of("\r\n") != std::string::npos)
         throw std::invalid_argument("an HTTP reason phrase cannot hold CR or LF");

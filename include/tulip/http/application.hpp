@@ -50,6 +50,10 @@ public:
     Application& patch(std::string path, Handler h) { return route("PATCH", std::move(path), std::move(h)); }
     Application& delete_(std::string path, Handler h) { return route("DELETE", std::move(path), std::move(h)); }
     Application& middleware(Middleware m);
+    // Serves the files under `directory` at prefix/<name> (aiohttp's
+    // add_static) as Response::file: GET and HEAD, no directory listings
+    // (403), nothing outside the directory, symlinks included (404).
+    Application& add_static(std::string prefix, std::string directory);
     // prefix: starts with '/', no trailing '/' ("/api").
     Application& add_subapp(std::string prefix, Application sub);
 

@@ -43,6 +43,16 @@ public:
     static Response html(std::string body, int status = 200);
     // body is JSON text already (Content-Type application/json).
     static Response json(std::string body, int status = 200);
+    // A file (aiohttp's web.FileResponse), sent with sendfile(2) when the
+    // response goes out: Content-Type from its extension (unless set),
+    // ETag and Last-Modified, 304 for If-None-Match / If-Modified-Since, a
+    // single Range as 206 (If-Range honoured; several ranges get the whole
+    // file), 416 past the end, 404 if it is missing or not a regular file,
+    // 403 if it cannot be read. path is used as given: serving a
+    // client-chosen name safely is Application::add_static's job.
+    static Response file(std::string path);
+    bool is_file() const noexcept { return !file_path_.empty(); }
+    const std::string& file_path() const noexcept { return file_path_; }
 
     int status() const noexcept { return status_; }
     // reason: the reason phrase; empty for the standard one.
@@ -51,7 +61,10 @@ public:
     Headers& headers() noexcept { return headers_; }
     const Headers& headers() const noexcept { return headers_; }
     const std::string& body() const noexcept { return body_; }
-    void set_body(std::string body) { body_ = std::move(body); }
+    void set_body(std::string body) {
+        body_ = std::move(body);
+        file_path_.clear();
+    }
     void set_content_type(std::string_view type);
     // Close the connection after this response (Connection: close).
     void force_close() noexcept { force_close_ = true; }
@@ -77,6 +90,7 @@ private:
     std::string reason_;
     Headers headers_;
     std::string body_;
+    std::string file_path_;  // a file response: sent instead of body_
     std::optional<std::uint64_t> content_length_;
     Ref<detail::Connection> conn_;  // set by prepare()
     std::uint64_t sent_ = 0;        // streamed body bytes
