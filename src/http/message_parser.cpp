@@ -119,6 +119,7 @@ struct MessageParser::Impl {
     bool scan_prev_cr = false;
     bool scan_request_line = true;  // still in the request line (blank lines before it aside)
     bool scan_line_empty = true;
+    bool scan_line_start = false;  // just after an LF
     int scan_spaces = 0;
     std::size_t scan_bytes = 0;
     // Where the current value's last piece ended: a piece that does not start
@@ -393,6 +394,10 @@ struct MessageParser::Impl {
             fail(431, "message head too large");
         }
         for (const char c : bytes) {
+            if (scan_line_start && !scan_request_line && (c == ' ' || c == '\t')) {
+                fail(400, "obs-fold (line folding) is not allowed");
+            }
+            scan_line_start = c == '\n';
             if (c == '\n') {
                 if (!scan_prev_cr) {
                     fail(400, "bare LF in the request head (CRLF required)");
@@ -416,6 +421,7 @@ struct MessageParser::Impl {
         scan_prev_cr = false;
         scan_request_line = true;
         scan_line_empty = true;
+        scan_line_start = false;
         scan_spaces = 0;
         scan_bytes = 0;
     }
