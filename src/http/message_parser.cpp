@@ -137,7 +137,7 @@ struct MessageParser::Impl {
 
     Headers& current_headers() noexcept { return in_trailers ? trailers : head.headers; }
 
-    void fail(int status, std::string what) { throw ParseError(status, std::move(what)); }
+    [[noreturn]] void fail(int status, std::string what) { throw ParseError(status, std::move(what)); }
 
     // Runs a callback's body, turning any exception into a stored error and
     // llhttp's "stop" return value (HPE_USER), never unwinding through C.
@@ -290,7 +290,8 @@ struct MessageParser::Impl {
                 add_codings(value);
                 break;
             case Special::expect:
-                if (kind == Kind::request && ascii_iequals(value, "100-continue")) {
+                // HTTP/1.0 clients know no 100 (RFC 9110 10.1.1: ignore it from them).
+                if (kind == Kind::request && parser.http_minor >= 1 && ascii_iequals(value, "100-continue")) {
                     head.expect_continue = true;
                 }
                 break;
@@ -355,6 +356,10 @@ struct MessageParser::Impl {
         if (kind == Kind::response && (parser.status_code < 100 || parser.status_code > 999)) {
             fail(400, "invalid status code " + std::to_string(parser.status_code));
         }
+        // RFC 9110 6.3: these responses have no body whatever their headers say
+        // (llhttp would read one after a 304 with Content-Length).
+        const int st = parser.status_code;
+        const bool no_body = kind == Kind::response && (response_to_head || st < 200 || st == 204 || st == 304);
         head.status = parser.status_code;
         head.version_major = parser.http_major;
         head.version_minor = parser.http_minor;
@@ -362,7 +367,7 @@ struct MessageParser::Impl {
         head.chunked = (parser.flags & F_CHUNKED) != 0;
         if ((parser.flags & F_CONTENT_LENGTH) != 0) {
             head.content_length = parser.content_length;
-            if (parser.content_length > limits.max_body && !(kind == Kind::response && response_to_head)) {
+            if (parser.content_length > limits.max_body && !no_body) {
                 fail(413, "Content-Length " + std::to_string(parser.content_length) + " above the limit of " +
                               std::to_string(limits.max_body) + " bytes");
             }
@@ -374,12 +379,11 @@ struct MessageParser::Impl {
             return HPE_PAUSED;
         }
         scanning = false;
-        const bool skip_body = response_to_head;
-        if (parser.status_code >= 200) {
+        if (st >= 200) {
             response_to_head = false;  // for this one (final) response
         }
         sink.on_head(head);
-        return skip_body ? 1 : 0;
+        return no_body ? 1 : 0;
     }
 
     // The head's bytes (and blank lines before it) as fed, before llhttp saw them.

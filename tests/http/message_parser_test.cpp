@@ -204,6 +204,9 @@ TEST(MessageParser, ExpectContinue) {
                               "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\nok"),
               "HEAD PUT /f 0  HTTP/1.1 keep-alive length=2 expect-continue\n"
               "  Host: a\n  Expect: 100-Continue\n  Content-Length: 2\nBODY ok\nEND\n");
+    // Not from an HTTP/1.0 client.
+    EXPECT_EQ(parse_whole(Kind::request, "PUT /f HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok"),
+              "HEAD PUT /f 0  HTTP/1.0 close length=2\n  Expect: 100-continue\n  Content-Length: 2\nBODY ok\nEND\n");
     // The head comes before the body is sent: a server answers 100 then.
     Recorder rec;
     MessageParser p(Kind::request, rec);
@@ -498,10 +501,14 @@ TEST(MessageParser, ResponsesWithoutBody) {
     EXPECT_EQ(parse_every_way(Kind::response,
                               "HTTP/1.1 204 No Content\r\n\r\n"
                               "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n"
+                              "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"
+                              "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
                               "HTTP/1.1 100 Continue\r\n\r\n"
                               "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n!"),
               "HEAD   204 No Content HTTP/1.1 keep-alive\nBODY \nEND\n"
               "HEAD   304 Not Modified HTTP/1.1 keep-alive\n  ETag: \"x\"\nBODY \nEND\n"
+              "HEAD   304 Not Modified HTTP/1.1 keep-alive length=5\n  Content-Length: 5\nBODY \nEND\n"
+              "HEAD   204 No Content HTTP/1.1 keep-alive length=5\n  Content-Length: 5\nBODY \nEND\n"
               "HEAD   100 Continue HTTP/1.1 keep-alive\nBODY \nEND\n"
               "HEAD   200 OK HTTP/1.1 keep-alive length=1\n  Content-Length: 1\nBODY !\nEND\n");
 }
@@ -516,6 +523,26 @@ TEST(MessageParser, BadResponses) {
     l.max_body = 3;
     EXPECT_EQ(parse_whole(Kind::response, "HTTP/1.1 200 OK\r\n\r\nabcd", {l}),
               "HEAD   200 OK HTTP/1.1 close\nERROR 413\n");
+    EXPECT_EQ(parse_whole(Kind::response, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd", {l}), "ERROR 413\n");
+    // Lengths of bodies that are not sent do not count.
+    EXPECT_EQ(parse_whole(Kind::response, "HTTP/1.1 304 Not Modified\r\nContent-Length: 4\r\n\r\n", {l}),
+              "HEAD   304 Not Modified HTTP/1.1 keep-alive length=4\n  Content-Length: 4\nBODY \nEND\n");
+    Options head_of_big{l, false, true};
+    EXPECT_EQ(parse_whole(Kind::response, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", head_of_big),
+              "HEAD   200 OK HTTP/1.1 keep-alive length=4\n  Content-Length: 4\nBODY \nEND\n");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(MessageParser, ResponseSwitchingProtocols) {
+    EXPECT_EQ(
+        parse_every_way(
+            Kind::response,
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x7f"),
+        "HEAD   101 Switching Protocols HTTP/1.1 keep-alive upgrade\n  Connection: Upgrade\n  Upgrade: websocket\n"
+        "BODY \nEND\nUPGRADED rest=\x81\x7f\n");
 }
 
 }  // namespace
