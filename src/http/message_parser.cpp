@@ -98,6 +98,7 @@ struct MessageParser::Impl {
 
     // Per message.
     bool in_message = false;
+    bool head_done = false;  // the sink has the head
     bool in_trailers = false;
     Field field = Field::none;
     Special special = Special::none;
@@ -154,6 +155,7 @@ struct MessageParser::Impl {
 
     void begin_message() {
         in_message = true;
+        head_done = false;
         in_trailers = false;
         field = Field::none;
         fields = field_bytes = 0;
@@ -378,10 +380,11 @@ struct MessageParser::Impl {
             head_pending = true;
             return HPE_PAUSED;
         }
-        scanning = false;
         if (st >= 200) {
             response_to_head = false;  // for this one (final) response
         }
+        scanning = false;
+        head_done = true;
         sink.on_head(head);
         return no_body ? 1 : 0;
     }
@@ -592,6 +595,7 @@ std::size_t MessageParser::feed(std::string_view data) {
             }
             s.head_pending = false;
             s.scanning = false;
+            s.head_done = true;
             s.sink.on_head(s.head);
             head_delivered = true;
         }
@@ -623,6 +627,21 @@ void MessageParser::feed_eof() {
 }
 
 bool MessageParser::in_message() const noexcept { return impl_->in_message; }
+bool MessageParser::in_head() const noexcept { return impl_->in_message && !impl_->head_done; }
+
+void MessageParser::reset() noexcept {
+    Impl& s = *impl_;
+    llhttp_reset(&s.parser);
+    s.in_message = s.head_done = s.in_trailers = false;
+    s.field = Impl::Field::none;
+    s.head_pending = false;
+    s.reset_scan();
+    s.value_next = nullptr;
+    s.value_at_feed_start = s.value_broken = false;
+    s.response_to_head = false;
+    s.upgraded = false;
+    s.error = nullptr;
+}
 bool MessageParser::upgraded() const noexcept { return impl_->upgraded; }
 void MessageParser::set_response_to_head(bool yes) noexcept { impl_->response_to_head = yes; }
 const ParserLimits& MessageParser::limits() const noexcept { return impl_->limits; }

@@ -546,3 +546,41 @@ TEST(MessageParser, ResponseSwitchingProtocols) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(MessageParser, InHeadAndInMessage) {
+    Recorder rec;
+    MessageParser p(Kind::request, rec);
+    EXPECT_FALSE(p.in_message());
+    EXPECT_FALSE(p.in_head());
+    EXPECT_EQ(p.feed("POST / HTTP/1.1\r\nHost: a\r\n"), std::string_view("POST / HTTP/1.1\r\nHost: a\r\n").size());
+    EXPECT_TRUE(p.in_message());
+    EXPECT_TRUE(p.in_head());
+    EXPECT_EQ(p.feed("Content-Length: 2\r\n\r\na"), std::string_view("Content-Length: 2\r\n\r\na").size());
+    EXPECT_TRUE(p.in_message());
+    EXPECT_FALSE(p.in_head());
+    EXPECT_EQ(p.feed("b"), std::string_view("b").size());
+    EXPECT_FALSE(p.in_message());
+    EXPECT_FALSE(p.in_head());
+}
+
+TEST(MessageParser, ResetForAnotherConnection) {
+    Recorder rec;
+    MessageParser p(Kind::request, rec);
+    EXPECT_THROW(p.feed("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), ParseError);
+    p.reset();
+    EXPECT_EQ(p.feed("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"),
+              std::string_view("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").size());
+    EXPECT_EQ(rec.log, "HEAD GET /x 0  HTTP/1.1 keep-alive\n  Host: a\nBODY \nEND\n");
+    // Half a message, then reset: the next connection starts clean.
+    EXPECT_EQ(p.feed("GET /half HTTP/1.1\r\nHo"), std::string_view("GET /half HTTP/1.1\r\nHo").size());
+    p.reset();
+    EXPECT_FALSE(p.in_message());
+    rec.log.clear();
+    EXPECT_EQ(p.feed("GET /y HTTP/1.1\r\nHost: b\r\n\r\n"),
+              std::string_view("GET /y HTTP/1.1\r\nHost: b\r\n\r\n").size());
+    EXPECT_EQ(rec.log, "HEAD GET /y 0  HTTP/1.1 keep-alive\n  Host: b\nBODY \nEND\n");
+}
+
+}  // namespace
