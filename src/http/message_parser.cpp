@@ -566,14 +566,22 @@ std::size_t MessageParser::feed(std::string_view data) {
             }
             const bool scanning = s.scanning;
             const llhttp_errno_t err = llhttp_execute(&s.parser, rest.data(), rest.size());
-            if (s.error) {  // a callback failed (it returned HPE_USER or similar)
-                std::rethrow_exception(s.error);
+            const bool ok = err == HPE_OK || err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE;
+            if (!ok || s.error) {
+                // The first problem in the byte stream wins, however the bytes were
+                // cut: what the scan finds before the error position comes first.
+                const char* pos = llhttp_get_error_pos(&s.parser);
+                if (scanning && pos != nullptr && pos >= rest.data() && pos <= s.exec_end) {
+                    s.scan(rest.substr(0, static_cast<std::size_t>(pos - rest.data())));
+                }
+                if (s.error) {  // a callback failed (it returned HPE_USER or similar)
+                    std::rethrow_exception(s.error);
+                }
+                throw llhttp_error(err, llhttp_get_error_reason(&s.parser));
             }
             std::size_t n = rest.size();
-            if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+            if (err != HPE_OK) {
                 n = static_cast<std::size_t>(llhttp_get_error_pos(&s.parser) - rest.data());
-            } else if (err != HPE_OK) {
-                throw llhttp_error(err, llhttp_get_error_reason(&s.parser));
             }
             if (s.field == Impl::Field::value && s.value_next == s.exec_begin && n > 0) {
                 s.value_broken = true;  // this feed went by without a piece of the open value
@@ -600,9 +608,7 @@ std::size_t MessageParser::feed(std::string_view data) {
             head_delivered = true;
         }
     } catch (...) {
-        if (!s.error) {
-            s.error = std::current_exception();
-        }
+        s.error = std::current_exception();  // dead: the same error from now on
         throw;
     }
     return total;

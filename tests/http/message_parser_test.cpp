@@ -2,6 +2,7 @@
 // every offset and a byte at a time; the malformed-request table; the limits
 // at and one past each.
 #include <cstddef>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -451,6 +452,17 @@ TEST(MessageParser, LimitBody) {
               "ERROR 413\n");
 }
 
+// The first problem in the stream decides the status, however it is cut.
+TEST(MessageParser, FirstProblemWins) {
+    const std::string bare_lf_then_big = "GET / HTTP/1.1\nHost: a\r\nX: " + std::string(17 * 1024, 'v') + "\r\n\r\n";
+    EXPECT_EQ(parse_whole(Kind::request, bare_lf_then_big), "ERROR 400\n");
+    EXPECT_EQ(parse(Kind::request,
+                    {std::string_view(bare_lf_then_big).substr(0, 20), std::string_view(bare_lf_then_big).substr(20)}),
+              "ERROR 400\n");
+    const std::string big_then_bare_lf = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(17 * 1024, 'v') + "\n\r\n";
+    EXPECT_EQ(parse_whole(Kind::request, big_then_bare_lf), "ERROR 431\n");
+}
+
 // Bytes llhttp skips without telling us (whitespace before a value) are bounded too.
 TEST(MessageParser, HeadBackstop) {
     const std::string r = "GET / HTTP/1.1\r\nHost: a\r\nX-A:" + std::string(64 * 1024, ' ') + "v\r\n\r\n";
@@ -581,6 +593,58 @@ TEST(MessageParser, ResetForAnotherConnection) {
     EXPECT_EQ(p.feed("GET /y HTTP/1.1\r\nHost: b\r\n\r\n"),
               std::string_view("GET /y HTTP/1.1\r\nHost: b\r\n\r\n").size());
     EXPECT_EQ(rec.log, "HEAD GET /y 0  HTTP/1.1 keep-alive\n  Host: b\nBODY \nEND\n");
+}
+
+}  // namespace
+
+namespace {
+
+// Mutated requests: however the bytes are cut, the outcome is the same (and
+// nothing crashes: the asan preset runs this too).
+TEST(MessageParser, MutationsGiveTheSameResultHoweverCut) {
+    const std::string base =
+        "POST /a?b=c HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nX-A: 1, 2\r\n\r\nabc"
+        "PUT /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3;e=v\r\nxyz\r\n0\r\nT: 1\r\n\r\n"
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    const std::string alphabet = std::string(" \t\r\n:;,0aA-/\x7f\xff", 14) + std::string(1, '\0');
+    std::mt19937 rng(12345);
+    int errors = 0;
+    for (int round = 0; round < 400; ++round) {
+        std::string m = base;
+        const int edits = 1 + static_cast<int>(rng() % 3);
+        for (int e = 0; e < edits; ++e) {
+            const std::size_t at = rng() % m.size();
+            const char c = alphabet[rng() % alphabet.size()];
+            switch (rng() % 3) {
+                case 0:
+                    m[at] = c;
+                    break;
+                case 1:
+                    m.insert(at, 1, c);
+                    break;
+                default:
+                    m.erase(at, 1);
+                    break;
+            }
+        }
+        SCOPED_TRACE(::testing::PrintToString(m));
+        const std::string whole = parse_whole(Kind::request, m, {{}, true});
+        errors += whole.find("ERROR") != std::string::npos ? 1 : 0;
+        for (int cut = 0; cut < 4; ++cut) {
+            const std::size_t k = rng() % (m.size() + 1);
+            const std::string_view v(m);
+            ASSERT_EQ(parse(Kind::request, {v.substr(0, k), v.substr(k)}, {{}, true}), whole) << "cut at " << k;
+        }
+        std::vector<std::string_view> bytewise;
+        for (std::size_t k = 0; k < m.size(); ++k) {
+            bytewise.push_back(std::string_view(m).substr(k, 1));
+        }
+        ASSERT_EQ(parse(Kind::request, bytewise, {{}, true}), whole) << "a byte at a time";
+    }
+    // The mutations do hit the error paths, and not only them.
+    EXPECT_GT(errors, 50);
+    EXPECT_LT(errors, 400);
 }
 
 }  // namespace
