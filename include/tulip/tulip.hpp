@@ -15,6 +15,7 @@
 
 // One umbrella per layer; each includes the layers below it.
 #include <tulip/core.hpp>
+#include <tulip/http.hpp>
 #include <tulip/loop.hpp>
 #include <tulip/net.hpp>
 #include <tulip/process.hpp>
