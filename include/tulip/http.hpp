@@ -1,5 +1,6 @@
 // tulip/http.hpp — the HTTP layer: an HTTP/1.1 server (aiohttp.web-like) on
-// llhttp, and the pieces it is made of.
+// llhttp (compiled into libtulip), and the pieces it is made of. JSON
+// helpers are opt-in: <tulip/http/json.hpp> (nlohmann::json).
 #pragma once
 
 #include <tulip/http/application.hpp>
@@ -12,3 +13,4 @@
 #include <tulip/http/server.hpp>
 #include <tulip/http/status.hpp>
 #include <tulip/http/url.hpp>
+#include <tulip/process.hpp>

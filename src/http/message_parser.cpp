@@ -98,6 +98,7 @@ struct MessageParser::Impl {
 
     // Per message.
     bool in_message = false;
+    bool head_done = false;  // the sink has the head
     bool in_trailers = false;
     Field field = Field::none;
     Special special = Special::none;
@@ -119,6 +120,7 @@ struct MessageParser::Impl {
     bool scan_prev_cr = false;
     bool scan_request_line = true;  // still in the request line (blank lines before it aside)
     bool scan_line_empty = true;
+    bool scan_line_start = false;  // just after an LF
     int scan_spaces = 0;
     std::size_t scan_bytes = 0;
     // Where the current value's last piece ended: a piece that does not start
@@ -136,7 +138,7 @@ struct MessageParser::Impl {
 
     Headers& current_headers() noexcept { return in_trailers ? trailers : head.headers; }
 
-    void fail(int status, std::string what) { throw ParseError(status, std::move(what)); }
+    [[noreturn]] void fail(int status, std::string what) { throw ParseError(status, std::move(what)); }
 
     // Runs a callback's body, turning any exception into a stored error and
     // llhttp's "stop" return value (HPE_USER), never unwinding through C.
@@ -153,6 +155,7 @@ struct MessageParser::Impl {
 
     void begin_message() {
         in_message = true;
+        head_done = false;
         in_trailers = false;
         field = Field::none;
         fields = field_bytes = 0;
@@ -289,7 +292,8 @@ struct MessageParser::Impl {
                 add_codings(value);
                 break;
             case Special::expect:
-                if (kind == Kind::request && ascii_iequals(value, "100-continue")) {
+                // HTTP/1.0 clients know no 100 (RFC 9110 10.1.1: ignore it from them).
+                if (kind == Kind::request && parser.http_minor >= 1 && ascii_iequals(value, "100-continue")) {
                     head.expect_continue = true;
                 }
                 break;
@@ -354,6 +358,10 @@ struct MessageParser::Impl {
         if (kind == Kind::response && (parser.status_code < 100 || parser.status_code > 999)) {
             fail(400, "invalid status code " + std::to_string(parser.status_code));
         }
+        // RFC 9110 6.3: these responses have no body whatever their headers say
+        // (llhttp would read one after a 304 with Content-Length).
+        const int st = parser.status_code;
+        const bool no_body = kind == Kind::response && (response_to_head || st < 200 || st == 204 || st == 304);
         head.status = parser.status_code;
         head.version_major = parser.http_major;
         head.version_minor = parser.http_minor;
@@ -361,7 +369,7 @@ struct MessageParser::Impl {
         head.chunked = (parser.flags & F_CHUNKED) != 0;
         if ((parser.flags & F_CONTENT_LENGTH) != 0) {
             head.content_length = parser.content_length;
-            if (parser.content_length > limits.max_body && !(kind == Kind::response && response_to_head)) {
+            if (parser.content_length > limits.max_body && !no_body) {
                 fail(413, "Content-Length " + std::to_string(parser.content_length) + " above the limit of " +
                               std::to_string(limits.max_body) + " bytes");
             }
@@ -372,13 +380,13 @@ struct MessageParser::Impl {
             head_pending = true;
             return HPE_PAUSED;
         }
-        scanning = false;
-        const bool skip_body = response_to_head;
-        if (parser.status_code >= 200) {
+        if (st >= 200) {
             response_to_head = false;  // for this one (final) response
         }
+        scanning = false;
+        head_done = true;
         sink.on_head(head);
-        return skip_body ? 1 : 0;
+        return no_body ? 1 : 0;
     }
 
     // The head's bytes (and blank lines before it) as fed, before llhttp saw them.
@@ -393,6 +401,10 @@ struct MessageParser::Impl {
             fail(431, "message head too large");
         }
         for (const char c : bytes) {
+            if (scan_line_start && !scan_request_line && (c == ' ' || c == '\t')) {
+                fail(400, "obs-fold (line folding) is not allowed");
+            }
+            scan_line_start = c == '\n';
             if (c == '\n') {
                 if (!scan_prev_cr) {
                     fail(400, "bare LF in the request head (CRLF required)");
@@ -416,6 +428,7 @@ struct MessageParser::Impl {
         scan_prev_cr = false;
         scan_request_line = true;
         scan_line_empty = true;
+        scan_line_start = false;
         scan_spaces = 0;
         scan_bytes = 0;
     }
@@ -553,14 +566,22 @@ std::size_t MessageParser::feed(std::string_view data) {
             }
             const bool scanning = s.scanning;
             const llhttp_errno_t err = llhttp_execute(&s.parser, rest.data(), rest.size());
-            if (s.error) {  // a callback failed (it returned HPE_USER or similar)
-                std::rethrow_exception(s.error);
+            const bool ok = err == HPE_OK || err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE;
+            if (!ok || s.error) {
+                // The first problem in the byte stream wins, however the bytes were
+                // cut: what the scan finds before the error position comes first.
+                const char* pos = llhttp_get_error_pos(&s.parser);
+                if (scanning && pos != nullptr && pos >= rest.data() && pos <= s.exec_end) {
+                    s.scan(rest.substr(0, static_cast<std::size_t>(pos - rest.data())));
+                }
+                if (s.error) {  // a callback failed (it returned HPE_USER or similar)
+                    std::rethrow_exception(s.error);
+                }
+                throw llhttp_error(err, llhttp_get_error_reason(&s.parser));
             }
             std::size_t n = rest.size();
-            if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
+            if (err != HPE_OK) {
                 n = static_cast<std::size_t>(llhttp_get_error_pos(&s.parser) - rest.data());
-            } else if (err != HPE_OK) {
-                throw llhttp_error(err, llhttp_get_error_reason(&s.parser));
             }
             if (s.field == Impl::Field::value && s.value_next == s.exec_begin && n > 0) {
                 s.value_broken = true;  // this feed went by without a piece of the open value
@@ -582,13 +603,12 @@ std::size_t MessageParser::feed(std::string_view data) {
             }
             s.head_pending = false;
             s.scanning = false;
+            s.head_done = true;
             s.sink.on_head(s.head);
             head_delivered = true;
         }
     } catch (...) {
-        if (!s.error) {
-            s.error = std::current_exception();
-        }
+        s.error = std::current_exception();  // dead: the same error from now on
         throw;
     }
     return total;
@@ -613,6 +633,21 @@ void MessageParser::feed_eof() {
 }
 
 bool MessageParser::in_message() const noexcept { return impl_->in_message; }
+bool MessageParser::in_head() const noexcept { return impl_->in_message && !impl_->head_done; }
+
+void MessageParser::reset() noexcept {
+    Impl& s = *impl_;
+    llhttp_reset(&s.parser);
+    s.in_message = s.head_done = s.in_trailers = false;
+    s.field = Impl::Field::none;
+    s.head_pending = false;
+    s.reset_scan();
+    s.value_next = nullptr;
+    s.value_at_feed_start = s.value_broken = false;
+    s.response_to_head = false;
+    s.upgraded = false;
+    s.error = nullptr;
+}
 bool MessageParser::upgraded() const noexcept { return impl_->upgraded; }
 void MessageParser::set_response_to_head(bool yes) noexcept { impl_->response_to_head = yes; }
 const ParserLimits& MessageParser::limits() const noexcept { return impl_->limits; }

@@ -86,6 +86,9 @@ public:
 
     // Between the first byte of a message and its end.
     [[nodiscard]] bool in_message() const noexcept;
+    // Between the first byte of a message and the end of its head (what a
+    // server's header-read timeout covers).
+    [[nodiscard]] bool in_head() const noexcept;
     // After a message whose head had upgrade set.
     [[nodiscard]] bool upgraded() const noexcept;
     // Responses: the request was HEAD (or the sink knows otherwise that the
@@ -93,6 +96,8 @@ public:
     // headers say. Set before feeding that response.
     void set_response_to_head(bool yes) noexcept;
     [[nodiscard]] const ParserLimits& limits() const noexcept;
+    // As new (for another connection), keeping the buffers' capacity.
+    void reset() noexcept;
 
     struct Impl;
 

@@ -74,6 +74,8 @@ inline constexpr BadRequest bad_requests[] = {
     // Line endings and folding.
     {"obs_fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  2\r\n\r\n"sv, 400},
     {"obs_fold_tab", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\t2\r\n\r\n"sv, 400},
+    {"obs_fold_after_empty_value", "GET / HTTP/1.1\r\nHost: a\r\nX-A:\r\n 2\r\n\r\n"sv, 400},
+    {"obs_fold_of_content_length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n 5\r\n\r\nhello"sv, 400},
     {"first_header_folded", "GET / HTTP/1.1\r\n Host: a\r\n\r\n"sv, 400},
     {"bare_lf_request_line", "GET / HTTP/1.1\nHost: a\r\n\r\n"sv, 400},
     {"bare_lf_header", "GET / HTTP/1.1\r\nHost: a\nX-A: 1\r\n\r\n"sv, 400},

@@ -2,6 +2,7 @@
 // every offset and a byte at a time; the malformed-request table; the limits
 // at and one past each.
 #include <cstddef>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -204,6 +205,9 @@ TEST(MessageParser, ExpectContinue) {
                               "PUT /f HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\nok"),
               "HEAD PUT /f 0  HTTP/1.1 keep-alive length=2 expect-continue\n"
               "  Host: a\n  Expect: 100-Continue\n  Content-Length: 2\nBODY ok\nEND\n");
+    // Not from an HTTP/1.0 client.
+    EXPECT_EQ(parse_whole(Kind::request, "PUT /f HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok"),
+              "HEAD PUT /f 0  HTTP/1.0 close length=2\n  Expect: 100-continue\n  Content-Length: 2\nBODY ok\nEND\n");
     // The head comes before the body is sent: a server answers 100 then.
     Recorder rec;
     MessageParser p(Kind::request, rec);
@@ -448,6 +452,17 @@ TEST(MessageParser, LimitBody) {
               "ERROR 413\n");
 }
 
+// The first problem in the stream decides the status, however it is cut.
+TEST(MessageParser, FirstProblemWins) {
+    const std::string bare_lf_then_big = "GET / HTTP/1.1\nHost: a\r\nX: " + std::string(17 * 1024, 'v') + "\r\n\r\n";
+    EXPECT_EQ(parse_whole(Kind::request, bare_lf_then_big), "ERROR 400\n");
+    EXPECT_EQ(parse(Kind::request,
+                    {std::string_view(bare_lf_then_big).substr(0, 20), std::string_view(bare_lf_then_big).substr(20)}),
+              "ERROR 400\n");
+    const std::string big_then_bare_lf = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(17 * 1024, 'v') + "\n\r\n";
+    EXPECT_EQ(parse_whole(Kind::request, big_then_bare_lf), "ERROR 431\n");
+}
+
 // Bytes llhttp skips without telling us (whitespace before a value) are bounded too.
 TEST(MessageParser, HeadBackstop) {
     const std::string r = "GET / HTTP/1.1\r\nHost: a\r\nX-A:" + std::string(64 * 1024, ' ') + "v\r\n\r\n";
@@ -498,10 +513,14 @@ TEST(MessageParser, ResponsesWithoutBody) {
     EXPECT_EQ(parse_every_way(Kind::response,
                               "HTTP/1.1 204 No Content\r\n\r\n"
                               "HTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n"
+                              "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n"
+                              "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
                               "HTTP/1.1 100 Continue\r\n\r\n"
                               "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n!"),
               "HEAD   204 No Content HTTP/1.1 keep-alive\nBODY \nEND\n"
               "HEAD   304 Not Modified HTTP/1.1 keep-alive\n  ETag: \"x\"\nBODY \nEND\n"
+              "HEAD   304 Not Modified HTTP/1.1 keep-alive length=5\n  Content-Length: 5\nBODY \nEND\n"
+              "HEAD   204 No Content HTTP/1.1 keep-alive length=5\n  Content-Length: 5\nBODY \nEND\n"
               "HEAD   100 Continue HTTP/1.1 keep-alive\nBODY \nEND\n"
               "HEAD   200 OK HTTP/1.1 keep-alive length=1\n  Content-Length: 1\nBODY !\nEND\n");
 }
@@ -516,6 +535,116 @@ TEST(MessageParser, BadResponses) {
     l.max_body = 3;
     EXPECT_EQ(parse_whole(Kind::response, "HTTP/1.1 200 OK\r\n\r\nabcd", {l}),
               "HEAD   200 OK HTTP/1.1 close\nERROR 413\n");
+    EXPECT_EQ(parse_whole(Kind::response, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd", {l}), "ERROR 413\n");
+    // Lengths of bodies that are not sent do not count.
+    EXPECT_EQ(parse_whole(Kind::response, "HTTP/1.1 304 Not Modified\r\nContent-Length: 4\r\n\r\n", {l}),
+              "HEAD   304 Not Modified HTTP/1.1 keep-alive length=4\n  Content-Length: 4\nBODY \nEND\n");
+    Options head_of_big{l, false, true};
+    EXPECT_EQ(parse_whole(Kind::response, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", head_of_big),
+              "HEAD   200 OK HTTP/1.1 keep-alive length=4\n  Content-Length: 4\nBODY \nEND\n");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(MessageParser, ResponseSwitchingProtocols) {
+    EXPECT_EQ(
+        parse_every_way(
+            Kind::response,
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x7f"),
+        "HEAD   101 Switching Protocols HTTP/1.1 keep-alive upgrade\n  Connection: Upgrade\n  Upgrade: websocket\n"
+        "BODY \nEND\nUPGRADED rest=\x81\x7f\n");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(MessageParser, InHeadAndInMessage) {
+    Recorder rec;
+    MessageParser p(Kind::request, rec);
+    EXPECT_FALSE(p.in_message());
+    EXPECT_FALSE(p.in_head());
+    EXPECT_EQ(p.feed("POST / HTTP/1.1\r\nHost: a\r\n"), std::string_view("POST / HTTP/1.1\r\nHost: a\r\n").size());
+    EXPECT_TRUE(p.in_message());
+    EXPECT_TRUE(p.in_head());
+    EXPECT_EQ(p.feed("Content-Length: 2\r\n\r\na"), std::string_view("Content-Length: 2\r\n\r\na").size());
+    EXPECT_TRUE(p.in_message());
+    EXPECT_FALSE(p.in_head());
+    EXPECT_EQ(p.feed("b"), std::string_view("b").size());
+    EXPECT_FALSE(p.in_message());
+    EXPECT_FALSE(p.in_head());
+}
+
+TEST(MessageParser, ResetForAnotherConnection) {
+    Recorder rec;
+    MessageParser p(Kind::request, rec);
+    EXPECT_THROW(p.feed("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), ParseError);
+    p.reset();
+    EXPECT_EQ(p.feed("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"),
+              std::string_view("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").size());
+    EXPECT_EQ(rec.log, "HEAD GET /x 0  HTTP/1.1 keep-alive\n  Host: a\nBODY \nEND\n");
+    // Half a message, then reset: the next connection starts clean.
+    EXPECT_EQ(p.feed("GET /half HTTP/1.1\r\nHo"), std::string_view("GET /half HTTP/1.1\r\nHo").size());
+    p.reset();
+    EXPECT_FALSE(p.in_message());
+    rec.log.clear();
+    EXPECT_EQ(p.feed("GET /y HTTP/1.1\r\nHost: b\r\n\r\n"),
+              std::string_view("GET /y HTTP/1.1\r\nHost: b\r\n\r\n").size());
+    EXPECT_EQ(rec.log, "HEAD GET /y 0  HTTP/1.1 keep-alive\n  Host: b\nBODY \nEND\n");
+}
+
+}  // namespace
+
+namespace {
+
+// Mutated requests: however the bytes are cut, the outcome is the same (and
+// nothing crashes: the asan preset runs this too).
+TEST(MessageParser, MutationsGiveTheSameResultHoweverCut) {
+    const std::string base =
+        "POST /a?b=c HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nX-A: 1, 2\r\n\r\nabc"
+        "PUT /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3;e=v\r\nxyz\r\n0\r\nT: 1\r\n\r\n"
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    const std::string alphabet = std::string(" \t\r\n:;,0aA-/\x7f\xff", 14) + std::string(1, '\0');
+    std::mt19937 rng(12345);
+    int errors = 0;
+    for (int round = 0; round < 400; ++round) {
+        std::string m = base;
+        const int edits = 1 + static_cast<int>(rng() % 3);
+        for (int e = 0; e < edits; ++e) {
+            const std::size_t at = rng() % m.size();
+            const char c = alphabet[rng() % alphabet.size()];
+            switch (rng() % 3) {
+                case 0:
+                    m[at] = c;
+                    break;
+                case 1:
+                    m.insert(at, 1, c);
+                    break;
+                default:
+                    m.erase(at, 1);
+                    break;
+            }
+        }
+        SCOPED_TRACE(::testing::PrintToString(m));
+        const std::string whole = parse_whole(Kind::request, m, {{}, true});
+        errors += whole.find("ERROR") != std::string::npos ? 1 : 0;
+        for (int cut = 0; cut < 4; ++cut) {
+            const std::size_t k = rng() % (m.size() + 1);
+            const std::string_view v(m);
+            ASSERT_EQ(parse(Kind::request, {v.substr(0, k), v.substr(k)}, {{}, true}), whole) << "cut at " << k;
+        }
+        std::vector<std::string_view> bytewise;
+        for (std::size_t k = 0; k < m.size(); ++k) {
+            bytewise.push_back(std::string_view(m).substr(k, 1));
+        }
+        ASSERT_EQ(parse(Kind::request, bytewise, {{}, true}), whole) << "a byte at a time";
+    }
+    // The mutations do hit the error paths, and not only them.
+    EXPECT_GT(errors, 50);
+    EXPECT_LT(errors, 400);
 }
 
 }  // namespace
