@@ -33,8 +33,8 @@ public:
     }
     // Sends one request; extra_headers are "Name: value\r\n" lines. For a
     // chunked response, on_chunk sees each chunk as it arrives.
-    tulip::Coro<HttpReply> request(std::string method, std::string target, std::string extra_headers,
-                                   std::string body, std::function<void(const std::string&)> on_chunk) {
+    tulip::Coro<HttpReply> request(std::string method, std::string target, std::string extra_headers, std::string body,
+                                   std::function<void(const std::string&)> on_chunk) {
         std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra_headers;
         if (!body.empty()) req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
         req += "\r\n" + body;

@@ -84,8 +84,8 @@ Coro<int> amain() {
     examples::HttpReply b = co_await c.request("POST", "/todos", json_type, R"({"title": "repot", "done": true})", {});
     std::cout << "POST /todos -> " << b.status << " " << b.body << "\n";
     examples::HttpReply list = co_await c.get("/todos", "");
-    std::cout << "GET /todos -> " << list.status << " " << list.body << " (took "
-              << list.header("X-Elapsed-Us") << " us)\n";
+    std::cout << "GET /todos -> " << list.status << " " << list.body << " (took " << list.header("X-Elapsed-Us")
+              << " us)\n";
     examples::HttpReply one = co_await c.get("/todos/2", "");
     std::cout << "GET /todos/2 -> " << one.status << " " << one.body << "\n";
     examples::HttpReply del = co_await c.request("DELETE", "/todos/1", "", "", {});

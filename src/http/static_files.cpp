@@ -99,8 +99,8 @@ Coro<void> Connection::send_file(Ref<Connection> self, Response* resp, const Req
     } else if (rr == RangeResult::satisfiable) {
         resp->status_ = 206;
         resp->reason_.clear();
-        h.set("Content-Range", "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" +
-                                   std::to_string(size));
+        h.set("Content-Range",
+              "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" + std::to_string(size));
         offset = range.first;
         length = range.last - range.first + 1;
     }
@@ -114,8 +114,8 @@ Coro<void> Connection::send_file(Ref<Connection> self, Response* resp, const Req
     while (length > 0) {
         std::uint64_t piece = length < kFilePiece ? length : kFilePiece;
         c.arm(c.state_->options.timeouts.send_idle, TimerKind::send);
-        std::size_t sent = co_await tulip::sendfile(t, fd, static_cast<std::int64_t>(offset),
-                                                    static_cast<std::int64_t>(piece), true);
+        std::size_t sent =
+            co_await tulip::sendfile(t, fd, static_cast<std::int64_t>(offset), static_cast<std::int64_t>(piece), true);
         if (sent == 0) throw std::runtime_error("the file '" + resp->file_path_ + "' shrank while being sent");
         offset += sent;
         length -= sent;

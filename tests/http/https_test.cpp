@@ -37,8 +37,7 @@ Coro<std::string> read_reply(StreamReader& r) {
 TEST_F(HttpsTest, ServesOverTlsWithAlpnAndKeepAlive) {
     http::Application app;
     app.get("/who", [](http::Request& r) -> Coro<http::Response> {
-        co_return http::Response::text(std::string(r.secure() ? "secure" : "plain") + " " +
-                                       std::string(r.host()));
+        co_return http::Response::text(std::string(r.secure() ? "secure" : "plain") + " " + std::string(r.host()));
     });
     run_io(([&]() -> Coro<void> {
         http::ServerOptions o;
@@ -65,8 +64,7 @@ TEST_F(HttpsTest, ServesOverTlsWithAlpnAndKeepAlive) {
         std::string got;
         try {
             got = co_await pr.read(-1);
-        } catch (const ConnectionResetError&) {
-        }
+        } catch (const ConnectionResetError&) {}
         EXPECT_EQ(got.find("HTTP/1.1 200"), std::string::npos);
         pw.close();
         w.write("GET /who HTTP/1.1\r\nHost: still\r\n\r\n");

@@ -62,9 +62,8 @@ protected:
             r.headers().set("Cache-Control", "max-age=60");
             co_return r;
         });
-        app.get("/missing", [this](http::Request&) -> Coro<http::Response> {
-            co_return http::Response::file(root + "/nope");
-        });
+        app.get("/missing",
+                [this](http::Request&) -> Coro<http::Response> { co_return http::Response::file(root + "/nope"); });
         http::ServerOptions o;
         co_return co_await http::start_server(std::move(app), "127.0.0.1", 0, std::move(o));
     }
