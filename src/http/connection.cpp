@@ -356,6 +356,13 @@ Coro<void> Connection::run(Ref<Connection> self) {
         // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host.
         int bad = 0;
         if (!c.req_http10_ && c.head_.headers.get_all("Host").size() != 1) bad = 400;
+        // RFC 9112 3.2: the target's form must suit the method. "*" is
+        // OPTIONS' only; other methods but CONNECT take origin- or
+        // absolute-form (else "GET *" would reach the router with no path).
+        const std::string& target = c.head_.target;
+        if (c.head_.method != "CONNECT" && !target.empty() && target.front() != '/' &&
+            target.find("://") == std::string::npos && !(target == "*" && c.head_.method == "OPTIONS"))
+            bad = 400;
         std::optional<Request> req;
         if (!bad) {
             try {
