@@ -61,15 +61,14 @@ std::vector<Case> all_cases() {
     // 16 KiB of header bytes.
     v.push_back({"target_over_8k", "GET /" + std::string(8 * 1024, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", 414, false});
     v.push_back({"headers_over_100", many_headers(101), 431, false});
-    v.push_back(
-        {"header_bytes_over_16k", "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(16 * 1024, 'v') + "\r\n\r\n", 431,
-         false});
+    v.push_back({"header_bytes_over_16k",
+                 "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(16 * 1024, 'v') + "\r\n\r\n", 431, false});
     return v;
 }
 
 class SmugglingTest : public test::IoLoopTest, public ::testing::WithParamInterface<Case> {
 protected:
-    int calls = 0;                    // requests that reached the application
+    int calls = 0;                   // requests that reached the application
     std::optional<int> seen_status;  // what the handler's body read raised
 
     http::Application app() {

@@ -127,7 +127,10 @@ TEST_P(SplitTest, SameAnswersWhateverTheCuts) {
         for (std::size_t k = 1; k < v.bytes.size(); ++k) {
             // A fresh connection now and then: max_requests_per_connection
             // (1000) would otherwise close it, changing the answer.
-            if (v.closes || !kept || k % 64 == 0) kept.emplace(co_await connect(addr));
+            if (v.closes || !kept || k % 64 == 0) {
+                RawClient fresh = co_await connect(addr);
+                kept.emplace(std::move(fresh));
+            }
             std::vector<std::string> two{v.bytes.substr(0, k), v.bytes.substr(k)};
             std::vector<std::string> got = co_await exchange(&*kept, std::move(two), v.replies);
             EXPECT_EQ(got, expected) << "cut after byte " << k;
@@ -139,7 +142,10 @@ TEST_P(SplitTest, SameAnswersWhateverTheCuts) {
         }
         std::vector<std::string> bytes;
         for (char ch : v.bytes) bytes.emplace_back(1, ch);
-        if (v.closes || !kept) kept.emplace(co_await connect(addr));
+        if (v.closes || !kept) {
+            RawClient fresh = co_await connect(addr);
+            kept.emplace(std::move(fresh));
+        }
         std::vector<std::string> got = co_await exchange(&*kept, bytes, v.replies);
         EXPECT_EQ(got, expected) << "one byte at a time";
         kept.reset();

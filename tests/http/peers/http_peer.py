@@ -9,7 +9,7 @@ import http.client
 import sys
 
 HOST = "127.0.0.1"
-TIMEOUT = 5.0
+TIMEOUT = 20.0
 
 
 def out(*parts):
