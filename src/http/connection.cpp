@@ -21,6 +21,9 @@ namespace {
 // turn, kept before the connection stops reading from the socket.
 constexpr std::size_t kBufferHigh = 64 * 1024;
 
+// How long a lingering close waits for the client's FIN (nginx: 5 s).
+constexpr double kLingerSeconds = 2.0;
+
 ConnectionResetError client_gone() {
     return ConnectionResetError(std::error_code(ECONNRESET, std::generic_category()),
                                 "the client closed the connection");
@@ -131,7 +134,7 @@ void Connection::start_task() {
 }
 
 void Connection::data(std::string_view bytes) {
-    if (lost_ || error_) return;
+    if (lost_ || error_ || lingering_) return;
     if (parser_paused_ || !inbuf_.empty()) {
         inbuf_.append(bytes);
         feed_buffered();
@@ -142,6 +145,7 @@ void Connection::data(std::string_view bytes) {
 }
 
 bool Connection::eof() {
+    if (lingering_) return false;  // the client is done too: close now
     eof_ = true;
     wake();
     // A client may half-close after its last request: answer what it sent,
@@ -221,7 +225,7 @@ void Connection::on_message_complete() {
 }
 
 void Connection::update_reading() {
-    if (lost_ || !transport_) return;
+    if (lost_ || !transport_ || lingering_) return;
     bool full = inbuf_.size() > kBufferHigh || (!discarding_ && body_.size() > kBufferHigh) || error_;
     if (full && !reading_paused_) {
         transport_->pause_reading();
@@ -277,6 +281,9 @@ void Connection::on_timer() {
         case TimerKind::send:
             abort();
             break;
+        case TimerKind::linger:
+            close_transport();
+            break;
         case TimerKind::none:
             break;
     }
@@ -287,6 +294,26 @@ void Connection::on_timer() {
 
 void Connection::close_transport() {
     if (transport_ && !transport_->is_closing()) transport_->close();
+}
+
+// Closing while the client may still be sending (an error, a body left
+// unread, pipelined requests): close() with unread bytes in the socket makes
+// the kernel send RST, which can destroy the response before the client has
+// read it. So, as nginx's lingering close: send FIN, read and drop what
+// still comes until the client's FIN or kLingerSeconds, then close.
+void Connection::linger_close() {
+    if (!transport_ || transport_->is_closing()) return;
+    if (!transport_->can_write_eof()) {  // TLS: close_notify does the job
+        close_transport();
+        return;
+    }
+    lingering_ = true;
+    transport_->write_eof();
+    if (reading_paused_) {
+        transport_->resume_reading();
+        reading_paused_ = false;
+    }
+    arm(kLingerSeconds, TimerKind::linger);
 }
 
 void Connection::abort() {
@@ -363,6 +390,8 @@ Coro<void> Connection::run(Ref<Connection> self) {
         if (c.head_.method != "CONNECT" && !target.empty() && target.front() != '/' &&
             target.find("://") == std::string::npos && !(target == "*" && c.head_.method == "OPTIONS"))
             bad = 400;
+        // Tunnels are not offered (RFC 9110 9.3.6 leaves CONNECT to proxies).
+        if (!bad && c.head_.method == "CONNECT") bad = 501;
         std::optional<Request> req;
         if (!bad) {
             try {
@@ -436,7 +465,10 @@ Coro<void> Connection::run(Ref<Connection> self) {
         if (c.lost_) co_return;
         c.in_request_ = false;
         if (!c.keep_alive_ || !c.message_done_ || c.error_) {
-            c.close_transport();
+            if (!c.message_done_ || c.error_ || !c.inbuf_.empty())
+                c.linger_close();
+            else
+                c.close_transport();
             co_return;
         }
         c.message_done_ = false;

@@ -100,7 +100,7 @@ public:
     void kill();
 
 private:
-    enum class TimerKind : std::uint8_t { none, idle, head, body, send };
+    enum class TimerKind : std::uint8_t { none, idle, head, body, send, linger };
     class Wait;
 
     static Coro<void> run(Ref<Connection> self);
@@ -115,6 +115,7 @@ private:
     void disarm() noexcept { timer_kind_ = TimerKind::none; }
     void on_timer();
     void close_transport();
+    void linger_close();
     // Sends `resp` whole (not prepared) or ends it (prepared).
     static Coro<void> finish(Ref<Connection> self, Response* resp, const Request* req);
     // A file response (static_files.cpp).
@@ -169,6 +170,7 @@ private:
     bool closing_ = false;  // close after the current response
     bool secure_ = false;
     bool eof_ = false;
+    bool lingering_ = false;  // FIN sent: what still comes is dropped (linger_close)
 };
 
 // The protocol the transport drives: forwards to the Connection.

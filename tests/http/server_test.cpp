@@ -626,3 +626,40 @@ TEST_F(HttpServerTest, ShutdownDeadlineAbortsWhatIsLeft) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(HttpServerTest, ConnectIsNotImplemented) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(hello_app());
+        RawClient c = co_await client(server);
+        co_await c.send("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+        Reply r = co_await c.reply();
+        EXPECT_EQ(r.status, 501);
+        EXPECT_TRUE(co_await c.closed());
+        EXPECT_EQ(calls, 0);
+        co_await server.shutdown(1.0);
+    })());
+}
+
+// An error answered while the client is still sending: the server sends FIN
+// and drops what still arrives (a lingering close), so the client reads the
+// whole 413 instead of losing it to a reset.
+TEST_F(HttpServerTest, ErrorWhileTheClientStillSendsIsReadableLingeringClose) {
+    run_io(([&]() -> Coro<void> {
+        http::ServerOptions o;
+        o.limits.max_body = 1000;
+        http::Server server = co_await serve(hello_app(), o);
+        RawClient c = co_await client(server);
+        co_await c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+        Reply r = co_await c.reply();
+        EXPECT_EQ(r.status, 413);
+        // Keep sending after the answer: no reset comes back, and the server's
+        // FIN is seen once what we sent has been dropped.
+        co_await c.send(std::string(200000, 'x'));
+        EXPECT_TRUE(co_await c.closed());
+        co_await server.shutdown(1.0);
+    })());
+}
+
+}  // namespace
