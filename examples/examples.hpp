@@ -24,6 +24,9 @@ int chat_server();              // a Protocol-based broadcast server, three clie
 int udp_echo();                 // create_datagram_endpoint on both sides
 int tls_echo();                 // the streams echo over TLS; a client that does not trust the server is refused
 int https_request();            // an HTTP/1.1 request over a verified TLS connection with ALPN
+int http_rest();                // a JSON REST service (routes, parameters, middleware) and its client
+int http_static();              // add_static: sendfile, ETag and 304, ranges, no climbing out
+int http_sse();                 // server-sent events: a streamed response, events seen as they happen
 
 // Synchronisation and processes.
 int log_queue();          // put_nowait from plain functions; a coroutine ships to a log server

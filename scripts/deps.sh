@@ -2,7 +2,8 @@
 # Installs the Debian packages tulip needs (as root, non-interactive), or says
 # which to install. Usage: scripts/deps.sh [build|bench]
 set -euo pipefail
-want=(g++ cmake ninja-build pkg-config libgtest-dev googletest clang-format-16 libssl-dev openssl python3)
+want=(g++ cmake ninja-build pkg-config libgtest-dev googletest clang-format-16 libssl-dev openssl python3
+      node-llhttp nlohmann-json3-dev curl python3-aiohttp)
 if [ "${1:-build}" = bench ]; then
   want+=(libboost-dev libuv1-dev python3 python3-uvloop libbenchmark-dev)
 fi

@@ -11,10 +11,12 @@
 //           Transport, create_connection, create_server/Server, UDP, Unix
 //   streams/ StreamReader, StreamWriter, open_connection, start_server
 //   process/ create_subprocess_exec/_shell, Process
+//   http/   Application, Request, Response, http::start_server (HTTP/1.1 on llhttp)
 #pragma once
 
 // One umbrella per layer; each includes the layers below it.
 #include <tulip/core.hpp>
+#include <tulip/http.hpp>
 #include <tulip/loop.hpp>
 #include <tulip/net.hpp>
 #include <tulip/process.hpp>

@@ -62,9 +62,38 @@ void ServerCore::on_loop_close() noexcept {
 
 void ServerCore::attach(Transport* t) { clients_->set.insert(t); }
 
+std::size_t ServerCore::connection_count() const noexcept { return clients_->set.size(); }
+
 void ServerCore::detach(Transport* t) {
     clients_->set.erase(t);
     if (clients_->set.empty() && closed_) wakeup();
+    if (accept_paused_ && clients_->set.size() < max_clients_) {
+        accept_paused_ = false;
+        if (serving_ && !closed_)
+            for (std::size_t i = 0; i < sockets_.size(); ++i) watch_socket(i);
+    }
+}
+
+void ServerCore::set_max_connections(std::size_t n) {
+    max_clients_ = n;
+    if (accept_paused_ && (n == 0 || clients_->set.size() < n)) {
+        accept_paused_ = false;
+        if (serving_ && !closed_)
+            for (std::size_t i = 0; i < sockets_.size(); ++i) watch_socket(i);
+    }
+}
+
+void ServerCore::watch_socket(std::size_t i) {
+    Ref<ServerCore> self(this);
+    loop_->add_reader(sockets_[i].fileno(), [self, i] { self->accept_ready(static_cast<int>(i)); });
+}
+
+// At the connection limit the listening sockets leave the poller: new
+// connections wait in the kernel's backlog (no fd is spent on them) until a
+// client goes (detach).
+void ServerCore::pause_accepting() {
+    accept_paused_ = true;
+    for (auto& s : sockets_) loop_->remove_reader(s.fileno());
 }
 
 void ServerCore::wakeup() {
@@ -79,14 +108,17 @@ void ServerCore::start_serving() {
     serving_ = true;
     for (std::size_t i = 0; i < sockets_.size(); ++i) {
         sockets_[i].listen(backlog_);
-        Ref<ServerCore> self(this);
-        loop_->add_reader(sockets_[i].fileno(), [self, i] { self->accept_ready(static_cast<int>(i)); });
+        if (!accept_paused_) watch_socket(i);
     }
 }
 
 void ServerCore::accept_ready(int index) {
     Socket& ls = sockets_[static_cast<std::size_t>(index)];
     for (int k = 0; k < backlog_; ++k) {
+        if (max_clients_ != 0 && clients_->set.size() >= max_clients_) {
+            pause_accepting();
+            return;
+        }
         SocketAddress peer;
         unsigned len = SocketAddress::capacity();
         int fd = sys::accept4(ls.fileno(), peer.data(), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -101,10 +133,8 @@ void ServerCore::accept_ready(int index) {
                 Ref<ServerCore> self(this);
                 if (retry_.size() < sockets_.size()) retry_.resize(sockets_.size());
                 retry_[static_cast<std::size_t>(index)] = (loop_->call_later(kAcceptRetryDelay, [self, index] {
-                    if (self->closed_ || !self->serving_) return;
-                    Ref<ServerCore> again = self;
-                    self->loop_->add_reader(self->sockets_[static_cast<std::size_t>(index)].fileno(),
-                                            [again, index] { again->accept_ready(index); });
+                    if (self->closed_ || !self->serving_ || self->accept_paused_) return;
+                    self->watch_socket(static_cast<std::size_t>(index));
                 }));
                 return;
             }
@@ -252,6 +282,7 @@ Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string
     }
     if (socks.empty()) throw std::runtime_error("create_server: no address to listen on");
     Server server(Ref<ServerCore>(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog)));
+    server.core()->set_max_connections(options.max_connections);
     if (options.start_serving) co_await server.start_serving();
     co_return server;
 }
@@ -270,6 +301,7 @@ Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, 
     std::vector<Socket> socks;
     socks.push_back(std::move(s));
     Server server(Ref<ServerCore>(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog)));
+    server.core()->set_max_connections(options.max_connections);
     if (options.start_serving) co_await server.start_serving();
     co_return server;
 }
@@ -281,6 +313,7 @@ Server server_from_socket(ProtocolFactory factory, Socket sock, ServerOptions op
     std::vector<Socket> socks;
     socks.push_back(std::move(sock));
     Ref<ServerCore> core(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog));
+    core->set_max_connections(options.max_connections);
     if (options.start_serving) core->start_serving();
     return Server(core);
 }

@@ -569,3 +569,66 @@ TEST_F(ServerTest, RepeatedOutOfFdsEpisodesKeepOneRetryHandlePerSocket) {
 }
 
 }  // namespace
+
+namespace {
+
+// ServerOptions::max_connections: at the limit the server stops accepting
+// (the third client waits in the backlog, no protocol is made for it) and
+// takes it as soon as one of the first two goes.
+TEST_F(ServerTest, MaxConnectionsPausesAcceptingUntilAClientGoes) {
+    Shared s;
+    s.echo = true;
+    run_io(([&]() -> Coro<void> {
+        ServerOptions o;
+        o.max_connections = 2;
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0, o);
+        SocketAddress addr = server.addresses().at(0);
+        Socket a = co_await client(addr);
+        Socket b = co_await client(addr);
+        co_await eventually([&] { return s.made == 2; });
+        // The kernel completes the third handshake from the backlog; the
+        // server does not accept it.
+        Socket c = co_await client(addr);
+        co_await sock_sendall(c, "third");
+        co_await sleep(0.05);
+        EXPECT_EQ(s.made, 2);
+        EXPECT_EQ(server.connection_count(), 2u);
+        EXPECT_TRUE(server.core()->is_accept_paused());
+        a.close();
+        co_await eventually([&] { return s.made == 3; });
+        std::string got;
+        while (got.size() < 5) got += co_await sock_recv(c, 100);
+        EXPECT_EQ(got, "third");
+        EXPECT_TRUE(server.core()->is_accept_paused());  // b and c: at the limit again
+        b.close();
+        c.close();
+        co_await eventually([&] { return s.lost == 3; });
+        EXPECT_FALSE(server.core()->is_accept_paused());
+        EXPECT_EQ(server.connection_count(), 0u);
+        co_await close_and_wait(server);
+    })());
+}
+
+// Raising the limit at run time lets the waiting client in at once.
+TEST_F(ServerTest, RaisingMaxConnectionsResumesAccepting) {
+    Shared s;
+    run_io(([&]() -> Coro<void> {
+        ServerOptions o;
+        o.max_connections = 1;
+        Server server = co_await create_server(factory_for(s), "127.0.0.1", 0, o);
+        SocketAddress addr = server.addresses().at(0);
+        Socket a = co_await client(addr);
+        co_await eventually([&] { return s.made == 1; });
+        Socket b = co_await client(addr);
+        co_await sleep(0.05);
+        EXPECT_EQ(s.made, 1);
+        server.core()->set_max_connections(0);
+        co_await eventually([&] { return s.made == 2; });
+        a.close();
+        b.close();
+        co_await eventually([&] { return s.lost == 2; });
+        co_await close_and_wait(server);
+    })());
+}
+
+}  // namespace

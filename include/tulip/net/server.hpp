@@ -54,6 +54,10 @@ public:
     const std::vector<Socket>& sockets() const noexcept { return sockets_; }
     void close_clients();
     void abort_clients();
+    // At most n connections at once (0: no limit); see ServerOptions.
+    void set_max_connections(std::size_t n);
+    std::size_t connection_count() const noexcept;
+    bool is_accept_paused() const noexcept { return accept_paused_; }
     // Accept retry handles held (for tests: at most one per listening socket).
     std::size_t retry_handle_count() const noexcept {
         std::size_t n = 0;
@@ -71,6 +75,8 @@ private:
     void on_loop_close() noexcept override;
     Coro<void> serve_forever_body();
     void accept_ready(int index);
+    void watch_socket(std::size_t index);
+    void pause_accepting();
     void wakeup();
     EventLoop* loop_;
     std::vector<Socket> sockets_;
@@ -95,6 +101,8 @@ private:
     // sockets_): a new out-of-fds episode replaces the fired handle instead
     // of adding one (issue 8, finding 13).
     std::vector<Handle> retry_;
+    std::size_t max_clients_ = 0;
+    bool accept_paused_ = false;
     bool serving_ = false;
     bool closed_ = false;
 };
@@ -120,6 +128,8 @@ public:
     std::vector<SocketAddress> addresses() const;
     void close_clients() { core_->close_clients(); }
     void abort_clients() { core_->abort_clients(); }
+    // The accepted connections still open (tulip's own).
+    std::size_t connection_count() const noexcept { return core_->connection_count(); }
     EventLoop& get_loop() const noexcept { return core_->loop(); }
     explicit operator bool() const noexcept { return static_cast<bool>(core_); }
     const Ref<detail::ServerCore>& core() const noexcept { return core_; }
@@ -143,6 +153,11 @@ struct ServerOptions {
     SecureContext ssl;
     std::optional<double> ssl_handshake_timeout;
     std::optional<double> ssl_shutdown_timeout;
+    // tulip's own (asyncio has none): at most this many accepted connections
+    // at once, 0 for no limit. At the limit the server stops accepting and
+    // new connections wait in the listen backlog until one closes, so a
+    // flood costs no file descriptors.
+    std::size_t max_connections = 0;
 };
 
 namespace detail {

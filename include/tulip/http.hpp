@@ -1,0 +1,16 @@
+// tulip/http.hpp — the HTTP layer: an HTTP/1.1 server (aiohttp.web-like) on
+// llhttp (compiled into libtulip), and the pieces it is made of. JSON
+// helpers are opt-in: <tulip/http/json.hpp> (nlohmann::json).
+#pragma once
+
+#include <tulip/http/application.hpp>
+#include <tulip/http/date.hpp>
+#include <tulip/http/exceptions.hpp>
+#include <tulip/http/headers.hpp>
+#include <tulip/http/mime.hpp>
+#include <tulip/http/request.hpp>
+#include <tulip/http/response.hpp>
+#include <tulip/http/server.hpp>
+#include <tulip/http/status.hpp>
+#include <tulip/http/url.hpp>
+#include <tulip/process.hpp>

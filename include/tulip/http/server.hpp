@@ -1,0 +1,98 @@
+// tulip/http/server.hpp — serving an Application over HTTP/1.1 (aiohttp's
+// AppRunner + TCPSite, web.run_app).
+//
+// Keep-alive, pipelined requests answered in order, Expect: 100-continue
+// (the 100 goes out when the handler first reads the body), HEAD, HTTP/1.0
+// clients, Connection: close. TLS with ServerOptions::net.ssl (ALPN
+// "http/1.1" is the context's to offer).
+//
+// Every limit and timeout is a setting, with nginx's defaults: a request
+// over a limit is answered with its status (414, 431, 413) and the
+// connection closed; a malformed or ambiguous request (request smuggling
+// defences, RFC 9112) with 400 and closed, before any handler runs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <tulip/core/ref.hpp>
+#include <tulip/http/application.hpp>
+#include <tulip/net/address.hpp>
+#include <tulip/net/server.hpp>
+#include <tulip/task/coro.hpp>
+
+namespace tulip::http {
+
+struct ServerLimits {
+    std::size_t max_request_line = 8 * 1024;   // request-target bytes: 414
+    std::size_t max_header_bytes = 16 * 1024;  // all header lines: 431
+    std::size_t max_headers = 100;             // header lines: 431
+    std::uint64_t max_body = 1024 * 1024;      // request body: 413
+    std::size_t max_requests_per_connection = 1000;
+    std::size_t max_connections = 1024;  // accepting pauses at the limit
+};
+
+// Seconds; 0 for none.
+struct ServerTimeouts {
+    double header = 60;      // from a request's first byte to the end of its headers (408)
+    double body_idle = 60;   // the handler waits for body bytes that do not come (408)
+    double send_idle = 60;   // the client does not read the response (the connection is aborted)
+    double keep_alive = 75;  // an idle connection between requests (closed)
+};
+
+struct ServerOptions {
+    ServerLimits limits;
+    ServerTimeouts timeouts;
+    // The Server header; empty for none.
+    std::string server_name = "tulip";
+    // Listening and TLS (ssl, backlog, reuse_port, ...). max_connections is
+    // taken from limits.
+    tulip::ServerOptions net;
+};
+
+namespace detail {
+class ServerState;
+}
+
+class Server {
+public:
+    Server() = default;
+    Server(Ref<detail::ServerState> s, tulip::Server net);
+    Server(const Server&);
+    Server& operator=(const Server&);
+    ~Server();
+
+    std::vector<SocketAddress> addresses() const;
+    std::size_t connection_count() const noexcept;
+    // Graceful shutdown: stops accepting, closes idle connections, lets
+    // requests in flight finish (their responses say Connection: close)
+    // for up to `timeout` seconds, then aborts what is left.
+    Coro<void> shutdown(double timeout = 10.0);
+    // Stops accepting and aborts every connection at once.
+    void close();
+    Coro<void> wait_closed();
+    // Serves until cancelled, then shuts down (as asyncio's serve_forever).
+    Coro<void> serve_forever();
+    explicit operator bool() const noexcept { return static_cast<bool>(s_); }
+
+private:
+    Ref<detail::ServerState> s_;
+    tulip::Server net_;  // the listening side
+};
+
+namespace detail {
+Coro<Server> start_server_impl(Application app, std::string host, std::uint16_t port, ServerOptions options);
+}
+
+// Serves app on host:port (port 0 picks a free one; see Server::addresses).
+inline Coro<Server> start_server(Application app, std::string host, std::uint16_t port, ServerOptions options) {
+    return detail::start_server_impl(std::move(app), std::move(host), port, std::move(options));
+}
+inline Coro<Server> start_server(Application app, std::string host, std::uint16_t port) {
+    ServerOptions options;
+    return detail::start_server_impl(std::move(app), std::move(host), port, std::move(options));
+}
+
+}  // namespace tulip::http

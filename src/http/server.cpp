@@ -1,0 +1,98 @@
+// src/http/server.cpp — http::Server and start_server (see server.hpp).
+#include <tulip/http/server.hpp>
+
+#include <memory>
+#include <vector>
+
+#include <tulip/core/exceptions.hpp>
+#include <tulip/task/future.hpp>
+#include <tulip/task/wait_for.hpp>
+
+#include "connection.hpp"
+
+namespace tulip::http {
+
+Server::Server(Ref<detail::ServerState> s, tulip::Server net) : s_(std::move(s)), net_(std::move(net)) {}
+Server::Server(const Server&) = default;
+Server& Server::operator=(const Server&) = default;
+Server::~Server() = default;
+
+std::vector<SocketAddress> Server::addresses() const { return net_.addresses(); }
+
+std::size_t Server::connection_count() const noexcept { return s_ ? s_->connections.size() : 0; }
+
+void Server::close() {
+    if (!s_) return;
+    s_->closed = true;
+    net_.close();
+    std::vector<Ref<detail::Connection>> all;
+    for (auto* c : s_->connections) all.emplace_back(c);
+    for (auto& c : all) c->kill();
+}
+
+Coro<void> Server::shutdown(double timeout) {
+    Ref<detail::ServerState> s = s_;
+    tulip::Server net = net_;
+    if (!s) co_return;
+    net.close();
+    s->shutting_down = true;
+    {
+        std::vector<Ref<detail::Connection>> all;
+        for (auto* c : s->connections) all.emplace_back(c);
+        for (auto& c : all) c->begin_shutdown();
+    }
+    if (!s->connections.empty()) {
+        auto idle = Future<void>::create(net.get_loop());
+        s->idle_waiters.push_back(idle);
+        try {
+            co_await wait_for(idle, timeout);
+        } catch (const TimeoutError&) {
+            // Requests still in flight after the deadline: cut them off.
+            std::vector<Ref<detail::Connection>> left;
+            for (auto* c : s->connections) left.emplace_back(c);
+            for (auto& c : left) c->kill();
+        }
+    }
+    s->closed = true;
+    co_await net.wait_closed();
+}
+
+Coro<void> Server::wait_closed() {
+    tulip::Server net = net_;
+    if (net) co_await net.wait_closed();
+}
+
+Coro<void> Server::serve_forever() {
+    Server self = *this;
+    auto forever = Future<void>::create(net_.get_loop());
+    std::exception_ptr cancelled;
+    try {
+        co_await forever;
+    } catch (const CancelledError&) {
+        cancelled = std::current_exception();
+    }
+    co_await self.shutdown();
+    std::rethrow_exception(cancelled);
+}
+
+namespace detail {
+
+Coro<Server> start_server_impl(Application app, std::string host, std::uint16_t port, ServerOptions options) {
+    app.freeze();
+    Ref<ServerState> state(new ServerState(std::move(app), std::move(options)));
+    tulip::ServerOptions net_options = state->options.net;
+    net_options.max_connections = state->options.limits.max_connections;
+    // The factory holds the state: it lives as long as the listening side
+    // or a connection does. The state does not hold the listening side, so
+    // there is no cycle.
+    Ref<ServerState> s = state;
+    // GCC 12.2: a lambda with captures made as a temporary inside a co_await
+    // expression is destroyed twice; name it first (docs/asyncio.md,
+    // "Compiler notes").
+    auto factory = [s]() { return std::make_unique<HttpProtocol>(Ref<Connection>(new Connection(s))); };
+    tulip::Server net = co_await tulip::create_server(std::move(factory), std::move(host), port, net_options);
+    co_return Server(std::move(state), std::move(net));
+}
+
+}  // namespace detail
+}  // namespace tulip::http

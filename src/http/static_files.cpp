@@ -1,0 +1,160 @@
+// src/http/static_files.cpp — file responses (sendfile, validators, ranges)
+// and Application::add_static (aiohttp's FileResponse and add_static).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <string>
+
+#include <tulip/http/application.hpp>
+#include <tulip/http/date.hpp>
+#include <tulip/http/exceptions.hpp>
+#include <tulip/http/mime.hpp>
+#include <tulip/net/sendfile.hpp>
+
+#include "connection.hpp"
+#include "file_ranges.hpp"
+
+namespace tulip::http {
+
+namespace detail {
+
+namespace {
+
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// sendfile(2) goes in pieces of this size, so that the send-idle timeout
+// measures progress rather than the whole transfer.
+constexpr std::uint64_t kFilePiece = 4 * 1024 * 1024;
+
+}  // namespace
+
+Coro<void> Connection::send_file(Ref<Connection> self, Response* resp, const Request* req) {
+    Connection& c = *self;
+    const std::string& method = req->method();
+    int fd = ::open(resp->file_path_.c_str(), O_RDONLY | O_CLOEXEC);
+    int open_errno = errno;
+    FdCloser closer{fd};
+    struct stat st {};
+    bool regular = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (!regular) {
+        int status = fd < 0 && (open_errno == EACCES || open_errno == EPERM) ? 403 : 404;
+        Response err = error_response(HTTPException(status));
+        co_await finish(self, &err, req);
+        co_return;
+    }
+    auto size = static_cast<std::uint64_t>(st.st_size);
+    std::time_t mtime = st.st_mtim.tv_sec;
+    std::string etag = file_etag(mtime, size);
+    std::string last_modified = format_http_date(mtime);
+    Headers& h = resp->headers_;
+    h.set("ETag", etag);
+    h.set("Last-Modified", last_modified);
+    h.set("Accept-Ranges", "bytes");
+    resp->body_.clear();
+
+    // Conditionals, in RFC 9110 13.2.2's order: If-None-Match wins over
+    // If-Modified-Since.
+    bool get_or_head = method == "GET" || method == "HEAD";
+    bool not_modified = false;
+    if (auto inm = req->headers().get("If-None-Match")) {
+        not_modified = get_or_head && etag_list_matches(*inm, etag);
+    } else if (auto ims = req->headers().get("If-Modified-Since"); ims && get_or_head) {
+        auto since = parse_http_date(*ims);
+        not_modified = since && mtime <= *since;
+    }
+    if (not_modified) {
+        resp->status_ = 304;
+        resp->reason_.clear();
+        c.write_head(*resp, false, std::nullopt);
+        c.transport_->write(c.out_);
+        if (c.write_paused_) co_await drain(self);
+        co_return;
+    }
+
+    if (!h.contains("Content-Type")) h.set("Content-Type", guess_content_type(resp->file_path_));
+    ByteRange range;
+    RangeResult rr = RangeResult::ignore;
+    if (method == "GET") {
+        if (auto r = req->headers().get("Range")) {
+            bool use = true;
+            if (auto ir = req->headers().get("If-Range")) use = *ir == etag || *ir == last_modified;
+            if (use) rr = parse_range(*r, size, range);
+        }
+    }
+    std::uint64_t offset = 0, length = size;
+    if (rr == RangeResult::unsatisfiable) {
+        resp->status_ = 416;
+        resp->reason_.clear();
+        h.set("Content-Range", "bytes */" + std::to_string(size));
+        length = 0;
+    } else if (rr == RangeResult::satisfiable) {
+        resp->status_ = 206;
+        resp->reason_.clear();
+        h.set("Content-Range",
+              "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) + "/" + std::to_string(size));
+        offset = range.first;
+        length = range.last - range.first + 1;
+    }
+    c.write_head(*resp, false, length);
+    c.transport_->write(c.out_);
+    if (c.req_is_head_ || length == 0) {
+        if (c.write_paused_) co_await drain(self);
+        co_return;
+    }
+    Ref<BaseTransport> t(c.transport_.get());
+    while (length > 0) {
+        std::uint64_t piece = length < kFilePiece ? length : kFilePiece;
+        c.arm(c.state_->options.timeouts.send_idle, TimerKind::send);
+        std::size_t sent =
+            co_await tulip::sendfile(t, fd, static_cast<std::int64_t>(offset), static_cast<std::int64_t>(piece), true);
+        if (sent == 0) throw std::runtime_error("the file '" + resp->file_path_ + "' shrank while being sent");
+        offset += sent;
+        length -= sent;
+    }
+    if (c.timer_kind_ == TimerKind::send) c.disarm();
+    // sendfile paused and resumed the transport's reading itself.
+    c.reading_paused_ = false;
+    c.update_reading();
+}
+
+}  // namespace detail
+
+Application& Application::add_static(std::string prefix, std::string directory) {
+    if (prefix.size() < 2 || prefix[0] != '/' || prefix.back() == '/')
+        throw std::invalid_argument("a static prefix starts with '/' and does not end with one: '" + prefix + "'");
+    char* real = ::realpath(directory.c_str(), nullptr);
+    if (!real) throw std::invalid_argument("add_static: no directory '" + directory + "'");
+    std::string root(real);
+    std::free(real);
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw std::invalid_argument("add_static: '" + directory + "' is not a directory");
+    // The request's path is decoded and has no dot segments (parse_target),
+    // so `name` cannot climb; realpath catches symlinks that lead out.
+    Handler h = [root](Request& r) -> Coro<Response> {
+        const std::string& name = r.match_info("filename");
+        if (name.empty() || name.find('\0') != std::string::npos) throw HTTPException(404);
+        std::string full = root + "/" + name;
+        char* resolved = ::realpath(full.c_str(), nullptr);
+        if (!resolved) throw HTTPException(404);
+        std::string path(resolved);
+        std::free(resolved);
+        if (path.compare(0, root.size() + 1, root + "/") != 0) throw HTTPException(404);
+        struct stat fst {};
+        if (::stat(path.c_str(), &fst) != 0) throw HTTPException(404);
+        if (S_ISDIR(fst.st_mode)) throw HTTPException(403);  // no directory listings
+        co_return Response::file(std::move(path));
+    };
+    return route("GET", prefix + "/{filename:.*}", std::move(h));
+}
+
+}  // namespace tulip::http
