@@ -77,4 +77,12 @@ Coro<std::string> Request::readany() {
     co_return co_await detail::Connection::read_part(conn_);
 }
 
+AsyncGenerator<std::string> Request::chunks() {
+    for (;;) {
+        std::string part = co_await readany();
+        if (part.empty()) co_return;
+        co_yield std::move(part);
+    }
+}
+
 }  // namespace tulip::http

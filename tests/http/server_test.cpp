@@ -663,3 +663,31 @@ TEST_F(HttpServerTest, ErrorWhileTheClientStillSendsIsReadableLingeringClose) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(HttpServerTest, BodyChunksAsAnAsyncGenerator) {
+    http::Application app;
+    app.post("/count", [](http::Request& r) -> Coro<http::Response> {
+        auto gen = r.chunks();
+        std::size_t parts = 0, bytes = 0;
+        while (auto part = co_await gen.next()) {
+            ++parts;
+            bytes += part->size();
+        }
+        co_return http::Response::text(std::to_string(bytes) + " bytes in " + (parts > 0 ? "parts" : "none"));
+    });
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(std::move(app));
+        RawClient c = co_await client(server);
+        co_await c.send("POST /count HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+        co_await sleep(0.01);
+        co_await c.send("4\r\ndefg\r\n0\r\n\r\n");
+        EXPECT_EQ((co_await c.reply()).body, "7 bytes in parts");
+        co_await c.send("POST /count HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        EXPECT_EQ((co_await c.reply()).body, "0 bytes in none");
+        co_await server.shutdown(1.0);
+    })());
+}
+
+}  // namespace

@@ -19,6 +19,7 @@
 #include <tulip/http/headers.hpp>
 #include <tulip/http/url.hpp>
 #include <tulip/net/address.hpp>
+#include <tulip/task/async_generator.hpp>
 #include <tulip/task/coro.hpp>
 
 namespace tulip::http {
@@ -81,6 +82,10 @@ public:
     // The next part of the body as it arrives; "" at its end (aiohttp's
     // request.content.readany()).
     Coro<std::string> readany();
+    // The body part by part as it arrives (aiohttp's `async for chunk in
+    // request.content.iter_any()`): `while (auto c = co_await gen.next())`.
+    // The generator reads through this Request, which must outlive it.
+    AsyncGenerator<std::string> chunks();
 
     // The connection this request came on (for StreamResponse::prepare and
     // the server's internals).
