@@ -51,8 +51,7 @@ private:
             text_.body() = httpbench::kHello;
             text_.keep_alive(keep);
             text_.prepare_payload();
-            http::async_write(stream_, text_,
-                              beast::bind_front_handler(&Session::on_write, shared_from_this(), keep));
+            http::async_write(stream_, text_, beast::bind_front_handler(&Session::on_write, shared_from_this(), keep));
         } else if (req_.method() == http::verb::get && req_.target() == "/static/file64k") {
             file_ = {http::status::ok, req_.version()};
             file_.set(http::field::server, "beast");
@@ -60,16 +59,14 @@ private:
             file_.body() = http::span_body<const char>::value_type(g_file.data(), g_file.size());
             file_.keep_alive(keep);
             file_.prepare_payload();
-            http::async_write(stream_, file_,
-                              beast::bind_front_handler(&Session::on_write, shared_from_this(), keep));
+            http::async_write(stream_, file_, beast::bind_front_handler(&Session::on_write, shared_from_this(), keep));
         } else {
             text_ = {http::status::not_found, req_.version()};
             text_.set(http::field::server, "beast");
             text_.body() = "not found";
             text_.keep_alive(keep);
             text_.prepare_payload();
-            http::async_write(stream_, text_,
-                              beast::bind_front_handler(&Session::on_write, shared_from_this(), keep));
+            http::async_write(stream_, text_, beast::bind_front_handler(&Session::on_write, shared_from_this(), keep));
         }
     }
 
@@ -106,8 +103,7 @@ public:
 private:
     void do_accept() {
         // One thread: no strand needed.
-        acceptor_.async_accept(ioc_,
-                               beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+        acceptor_.async_accept(ioc_, beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
 
     void on_accept(beast::error_code ec, tcp::socket socket) {

@@ -25,8 +25,8 @@ Coro<int> amain(httpbench::Args a) {
     // worker_connections is raised the same way in its generated config.
     options.limits.max_connections = 100000;
     options.limits.max_requests_per_connection = 1u << 30;
-    http::Server server = co_await http::start_server(std::move(app), "127.0.0.1",
-                                                      static_cast<std::uint16_t>(a.port), std::move(options));
+    http::Server server = co_await http::start_server(std::move(app), "127.0.0.1", static_cast<std::uint16_t>(a.port),
+                                                      std::move(options));
     Future<void> stop = create_future<void>();
     get_running_loop().add_signal_handler(SIGTERM, [stop]() {
         if (!stop.done()) stop.set_result();
