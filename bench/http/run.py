@@ -325,6 +325,8 @@ def report(records, args):
         print()
         for c in cells:
             for base, target in (("nginx", 1.0), ("aiohttp-uvloop", 3.0), ("beast", None), ("epoll", None)):
+                if m(base, c, "rate") is None:
+                    continue  # not run
                 ratio_rows.append((f"{cname(c)}: tulip / {LABEL[base]}", ratio(m("tulip", c, "rate"), m(base, c, "rate")),
                                    ratio(m("tulip", c, "per_cpu"), m(base, c, "per_cpu")), target))
     if idle:
