@@ -100,7 +100,8 @@ void Connection::wake() noexcept {
 // ---- the protocol's events ------------------------------------------------------------
 
 Connection::Connection(Ref<ServerState> state)
-    : state_(std::move(state)), parser_(MessageParser::Kind::request, *this, state_->parser_limits) {}
+    : state_(std::move(state)), parser_(MessageParser::Kind::request, *this, state_->parser_limits),
+      out_(state_->head_buf) {}
 
 Connection::~Connection() = default;
 

@@ -43,6 +43,10 @@ public:
     ServerOptions options;
     ParserLimits parser_limits;
     DateCache dates;
+    // Where connections build a response head: each writes it to its
+    // transport at once, so one buffer serves them all and an idle
+    // connection keeps none.
+    std::string head_buf;
     std::unordered_set<Connection*> connections;  // each removes itself at connection_lost
     bool shutting_down = false;
     bool closed = false;
@@ -142,7 +146,7 @@ private:
     std::string body_;  // body bytes not yet read by the handler
     std::uint64_t body_seen_ = 0;
     std::optional<ParseError> error_;  // the parser's (or a timeout's) verdict
-    std::string out_;                  // a response head being built
+    std::string& out_;                 // a response head being built (state_->head_buf)
     std::exception_ptr lost_error_;
 
     TimerHandle timer_;
