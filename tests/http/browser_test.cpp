@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,9 +55,10 @@ const char* const kIndexHtml = R"(<!doctype html>
 </html>
 )";
 
-// The colour only this stylesheet gives #out: the script reports the
+// The colours only this stylesheet gives #out: the script reports the
 // computed value, so the test knows the CSS was served and applied.
-const char* const kStyleCss = R"(#out.styled { color: rgb(12, 34, 56); }
+// The background (a full-width band 30 px high) shows in a screenshot.
+const char* const kStyleCss = R"(#out.styled { color: rgb(12, 34, 56); background: rgb(200, 220, 240); height: 30px; }
 )";
 
 const char* const kLogoSvg = R"(<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20" viewBox="0 0 40 20">
@@ -86,6 +88,52 @@ const char* const kAppJs = R"(async function main() {
 main().catch((e) => { document.body.dataset.error = String(e); });
 )";
 
+// Counts the pixels of one colour in an 8-bit RGB or RGBA PNG (as Chromium
+// writes them): python3 is already a test dependency, zlib comes with it.
+// Arguments: the file, then colours as "r,g,b"; prints "width height" and
+// each colour's count.
+const char* const kCountPixelsPy = R"(import struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+wants = [tuple(int(v) for v in rgb.split(',')) for rgb in sys.argv[2:]]
+pos, idat = 8, b''
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    pos += 12 + n
+    if kind == b'IHDR':
+        w, h, depth, ctype, _, _, interlace = struct.unpack('>IIBBBBB', body)
+    elif kind == b'IDAT':
+        idat += body
+assert depth == 8 and ctype in (2, 6) and interlace == 0, 'unexpected PNG format'
+bpp = 3 if ctype == 2 else 4
+raw, stride = zlib.decompress(idat), w * bpp
+prev, at, counts = bytearray(stride), 0, [0] * len(wants)
+for y in range(h):
+    kind, line = raw[at], bytearray(raw[at + 1:at + 1 + stride])
+    at += 1 + stride
+    for x in range(stride):
+        a = line[x - bpp] if x >= bpp else 0
+        b = prev[x]
+        c = prev[x - bpp] if x >= bpp else 0
+        if kind == 1:
+            line[x] = (line[x] + a) & 255
+        elif kind == 2:
+            line[x] = (line[x] + b) & 255
+        elif kind == 3:
+            line[x] = (line[x] + (a + b) // 2) & 255
+        elif kind == 4:
+            p = a + b - c
+            pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    for x in range(0, stride, bpp):
+        pixel = tuple(line[x:x + 3])
+        if pixel in wants:
+            counts[wants.index(pixel)] += 1
+    prev = line
+print(w, h, *counts)
+)";
+
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 void write_file(const std::string& path, const std::string& data) {
@@ -93,31 +141,31 @@ void write_file(const std::string& path, const std::string& data) {
     f << data;
 }
 
-// A browser child: it is a session leader, so its pid names the process
+// A child (chromium, or python3): it is a session leader, so its pid names the process
 // group of it and all its helpers.
-struct Browser {
+struct Child {
     std::optional<Process> proc;
     std::string out, err;
     bool timed_out = false;
-    Browser() = default;
-    Browser(const Browser&) = delete;
-    Browser& operator=(const Browser&) = delete;
+    Child() = default;
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
     // Last resort (the loop died under the test): nothing outlives us.
-    ~Browser() { kill_group(); }
+    ~Child() { kill_group(); }
     void kill_group() const {
         if (proc) ::kill(-proc->pid(), SIGKILL);  // ESRCH when all are gone: fine
     }
 };
 
-// Runs chromium with args and waits (bounded) for it to exit with its output;
-// on timeout or failure kills its whole group and reaps it.
-Coro<void> run_browser(Browser* b, std::vector<std::string> args) {
+// Runs program with args and waits (bounded) for it to exit with its output;
+// then kills whatever is left of its group and reaps it.
+Coro<void> run_child(Child* b, std::string program, std::vector<std::string> args) {
     SubprocessOptions o;
     o.std_in = DEVNULL;
     o.std_out = PIPE;
     o.std_err = PIPE;
     o.start_new_session = true;
-    Process p = co_await create_subprocess_exec(kChromium, std::move(args), o);
+    Process p = co_await create_subprocess_exec(std::move(program), std::move(args), o);
     b->proc = p;
     std::exception_ptr error;
     try {
@@ -209,26 +257,28 @@ protected:
         return args;
     }
 
-    std::string root, www, profile;
-    std::map<std::string, int> requests;
-};
-
-TEST_F(BrowserTest, ChromiumRendersThePageItsAssetsAndTheFetchedJson) {
-    Browser browser;
-    run_bounded(([&]() -> Coro<void> {
+    // Serves the site while chromium runs with mode.
+    Coro<void> browse(Child* browser, std::vector<std::string> mode) {
         http::Server server = co_await http::start_server(site(), "127.0.0.1", 0);
         std::uint16_t port = server.addresses().at(0).port();
-        std::vector<std::string> mode{"--dump-dom"};
         std::vector<std::string> args = chromium_args(port, std::move(mode));
         std::exception_ptr error;
         try {
-            co_await run_browser(&browser, std::move(args));
+            co_await run_child(browser, kChromium, std::move(args));
         } catch (...) {
             error = std::current_exception();
         }
         co_await server.shutdown(2.0);
         if (error) std::rethrow_exception(error);
-    })());
+    }
+
+    std::string root, www, profile;
+    std::map<std::string, int> requests;
+};
+
+TEST_F(BrowserTest, ChromiumRendersThePageItsAssetsAndTheFetchedJson) {
+    Child browser;
+    run_bounded(browse(&browser, {"--dump-dom"}));
 
     ASSERT_FALSE(browser.timed_out) << "chromium did not finish in " << kChromiumBound << " s\n" << browser.err;
     ASSERT_EQ(browser.proc->returncode(), 0) << browser.err;
@@ -246,9 +296,42 @@ TEST_F(BrowserTest, ChromiumRendersThePageItsAssetsAndTheFetchedJson) {
     // Each resource asked for once (a favicon request may come too).
     std::map<std::string, int> seen = requests;
     seen.erase("/favicon.ico");
-    std::map<std::string, int> expected{{"/static/index.html", 1}, {"/static/style.css", 1}, {"/static/app.js", 1},
-                                        {"/static/logo.svg", 1},   {"/api/greeting", 1}};
+    std::map<std::string, int> expected{{"/static/index.html", 1},
+                                        {"/static/style.css", 1},
+                                        {"/static/app.js", 1},
+                                        {"/static/logo.svg", 1},
+                                        {"/api/greeting", 1}};
     EXPECT_EQ(seen, expected);
+}
+
+TEST_F(BrowserTest, ChromiumScreenshotShowsTheStyledPageAndTheImage) {
+    Child browser;
+    const std::string png = root + "/shot.png";
+    run_bounded(browse(&browser, {"--window-size=800,600", "--screenshot=" + png}));
+    ASSERT_FALSE(browser.timed_out) << "chromium did not finish in " << kChromiumBound << " s\n" << browser.err;
+    ASSERT_EQ(browser.proc->returncode(), 0) << browser.err;
+    struct stat st {};
+    ASSERT_EQ(::stat(png.c_str(), &st), 0) << "no screenshot\n" << browser.err;
+    EXPECT_GT(st.st_size, 1000);
+    EXPECT_EQ(requests["/static/style.css"], 1);
+    EXPECT_EQ(requests["/static/logo.svg"], 1);
+
+    // The pixels of the stylesheet's background for #out and of the SVG's
+    // fill (its 40x20 rectangle, drawn at 1:1).
+    const std::string script = root + "/count_pixels.py";
+    write_file(script, kCountPixelsPy);
+    Child counter;
+    run_bounded(run_child(&counter, "/usr/bin/python3", {script, png, "200,220,240", "204,51,51"}));
+    ASSERT_FALSE(counter.timed_out);
+    ASSERT_EQ(counter.proc->returncode(), 0) << counter.err;
+    std::istringstream in(counter.out);
+    long width = 0, height = 0, background = 0, logo = 0;
+    in >> width >> height >> background >> logo;
+    ASSERT_FALSE(in.fail()) << counter.out;
+    EXPECT_EQ(width, 800);
+    EXPECT_EQ(height, 600);
+    EXPECT_GT(background, 15000) << "the #out background is missing: " << counter.out;
+    EXPECT_EQ(logo, 40 * 20) << "the logo is missing or not 40x20: " << counter.out;
 }
 
 }  // namespace
