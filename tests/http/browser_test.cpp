@@ -141,17 +141,21 @@ void write_file(const std::string& path, const std::string& data) {
     f << data;
 }
 
-// A child (chromium, or python3): it is a session leader, so its pid names the process
-// group of it and all its helpers.
+// A child (chromium, or python3): it is a session leader, so its pid names
+// the process group of it and all its helpers.
 struct Child {
     std::optional<Process> proc;
     std::string out, err;
     bool timed_out = false;
+    bool cleaned_up = false;  // run_child killed the group and reaped the child
     Child() = default;
     Child(const Child&) = delete;
     Child& operator=(const Child&) = delete;
-    // Last resort (the loop died under the test): nothing outlives us.
-    ~Child() { kill_group(); }
+    // Last resort (the loop died under the test): nothing outlives us. Not
+    // after run_child's own clean-up: the group id could be anyone's by now.
+    ~Child() {
+        if (!cleaned_up) kill_group();
+    }
     void kill_group() const {
         if (proc) ::kill(-proc->pid(), SIGKILL);  // ESRCH when all are gone: fine
     }
@@ -159,27 +163,28 @@ struct Child {
 
 // Runs program with args and waits (bounded) for it to exit with its output;
 // then kills whatever is left of its group and reaps it.
-Coro<void> run_child(Child* b, std::string program, std::vector<std::string> args) {
+Coro<void> run_child(Child* c, std::string program, std::vector<std::string> args) {
     SubprocessOptions o;
     o.std_in = DEVNULL;
     o.std_out = PIPE;
     o.std_err = PIPE;
     o.start_new_session = true;
     Process p = co_await create_subprocess_exec(std::move(program), std::move(args), o);
-    b->proc = p;
+    c->proc = p;
     std::exception_ptr error;
     try {
         auto res = co_await wait_for(p.communicate(), kChromiumBound);
-        b->out = res.first.value_or("");
-        b->err = res.second.value_or("");
+        c->out = res.first.value_or("");
+        c->err = res.second.value_or("");
     } catch (const TimeoutError&) {
-        b->timed_out = true;
+        c->timed_out = true;
     } catch (...) {
         error = std::current_exception();
     }
     // Helpers (zygotes, renderers) may outlive the main process briefly.
-    b->kill_group();
+    c->kill_group();
     if (!p.returncode()) co_await wait_for(p.wait(), 5.0);
+    c->cleaned_up = true;
     if (error) std::rethrow_exception(error);
 }
 
