@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <tulip/http/json.hpp>
 #include <tulip/http/server.hpp>
 #include <tulip/process/subprocess.hpp>
 #include <tulip/tulip.hpp>
@@ -238,7 +238,7 @@ protected:
         app.add_static("/static", www);
         app.get("/api/greeting", [](http::Request&) -> Coro<http::Response> {
             nlohmann::json body = {{"text", kGreeting}};
-            co_return http::Response::json(body.dump());
+            co_return http::json_response(body);
         });
         return app;
     }
