@@ -47,6 +47,8 @@ public:
     // transport at once, so one buffer serves them all and an idle
     // connection keeps none.
     std::string head_buf;
+    std::string
+        file_buf;  // a small file read whole (static_files.cpp); the transport copies what it cannot send at once
     std::unordered_set<Connection*> connections;  // each removes itself at connection_lost
     bool shutting_down = false;
     bool closed = false;

@@ -35,6 +35,9 @@ struct FdCloser {
 // measures progress rather than the whole transfer.
 constexpr std::uint64_t kFilePiece = 4 * 1024 * 1024;
 
+// Files up to this size go out with read + one writev (see send_file).
+constexpr std::uint64_t kSmallFile = 64 * 1024;
+
 }  // namespace
 
 Coro<void> Connection::send_file(Ref<Connection> self, Response* resp, const Request* req) {
@@ -105,11 +108,33 @@ Coro<void> Connection::send_file(Ref<Connection> self, Response* resp, const Req
         length = range.last - range.first + 1;
     }
     c.write_head(*resp, false, length);
-    c.transport_->write(c.out_);
     if (c.req_is_head_ || length == 0) {
+        c.transport_->write(c.out_);
         if (c.write_paused_) co_await drain(self);
         co_return;
     }
+    if (length <= kSmallFile) {
+        // A small file costs less read and sent with its head in one
+        // writev than through sendfile(2), which first waits for the
+        // transport's buffer to empty (a loop iteration and epoll changes).
+        std::string& buf = c.state_->file_buf;
+        buf.resize(static_cast<std::size_t>(length));
+        std::size_t got = 0;
+        while (got < buf.size()) {
+            ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, static_cast<off_t>(offset + got));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                c.abort();  // the head promised `length` bytes
+                throw std::runtime_error("reading '" + resp->file_path_ + "' failed or it shrank while being sent");
+            }
+            got += static_cast<std::size_t>(n);
+        }
+        std::string_view parts[2] = {c.out_, buf};
+        c.transport_->writelines(parts);
+        if (c.write_paused_) co_await drain(self);
+        co_return;
+    }
+    c.transport_->write(c.out_);
     Ref<BaseTransport> t(c.transport_.get());
     while (length > 0) {
         std::uint64_t piece = length < kFilePiece ? length : kFilePiece;
