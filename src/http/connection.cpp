@@ -381,9 +381,8 @@ Coro<void> Connection::run(Ref<Connection> self) {
         c.expect_continue_ = c.head_.expect_continue && !c.req_http10_;
         ++c.requests_;
 
-        // RFC 9112 3.2: an HTTP/1.1 request has exactly one Host.
+        // (A missing or repeated Host was refused by the parser already.)
         int bad = 0;
-        if (!c.req_http10_ && c.head_.headers.get_all("Host").size() != 1) bad = 400;
         // RFC 9112 3.2: the target's form must suit the method. "*" is
         // OPTIONS' only; other methods but CONNECT take origin- or
         // absolute-form (else "GET *" would reach the router with no path).
@@ -532,14 +531,6 @@ Coro<std::string> Connection::read_all(Ref<Connection> self) {
 
 void Connection::write_head(Response& resp, bool chunked, std::optional<std::uint64_t> length) {
     ServerState& st = *state_;
-    if (resp.headers_.contains("Content-Length"))
-        throw std::logic_error("a Response's Content-Length is the server's to set (use set_content_length())");
-    if (resp.headers_.contains("Transfer-Encoding"))
-        throw std::logic_error("a Response's Transfer-Encoding is the server's to set");
-    if (resp.headers_.contains("Connection"))
-        throw std::logic_error("a Response's Connection header is the server's to set (use force_close())");
-    bool has_date = resp.headers_.contains("Date");
-    bool has_server = resp.headers_.contains("Server");
 
     bool bodyless = bodyless_status(resp.status_);
     keep_alive_ = !wants_close() && !resp.force_close_ && (bodyless || req_is_head_ || chunked || length);
@@ -550,7 +541,18 @@ void Connection::write_head(Response& resp, bool chunked, std::optional<std::uin
     out_ += ' ';
     out_ += resp.reason();
     out_ += "\r\n";
+    // One pass over the handler's headers: copied, and checked for the ones
+    // the server writes itself.
+    bool has_date = false, has_server = false;
     for (auto [name, value] : resp.headers_) {
+        if (ascii_iequals(name, "Content-Length"))
+            throw std::logic_error("a Response's Content-Length is the server's to set (use set_content_length())");
+        if (ascii_iequals(name, "Transfer-Encoding"))
+            throw std::logic_error("a Response's Transfer-Encoding is the server's to set");
+        if (ascii_iequals(name, "Connection"))
+            throw std::logic_error("a Response's Connection header is the server's to set (use force_close())");
+        has_date = has_date || ascii_iequals(name, "Date");
+        has_server = has_server || ascii_iequals(name, "Server");
         out_ += name;
         out_ += ": ";
         out_ += value;
