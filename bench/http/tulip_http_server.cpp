@@ -40,6 +40,9 @@ Coro<int> amain(httpbench::Args a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // What a server does (nginx does it too): a client that goes away is an
+    // EPIPE, not a signal; tulip's sendfile then skips blocking SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
     httpbench::Args a = httpbench::parse(argc, argv);
     httpbench::raise_nofile();
     try {

@@ -1,6 +1,8 @@
 // src/http/response.cpp — Response (see include/tulip/http/response.hpp).
 #include <tulip/http/response.hpp>
 
+#include <unistd.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -18,6 +20,21 @@ int checked_status(int status) {
     return status;
 }
 }  // namespace
+
+namespace detail {
+OpenedFile& OpenedFile::operator=(OpenedFile&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = o.release();
+        size_ = o.size_;
+        mtime_ = o.mtime_;
+    }
+    return *this;
+}
+OpenedFile::~OpenedFile() {
+    if (fd_ >= 0) ::close(fd_);
+}
+}  // namespace detail
 
 Response::Response(int status) : status_(checked_status(status)) {}
 

@@ -1,12 +1,15 @@
 // src/http/static_files.cpp — file responses (sendfile, validators, ranges)
 // and Application::add_static (aiohttp's FileResponse and add_static).
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include <tulip/http/application.hpp>
@@ -15,6 +18,7 @@
 #include <tulip/http/mime.hpp>
 #include <tulip/net/sendfile.hpp>
 
+#include "../core/sys.hpp"
 #include "connection.hpp"
 #include "file_ranges.hpp"
 
@@ -35,27 +39,43 @@ struct FdCloser {
 // measures progress rather than the whole transfer.
 constexpr std::uint64_t kFilePiece = 4 * 1024 * 1024;
 
-// Files up to this size go out with read + one writev (see send_file).
-constexpr std::uint64_t kSmallFile = 64 * 1024;
+// Files up to this size go out with read + one writev (see send_file);
+// larger ones by sendfile(2), which saves copying them through user space.
+constexpr std::uint64_t kSmallFile = 16 * 1024;
 
 }  // namespace
 
 Coro<void> Connection::send_file(Ref<Connection> self, Response* resp, const Request* req) {
     Connection& c = *self;
     const std::string& method = req->method();
-    int fd = ::open(resp->file_path_.c_str(), O_RDONLY | O_CLOEXEC);
-    int open_errno = errno;
-    FdCloser closer{fd};
+    // add_static opened and fstat'ed the file already; Response::file's path
+    // is opened here.
+    int fd = resp->opened_.release();
+    int open_errno = 0;
     struct stat st {};
-    bool regular = fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (!regular) {
-        int status = fd < 0 && (open_errno == EACCES || open_errno == EPERM) ? 403 : 404;
+    std::uint64_t size = 0;
+    std::time_t mtime = 0;
+    if (fd >= 0) {
+        size = resp->opened_.size();
+        mtime = static_cast<std::time_t>(resp->opened_.mtime());
+    } else {
+        fd = ::open(resp->file_path_.c_str(), O_RDONLY | O_CLOEXEC);
+        open_errno = errno;
+        if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            size = static_cast<std::uint64_t>(st.st_size);
+            mtime = st.st_mtim.tv_sec;
+        } else {
+            if (fd >= 0) ::close(fd);
+            fd = -1;
+        }
+    }
+    FdCloser closer{fd};
+    if (fd < 0) {
+        int status = open_errno == EACCES || open_errno == EPERM ? 403 : 404;
         Response err = error_response(HTTPException(status));
         co_await finish(self, &err, req);
         co_return;
     }
-    auto size = static_cast<std::uint64_t>(st.st_size);
-    std::time_t mtime = st.st_mtim.tv_sec;
     std::string etag = file_etag(mtime, size);
     std::string last_modified = format_http_date(mtime);
     Headers& h = resp->headers_;
@@ -135,6 +155,27 @@ Coro<void> Connection::send_file(Ref<Connection> self, Response* resp, const Req
         co_return;
     }
     c.transport_->write(c.out_);
+    // When the head went out whole, sendfile(2) goes straight to the socket
+    // now, as far as the socket takes it: tulip::sendfile would first wait
+    // for writability and pause and resume reading, three epoll changes and a
+    // loop iteration per response. Nothing else runs on this connection
+    // meanwhile. What is left (a full socket, an error to report, TLS) goes
+    // the general way below.
+    auto* sft = dynamic_cast<tulip::detail::SendfileTransport*>(c.transport_.get());
+    if (sft && sft->sendfile_socket() >= 0 && c.transport_->get_write_buffer_size() == 0) {
+        long pos = static_cast<long>(offset);
+        while (length > 0) {
+            std::uint64_t piece = length < kFilePiece ? length : kFilePiece;
+            long n = tulip::detail::sys::sendfile(sft->sendfile_socket(), fd, &pos, piece);
+            if (n <= 0) {
+                if (n < 0 && errno == EINTR) continue;
+                break;
+            }
+            length -= static_cast<std::uint64_t>(n);
+        }
+        offset = static_cast<std::uint64_t>(pos);
+        if (length == 0) co_return;
+    }
     Ref<BaseTransport> t(c.transport_.get());
     while (length > 0) {
         std::uint64_t piece = length < kFilePiece ? length : kFilePiece;
@@ -153,31 +194,80 @@ Coro<void> Connection::send_file(Ref<Connection> self, Response* resp, const Req
 
 }  // namespace detail
 
+namespace {
+
+// The static root, open for openat2's RESOLVE_BENEATH; shared by the
+// handler's copies and closed with the last.
+struct StaticRoot {
+    std::string path;  // realpath of the directory
+    int fd = -1;
+    ~StaticRoot() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+// Opens root/name for reading, refusing any path that leaves root on the
+// way (a symlink out, an absolute symlink) with EXDEV. -1 and errno on
+// failure; ENOSYS where the kernel or a seccomp filter lacks openat2.
+int open_beneath(const StaticRoot& root, const std::string& name) {
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long fd = ::syscall(SYS_openat2, root.fd, name.c_str(), &how, sizeof how);
+    return static_cast<int>(fd);
+}
+
+// The portable way, for kernels without openat2 and for what it refuses
+// (an absolute symlink that stays inside root): realpath, then a prefix check.
+int open_resolved(const StaticRoot& root, const std::string& name) {
+    std::string full = root.path;
+    full.append("/").append(name);
+    char* resolved = ::realpath(full.c_str(), nullptr);
+    if (!resolved) return -1;
+    std::string path(resolved);
+    std::free(resolved);
+    std::string prefix = root.path;
+    prefix.append("/");
+    if (path.compare(0, prefix.size(), prefix) != 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+}
+
+}  // namespace
+
 Application& Application::add_static(std::string prefix, std::string directory) {
     if (prefix.size() < 2 || prefix[0] != '/' || prefix.back() == '/')
         throw std::invalid_argument("a static prefix starts with '/' and does not end with one: '" + prefix + "'");
     char* real = ::realpath(directory.c_str(), nullptr);
     if (!real) throw std::invalid_argument("add_static: no directory '" + directory + "'");
-    std::string root(real);
+    auto root = std::make_shared<StaticRoot>();
+    root->path = real;
     std::free(real);
-    struct stat st {};
-    if (::stat(root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-        throw std::invalid_argument("add_static: '" + directory + "' is not a directory");
+    root->fd = ::open(root->path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root->fd < 0) throw std::invalid_argument("add_static: '" + directory + "' is not a directory");
     // The request's path is decoded and has no dot segments (parse_target),
-    // so `name` cannot climb; realpath catches symlinks that lead out.
+    // so `name` cannot climb by itself; openat2 (or realpath) stops symlinks
+    // that lead out. The file is opened here and its descriptor handed to
+    // the response, so what was checked is what is sent.
     Handler h = [root](Request& r) -> Coro<Response> {
         const std::string& name = r.match_info("filename");
         if (name.empty() || name.find('\0') != std::string::npos) throw HTTPException(404);
-        std::string full = root + "/" + name;
-        char* resolved = ::realpath(full.c_str(), nullptr);
-        if (!resolved) throw HTTPException(404);
-        std::string path(resolved);
-        std::free(resolved);
-        if (path.compare(0, root.size() + 1, root + "/") != 0) throw HTTPException(404);
-        struct stat fst {};
-        if (::stat(path.c_str(), &fst) != 0) throw HTTPException(404);
-        if (S_ISDIR(fst.st_mode)) throw HTTPException(403);  // no directory listings
-        co_return Response::file(std::move(path));
+        int fd = open_beneath(*root, name);
+        if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == EXDEV)) fd = open_resolved(*root, name);
+        if (fd < 0) throw HTTPException(errno == EACCES ? 403 : 404);
+        detail::FdCloser closer{fd};
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) throw HTTPException(404);
+        if (S_ISDIR(st.st_mode)) throw HTTPException(403);  // no directory listings
+        if (!S_ISREG(st.st_mode)) throw HTTPException(404);
+        std::string path = root->path;
+        path.append("/").append(name);
+        Response resp = Response::file(std::move(path));
+        resp.opened_ = detail::OpenedFile(fd, static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec);
+        closer.fd = -1;
+        co_return resp;
     };
     return route("GET", prefix + "/{filename:.*}", std::move(h));
 }

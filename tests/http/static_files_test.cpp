@@ -166,6 +166,47 @@ TEST_F(StaticFilesTest, NothingOutsideTheDirectoryNoListingsNoMissingFiles) {
     })());
 }
 
+// add_static opens the file beneath its root (openat2's RESOLVE_BENEATH,
+// with realpath for what that refuses): links that stay inside are followed,
+// whichever form they take; links that lead out are 404s.
+TEST_F(StaticFilesTest, SymlinksThatStayInsideAreFollowedOthersAre404) {
+    ASSERT_EQ(::symlink("index.html", (www + "/rel").c_str()), 0);
+    ASSERT_EQ(::symlink((www + "/index.html").c_str(), (www + "/abs").c_str()), 0);
+    ASSERT_EQ(::symlink("../index.html", (www + "/sub/up").c_str()), 0);
+    ASSERT_EQ(::symlink((root + "/secret.txt").c_str(), (www + "/abs_out").c_str()), 0);
+    ASSERT_EQ(::mkdir((root + "/outdir").c_str(), 0755), 0);
+    write(root + "/outdir/secret2.txt", "secret");
+    ASSERT_EQ(::symlink("../outdir", (www + "/dir_out").c_str()), 0);
+    std::string mid = test::pattern(7, 20 * 1024 + 3);  // past the read-and-writev size: sendfile(2)
+    write(www + "/mid.bin", mid);
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve();
+        RawClient c = co_await RawClient::connect(server.addresses().at(0));
+        for (const char* path : {"/static/rel", "/static/abs", "/static/sub/up"}) {
+            co_await c.send(get(path));
+            Reply r = co_await c.reply();
+            EXPECT_EQ(r.status, 200) << path;
+            EXPECT_EQ(r.body, "<h1>hi</h1>") << path;
+        }
+        for (const char* path : {"/static/abs_out", "/static/dir_out/secret2.txt"}) {
+            co_await c.send(get(path));
+            Reply r = co_await c.reply();
+            EXPECT_EQ(r.status, 404) << path;
+            EXPECT_EQ(r.body.find("secret"), std::string::npos) << path;
+        }
+        // Two pipelined: the second's head waits behind the first's file.
+        std::string two = get("/static/mid.bin") + get("/static/mid.bin", "Range: bytes=20000-\r\n");
+        co_await c.send(two);
+        Reply whole = co_await c.reply();
+        EXPECT_EQ(whole.status, 200);
+        EXPECT_TRUE(whole.body == mid) << "got " << whole.body.size() << " bytes";
+        Reply tail = co_await c.reply();
+        EXPECT_EQ(tail.status, 206);
+        EXPECT_EQ(tail.body, mid.substr(20000));
+        co_await server.shutdown(1.0);
+    })());
+}
+
 TEST(FileRanges, ParseRange) {
     hd::ByteRange r;
     EXPECT_EQ(hd::parse_range("bytes=0-0", 10, r), hd::RangeResult::satisfiable);

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -103,6 +104,36 @@ struct FailSendfile {
     }
     FailSendfile(const FailSendfile&) = delete;
 };
+
+// ---- the syscall seam ------------------------------------------------------------
+
+// sendfile(2) to a peer that is gone raises SIGPIPE, which would end the
+// test process: the seam returns EPIPE instead, whether the program ignores
+// SIGPIPE (the one-query path) or not (blocked for the call, then consumed).
+TEST(SendfileSeam, APeerThatIsGoneIsEpipeNotSigpipeWhateverTheDisposition) {
+    TempFile f(make_data(4096));
+    for (bool ignore : {false, true}) {
+        struct sigaction saved {};
+        struct sigaction sa {};
+        sa.sa_handler = ignore ? SIG_IGN : SIG_DFL;
+        ASSERT_EQ(::sigaction(SIGPIPE, &sa, &saved), 0);
+        int sv[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        ::close(sv[1]);
+        long pos = 0;
+        errno = 0;
+        long n = detail::sys::sendfile(sv[0], f.fd, &pos, 4096);
+        int err = errno;
+        ::close(sv[0]);
+        sigset_t pending;
+        sigpending(&pending);
+        ASSERT_EQ(::sigaction(SIGPIPE, &saved, nullptr), 0);
+        EXPECT_EQ(n, -1) << "ignore=" << ignore;
+        EXPECT_EQ(err, EPIPE) << "ignore=" << ignore;
+        EXPECT_EQ(pos, 0);
+        EXPECT_FALSE(sigismember(&pending, SIGPIPE)) << "ignore=" << ignore;
+    }
+}
 
 // ---- sock_sendfile -----------------------------------------------------------
 

@@ -25,9 +25,34 @@
 namespace tulip::http {
 
 class Request;
+class Application;
 namespace detail {
 class Connection;
-}
+
+// A file add_static opened already (inside its root, race-free), with what
+// fstat said of it; the response owns the descriptor.
+class OpenedFile {
+public:
+    OpenedFile() = default;
+    OpenedFile(int fd, std::uint64_t size, std::int64_t mtime) noexcept : fd_(fd), size_(size), mtime_(mtime) {}
+    OpenedFile(OpenedFile&& o) noexcept : fd_(o.release()), size_(o.size_), mtime_(o.mtime_) {}
+    OpenedFile& operator=(OpenedFile&& o) noexcept;
+    ~OpenedFile();
+    int fd() const noexcept { return fd_; }
+    std::uint64_t size() const noexcept { return size_; }
+    std::int64_t mtime() const noexcept { return mtime_; }
+    int release() noexcept {
+        int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+
+private:
+    int fd_ = -1;
+    std::uint64_t size_ = 0;
+    std::int64_t mtime_ = 0;
+};
+}  // namespace detail
 
 class Response {
 public:
@@ -64,6 +89,7 @@ public:
     void set_body(std::string body) {
         body_ = std::move(body);
         file_path_.clear();
+        opened_ = {};
     }
     void set_content_type(std::string_view type);
     // Close the connection after this response (Connection: close).
@@ -86,11 +112,13 @@ public:
 
 private:
     friend class detail::Connection;
+    friend class Application;  // add_static's opened files
     int status_;
     std::string reason_;
     Headers headers_;
     std::string body_;
-    std::string file_path_;  // a file response: sent instead of body_
+    std::string file_path_;      // a file response: sent instead of body_
+    detail::OpenedFile opened_;  // file_path_ opened already (add_static), else fd -1
     std::optional<std::uint64_t> content_length_;
     Ref<detail::Connection> conn_;  // set by prepare()
     std::uint64_t sent_ = 0;        // streamed body bytes
