@@ -381,73 +381,11 @@ Coro<void> Connection::run(Ref<Connection> self) {
         c.expect_continue_ = c.head_.expect_continue && !c.req_http10_;
         ++c.requests_;
 
-        // (A missing or repeated Host was refused by the parser already.)
-        int bad = 0;
-        // RFC 9112 3.2: the target's form must suit the method. "*" is
-        // OPTIONS' only; other methods but CONNECT take origin- or
-        // absolute-form (else "GET *" would reach the router with no path).
-        const std::string& target = c.head_.target;
-        if (c.head_.method != "CONNECT" && !target.empty() && target.front() != '/' &&
-            target.find("://") == std::string::npos && !(target == "*" && c.head_.method == "OPTIONS"))
-            bad = 400;
-        // Tunnels are not offered (RFC 9110 9.3.6 leaves CONNECT to proxies).
-        if (!bad && c.head_.method == "CONNECT") bad = 501;
-        std::optional<Request> req;
-        if (!bad) {
-            try {
-                req.emplace(RequestInit{self, std::move(c.head_)});
-            } catch (const std::invalid_argument&) {
-                bad = 400;  // a request-target we cannot make sense of
-            }
-        }
-        if (bad) {
-            c.send_error_and_close(bad);
-            co_return;
-        }
-
-        Response resp(200);
-        std::exception_ptr failure;
-        std::optional<HTTPException> http_error;
-        try {
-            resp = co_await st.app.handle(*req);
-        } catch (const CancelledError&) {
-            throw;
-        } catch (const HTTPException& e) {
-            http_error.emplace(e);
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        if (c.lost_) co_return;
-        if (failure) {
-            transport_loop_log(c, failure);
-            if (c.streaming_) {  // half a response is out: nothing valid can follow
-                c.abort();
-                co_return;
-            }
-            resp = Response(500, std::string(reason_phrase(500)) + "\n");
-            resp.force_close();
-        } else if (http_error) {
-            if (c.streaming_) {
-                c.abort();
-                co_return;
-            }
-            resp = error_response(*http_error);
-        }
-        std::exception_ptr send_failure;
-        try {
-            co_await finish(self, &resp, &*req);
-        } catch (const CancelledError&) {
-            throw;
-        } catch (...) {
-            send_failure = std::current_exception();
-        }
-        if (c.lost_) co_return;
-        if (send_failure) {
-            transport_loop_log(c, send_failure);
-            c.abort();
-            co_return;
-        }
-        req.reset();
+        // The request is answered in a coroutine of its own, so that its
+        // locals (request, response, errors) live in that frame only while
+        // it is answered: an idle connection keeps just this one.
+        bool go_on = co_await answer(self);
+        if (!go_on) co_return;
 
         // What the handler left of the body is read and dropped, so the next
         // request starts where it should.
@@ -476,6 +414,81 @@ Coro<void> Connection::run(Ref<Connection> self) {
         c.discarding_ = false;
         c.body_.clear();
     }
+}
+
+// Answers the request whose head is ready: the handler, then the response.
+// false: the connection is done (closed, lost or failed).
+Coro<bool> Connection::answer(Ref<Connection> self) {
+    Connection& c = *self;
+    ServerState& st = *c.state_;
+    // (A missing or repeated Host was refused by the parser already.)
+    int bad = 0;
+    // RFC 9112 3.2: the target's form must suit the method. "*" is
+    // OPTIONS' only; other methods but CONNECT take origin- or
+    // absolute-form (else "GET *" would reach the router with no path).
+    const std::string& target = c.head_.target;
+    if (c.head_.method != "CONNECT" && !target.empty() && target.front() != '/' &&
+        target.find("://") == std::string::npos && !(target == "*" && c.head_.method == "OPTIONS"))
+        bad = 400;
+    // Tunnels are not offered (RFC 9110 9.3.6 leaves CONNECT to proxies).
+    if (!bad && c.head_.method == "CONNECT") bad = 501;
+    std::optional<Request> req;
+    if (!bad) {
+        try {
+            req.emplace(RequestInit{self, std::move(c.head_)});
+        } catch (const std::invalid_argument&) {
+            bad = 400;  // a request-target we cannot make sense of
+        }
+    }
+    if (bad) {
+        c.send_error_and_close(bad);
+        co_return false;
+    }
+
+    Response resp(200);
+    std::exception_ptr failure;
+    std::optional<HTTPException> http_error;
+    try {
+        resp = co_await st.app.handle(*req);
+    } catch (const CancelledError&) {
+        throw;
+    } catch (const HTTPException& e) {
+        http_error.emplace(e);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (c.lost_) co_return false;
+    if (failure) {
+        transport_loop_log(c, failure);
+        if (c.streaming_) {  // half a response is out: nothing valid can follow
+            c.abort();
+            co_return false;
+        }
+        resp = Response(500, std::string(reason_phrase(500)) + "\n");
+        resp.force_close();
+    } else if (http_error) {
+        if (c.streaming_) {
+            c.abort();
+            co_return false;
+        }
+        resp = error_response(*http_error);
+    }
+    std::exception_ptr send_failure;
+    try {
+        co_await finish(self, &resp, &*req);
+    } catch (const CancelledError&) {
+        throw;
+    } catch (...) {
+        send_failure = std::current_exception();
+    }
+    if (c.lost_) co_return false;
+    if (send_failure) {
+        transport_loop_log(c, send_failure);
+        c.abort();
+        co_return false;
+    }
+    req.reset();
+    co_return true;
 }
 
 void Connection::transport_loop_log(Connection& c, std::exception_ptr e) {

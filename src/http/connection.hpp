@@ -110,6 +110,7 @@ private:
     class Wait;
 
     static Coro<void> run(Ref<Connection> self);
+    static Coro<bool> answer(Ref<Connection> self);
     void start_task();
     void wake() noexcept;
     void feed(std::string_view bytes);
