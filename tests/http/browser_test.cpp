@@ -30,6 +30,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace http_browser_test {
+
 using namespace tulip;
 
 namespace {
@@ -340,3 +342,5 @@ TEST_F(BrowserTest, ChromiumScreenshotShowsTheStyledPageAndTheImage) {
 }
 
 }  // namespace
+
+}  // namespace http_browser_test

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+namespace http_date_test {
+
 using namespace tulip::http;
 
 namespace {
@@ -223,3 +225,5 @@ TEST(HttpDate, DateCacheKeepsItsTextWhenATimeCannotBeFormatted) {
 }
 
 }  // namespace
+
+}  // namespace http_date_test

@@ -13,6 +13,8 @@
 
 #include "../../src/http/headers_access.hpp"
 
+namespace http_headers_test {
+
 using namespace tulip::http;
 using namespace std::string_view_literals;
 
@@ -199,3 +201,5 @@ TEST(HeaderTokens, IequalsAndToken) {
 }
 
 }  // namespace
+
+}  // namespace http_headers_test

@@ -21,6 +21,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace http_hostile_test {
+
 using namespace tulip;
 using tulip::test::RawClient;
 using tulip::test::Reply;
@@ -269,3 +271,5 @@ TEST_F(HttpHostileTest, MaxConnectionsMakesTheThirdClientWait) {
 }
 
 }  // namespace
+
+}  // namespace http_hostile_test

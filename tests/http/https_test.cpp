@@ -12,6 +12,8 @@
 #include "support/loop_test.hpp"
 #include "support/tls_certs.hpp"
 
+namespace http_https_test {
+
 using namespace tulip;
 
 namespace {
@@ -76,3 +78,5 @@ TEST_F(HttpsTest, ServesOverTlsWithAlpnAndKeepAlive) {
 }
 
 }  // namespace
+
+}  // namespace http_https_test

@@ -13,6 +13,8 @@
 #include "../../src/http/message_parser.hpp"
 #include "bad_requests.hpp"
 
+namespace http_message_parser_test {
+
 using namespace tulip::http;
 using namespace tulip::http::detail;
 using namespace std::string_literals;
@@ -648,3 +650,5 @@ TEST(MessageParser, MutationsGiveTheSameResultHoweverCut) {
 }
 
 }  // namespace
+
+}  // namespace http_message_parser_test

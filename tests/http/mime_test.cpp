@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+namespace http_mime_test {
+
 using namespace tulip::http;
 
 namespace {
@@ -99,3 +101,5 @@ TEST(Mime, TextTypesCarryACharset) {
 }
 
 }  // namespace
+
+}  // namespace http_mime_test

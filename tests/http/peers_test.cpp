@@ -25,6 +25,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace http_peers_test {
+
 #ifndef TULIP_HTTP_PEERS_DIR
 #error "TULIP_HTTP_PEERS_DIR must name tests/http/peers (tests/CMakeLists.txt)"
 #endif
@@ -299,3 +301,5 @@ TEST_F(HttpPeersTest, AiohttpClient) {
 }
 
 }  // namespace
+
+}  // namespace http_peers_test

@@ -13,6 +13,8 @@
 #include "http/http_client.hpp"
 #include "support/loop_test.hpp"
 
+namespace http_server_test {
+
 using namespace tulip;
 using tulip::test::RawClient;
 using tulip::test::Reply;
@@ -691,3 +693,5 @@ TEST_F(HttpServerTest, BodyChunksAsAnAsyncGenerator) {
 }
 
 }  // namespace
+
+}  // namespace http_server_test

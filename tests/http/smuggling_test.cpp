@@ -20,6 +20,8 @@
 #include "http/http_client.hpp"
 #include "support/loop_test.hpp"
 
+namespace http_smuggling_test {
+
 using namespace tulip;
 using tulip::test::RawClient;
 using tulip::test::Reply;
@@ -119,3 +121,5 @@ INSTANTIATE_TEST_SUITE_P(BadRequests, SmugglingTest, ::testing::ValuesIn(all_cas
                          [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 }  // namespace
+
+}  // namespace http_smuggling_test

@@ -18,6 +18,8 @@
 #include "http/http_client.hpp"
 #include "support/loop_test.hpp"
 
+namespace http_split_test {
+
 using namespace tulip;
 using tulip::test::RawClient;
 using tulip::test::Reply;
@@ -157,3 +159,5 @@ INSTANTIATE_TEST_SUITE_P(Requests, SplitTest, ::testing::ValuesIn(variants()),
                          [](const ::testing::TestParamInfo<Variant>& i) { return std::string(i.param.name); });
 
 }  // namespace
+
+}  // namespace http_split_test

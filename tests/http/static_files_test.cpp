@@ -19,6 +19,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace http_static_files_test {
+
 using namespace tulip;
 using tulip::test::RawClient;
 using tulip::test::Reply;
@@ -234,3 +236,5 @@ TEST(FileRanges, EtagLists) {
 }
 
 }  // namespace
+
+}  // namespace http_static_files_test

@@ -6,6 +6,8 @@
 
 #include <string_view>
 
+namespace http_status_test {
+
 using namespace tulip::http;
 
 namespace {
@@ -125,3 +127,5 @@ TEST(Status, HasBodyIsConstexprAndDefaultsToGet) {
 }
 
 }  // namespace
+
+}  // namespace http_status_test

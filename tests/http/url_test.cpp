@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+namespace http_url_test {
+
 using namespace tulip::http;
 
 namespace {
@@ -562,3 +564,7 @@ TEST(Url, UrlRefusesBadUrls) {
 }
 
 }  // namespace
+
+}  // namespace http_url_test
+
+#undef EXPECT_INVALID

@@ -17,6 +17,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace lifetime_coro_params_test {
+
 using namespace tulip;
 using test::eventually;
 using test::value_after;
@@ -247,3 +249,5 @@ TEST_F(CoroParamsTest, AcloseTakesTheGeneratorFrameWhenCalledNotWhenRun) {
 }
 
 }  // namespace
+
+}  // namespace lifetime_coro_params_test

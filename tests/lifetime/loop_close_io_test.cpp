@@ -21,6 +21,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace lifetime_loop_close_io_test {
+
 using namespace tulip;
 
 namespace {
@@ -495,3 +497,5 @@ TEST(LoopCloseIoRun, RunnerClosedWhileAProtocolConnectionIsOpenKeepsItsHandlesSa
 }
 
 }  // namespace
+
+}  // namespace lifetime_loop_close_io_test

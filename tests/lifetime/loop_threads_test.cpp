@@ -24,6 +24,8 @@
 #include "support/gate.hpp"
 #include "support/loop_test.hpp"
 
+namespace lifetime_loop_threads_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 
@@ -557,3 +559,5 @@ TEST_F(ShutdownDefaultExecutorRealTime, TimedOutThenTheLoopIsClosedAndDestroyedB
 }
 
 }  // namespace
+
+}  // namespace lifetime_loop_threads_test

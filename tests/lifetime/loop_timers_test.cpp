@@ -18,6 +18,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace lifetime_loop_timers_test {
+
 using namespace tulip;
 
 namespace {
@@ -286,3 +288,5 @@ TEST(SignalHandlerAndLoop, ASecondLoopAddsHandlersAfterTheFirstClosedWithOnesSti
     EXPECT_TRUE(second.remove_signal_handler(SIGUSR2));
     second.close();
 }
+
+}  // namespace lifetime_loop_timers_test

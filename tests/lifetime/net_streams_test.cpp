@@ -17,6 +17,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace lifetime_net_streams_test {
+
 using namespace tulip;
 using test::close_and_wait;
 using test::eventually;
@@ -511,3 +513,5 @@ TEST_F(NetLifetimeTest, DrainAfterTheConnectionIsLostRaisesAndWriteIsIgnored) {
 }
 
 }  // namespace
+
+}  // namespace lifetime_net_streams_test

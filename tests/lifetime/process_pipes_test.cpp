@@ -13,6 +13,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace lifetime_process_pipes_test {
+
 using namespace tulip;
 using test::eventually;
 
@@ -120,3 +122,5 @@ TEST_F(ProcessLifetimeTest, LoopClosedWithAChildRunningLeavesItToTheCaller) {
 }
 
 }  // namespace
+
+}  // namespace lifetime_process_pipes_test

@@ -26,6 +26,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace lifetime_task_future_test {
+
 using namespace tulip;
 using test::value_after;
 
@@ -437,3 +439,5 @@ TEST_F(GeneratorAndLoop, RunnerFinalisesAGeneratorLeftSuspendedAtAYield) {
 }
 
 }  // namespace
+
+}  // namespace lifetime_task_future_test

@@ -17,6 +17,8 @@
 #include "support/net.hpp"
 #include "support/tls_certs.hpp"
 
+namespace lifetime_tls_test {
+
 using namespace tulip;
 using test::close_and_wait;
 using test::eventually;
@@ -323,3 +325,5 @@ TEST_F(TlsLifetimeTest, StartTlsOnATransportAbortedDuringTheHandshakeRaises) {
         co_await eventually([&] { return e.lost == 1; });  // the plain protocol hears of it once
     })());
 }
+
+}  // namespace lifetime_tls_test

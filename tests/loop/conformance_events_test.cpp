@@ -26,6 +26,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace loop_conformance_events_test {
+
 using namespace tulip;
 
 namespace {
@@ -510,3 +512,5 @@ TEST_F(RealTimeLoopConformance, AForkedChildCanStartASubprocessOnItsOwnLoop) {
 }
 
 }  // namespace
+
+}  // namespace loop_conformance_events_test

@@ -15,6 +15,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace loop_event_loop_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 
@@ -817,3 +819,5 @@ TEST_F(EventLoopRealTimeTest, TheRealClockIsMonotonicAndTimersNeverRunEarly) {
     EXPECT_LT(runs[1].first, runs[2].first);
     EXPECT_GE(loop().time(), t0 + 0.05);
 }
+
+}  // namespace loop_event_loop_test

@@ -23,6 +23,8 @@
 #include "support/gate.hpp"
 #include "support/loop_test.hpp"
 
+namespace loop_executor_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 
@@ -502,3 +504,5 @@ TEST_F(ExecutorTest, ClosingTheLoopWithAJobInFlightReleasesTheFuturesState) {
     EXPECT_FALSE(f.done());
     EXPECT_EQ(f.state()->refs, 1u) << "only this test's Future should still refer to the state";
 }
+
+}  // namespace loop_executor_test

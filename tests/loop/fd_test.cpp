@@ -20,6 +20,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace loop_fd_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 
@@ -435,3 +437,5 @@ TEST_F(FdTest, ClosingTheLoopReleasesReadersAndWriters) {
     loop().close();
     EXPECT_EQ(token.use_count(), 1);
 }
+
+}  // namespace loop_fd_test

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+namespace loop_nodes_test {
+
 using tulip::detail::NodeQueue;
 using tulip::detail::ReadyNode;
 
@@ -73,3 +75,5 @@ TEST(NodeQueueDeathTest, PushingTheLastNodeOfAnotherQueueAborts) {
     EXPECT_DEATH(push_the_tail_of_another_queue(), "already in a queue");
 }
 #endif
+
+}  // namespace loop_nodes_test

@@ -7,6 +7,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace loop_signals_test {
+
 using namespace tulip;
 
 class Signals : public test::RealTimeLoopTest {};
@@ -299,3 +301,5 @@ TEST_F(MoreSignals, RemovingAHandlerDropsItsArrivalsStillQueued) {
     EXPECT_EQ(calls, 1);
     EXPECT_TRUE(disposition_is_default(SIGUSR1));
 }
+
+}  // namespace loop_signals_test

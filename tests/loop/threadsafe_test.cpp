@@ -15,6 +15,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace loop_threadsafe_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 
@@ -227,3 +229,5 @@ TEST_F(ThreadsafeTest, AVirtualTimeLoopWaitsForRealWhileThreadWorkIsPending) {
     EXPECT_DOUBLE_EQ(vloop->time(), 100.0);
     vloop->close();
 }
+
+}  // namespace loop_threadsafe_test

@@ -17,6 +17,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_address_test {
+
 using namespace tulip;
 using test::ipv6_available;
 
@@ -214,3 +216,5 @@ TEST_F(SocketAddressTest, UnnamedUnixSocketHasAnEmptyPath) {
 }
 
 }  // namespace
+
+}  // namespace net_address_test

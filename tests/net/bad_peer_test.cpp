@@ -20,6 +20,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_bad_peer_test {
+
 using namespace tulip;
 using test::connect_recorder;
 using test::Events;
@@ -632,3 +634,5 @@ TEST_F(BadPeerTest, SeamEmfileOnAcceptMakesTheServerBackOffThenRecover) {
 }
 
 }  // namespace
+
+}  // namespace net_bad_peer_test

@@ -21,6 +21,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace net_conformance_net_test {
+
 using namespace tulip;
 using test::eventually;
 
@@ -456,3 +458,5 @@ TEST_F(NetConformance, AServerKnowsItsLoop) {
 }
 
 }  // namespace
+
+}  // namespace net_conformance_net_test

@@ -27,6 +27,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_connection_test {
+
 using namespace tulip;
 using test::closed_address;
 using test::eventually;
@@ -47,7 +49,8 @@ void set_fake_host(const std::string& name, std::vector<SocketAddress> answers) 
 
 // The interposed resolver (see the top of the file). Each answer is one
 // calloc'ed block holding the addrinfo and its address, which is the layout
-// glibc's freeaddrinfo() frees.
+// glibc's freeaddrinfo() frees. With C linkage it is ::getaddrinfo though
+// declared in this file's namespace.
 extern "C" int getaddrinfo(const char* __restrict node, const char* __restrict service,
                            const struct addrinfo* __restrict hints, struct addrinfo** __restrict res) {
     if (node) {
@@ -409,3 +412,5 @@ TEST_F(ConnectionTest, LocalhostIsResolvedAndConnected) {
 }
 
 }  // namespace
+
+}  // namespace net_connection_test

@@ -23,6 +23,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace net_datagram_flow_control_test {
+
 using namespace tulip;
 using test::eventually;
 
@@ -290,3 +292,5 @@ TEST_F(DatagramFlowControlTest, ResumeWritingMaySendMore) {
 }
 
 }  // namespace
+
+}  // namespace net_datagram_flow_control_test

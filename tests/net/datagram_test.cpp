@@ -19,6 +19,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_datagram_test {
+
 using namespace tulip;
 using test::eventually;
 using test::ipv6_available;
@@ -464,3 +466,5 @@ TEST_F(DatagramTest, AbortFromErrorReceivedWhileFlushingTheQueueIsSafe) {
 }
 
 }  // namespace
+
+}  // namespace net_datagram_test

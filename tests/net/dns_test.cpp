@@ -12,6 +12,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace net_dns_test {
+
 using namespace tulip;
 
 namespace {
@@ -162,3 +164,5 @@ TEST_F(DnsTest, CancellingALookupStopsTheWaitAtOnce) {
 }
 
 }  // namespace
+
+}  // namespace net_dns_test

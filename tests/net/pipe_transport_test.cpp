@@ -18,6 +18,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace net_pipe_transport_test {
+
 using namespace tulip;
 
 namespace {
@@ -679,3 +681,5 @@ TEST_F(WritePipeTransportTest, AReadAndAWritePipeTransportShareARawPtySlave) {
     EXPECT_FALSE(fd_is_open(read_slave));
     EXPECT_FALSE(fd_is_open(write_slave));
 }
+
+}  // namespace net_pipe_transport_test

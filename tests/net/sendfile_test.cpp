@@ -22,6 +22,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_sendfile_test {
+
 using namespace tulip;
 using test::eventually;
 using test::recv_until_eof;
@@ -655,3 +657,5 @@ TEST_F(SendfileTest, SockSendfileFallbackSendsTheWholeFileAndLeavesThePositionAt
         EXPECT_EQ(f.tell(), static_cast<long>(data.size()));
     })());
 }
+
+}  // namespace net_sendfile_test

@@ -22,6 +22,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_server_test {
+
 using namespace tulip;
 using test::close_and_wait;
 using test::eventually;
@@ -632,3 +634,5 @@ TEST_F(ServerTest, RaisingMaxConnectionsResumesAccepting) {
 }
 
 }  // namespace
+
+}  // namespace net_server_test

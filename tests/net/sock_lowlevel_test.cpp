@@ -17,6 +17,8 @@
 #include "../../src/core/sys.hpp"
 #include "support/loop_test.hpp"
 
+namespace net_sock_lowlevel_test {
+
 using namespace tulip;
 
 namespace {
@@ -169,3 +171,5 @@ TEST_F(SockLowlevelTest, SockAcceptCancelledByWaitForThenTheClosedListenerRefuse
 }
 
 }  // namespace
+
+}  // namespace net_sock_lowlevel_test

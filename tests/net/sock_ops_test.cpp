@@ -17,6 +17,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_sock_ops_test {
+
 using namespace tulip;
 using test::listener;
 using test::recv_exactly;
@@ -450,3 +452,5 @@ TEST_F(SockOpsTest, SockSendallToAClosedPeerEventuallyRaisesAConnectionError) {
 }
 
 }  // namespace
+
+}  // namespace net_sock_ops_test

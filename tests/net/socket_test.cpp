@@ -17,6 +17,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace net_socket_test {
+
 using namespace tulip;
 
 namespace {
@@ -221,3 +223,5 @@ TEST_F(SocketTest, UnsupportedFamilyThrowsSystemError) {
 }
 
 }  // namespace
+
+}  // namespace net_socket_test

@@ -22,6 +22,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_transport_test {
+
 using namespace tulip;
 using test::connect_recorder;
 using test::Events;
@@ -660,3 +662,5 @@ TEST_F(TransportTest, ClosingOrAbortingFromResumeWritingIsSafe) {
 }
 
 }  // namespace
+
+}  // namespace net_transport_test

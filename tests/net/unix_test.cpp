@@ -20,6 +20,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace net_unix_test {
+
 using namespace tulip;
 using test::close_and_wait;
 using test::eventually;
@@ -328,3 +330,5 @@ TEST_F(UnixTest, UnixDatagramEndpointsExchangeMessages) {
 }
 
 }  // namespace
+
+}  // namespace net_unix_test

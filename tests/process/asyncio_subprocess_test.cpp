@@ -16,6 +16,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace process_asyncio_subprocess_test {
+
 using namespace tulip;
 
 class AsyncioSubprocessTest : public test::IoLoopTest {};
@@ -141,3 +143,5 @@ TEST_F(AsyncioSubprocessTest, ASubprocessRunsOnALoopInAnotherThread) {
     EXPECT_EQ(result.first, 0);
     EXPECT_EQ(result.second, "some data");
 }
+
+}  // namespace process_asyncio_subprocess_test

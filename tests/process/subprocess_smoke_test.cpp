@@ -4,6 +4,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace process_subprocess_smoke_test {
+
 using namespace tulip;
 
 class SubprocessSmoke : public test::RealTimeLoopTest {};
@@ -60,3 +62,5 @@ TEST_F(SubprocessSmoke, LargeOutputOnBothPipesDoesNotDeadlock) {
     };
     run(main());
 }
+
+}  // namespace process_subprocess_smoke_test

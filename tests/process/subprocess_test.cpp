@@ -19,6 +19,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace process_subprocess_test {
+
 using namespace tulip;
 
 namespace {
@@ -537,3 +539,5 @@ TEST_F(SubprocessTest, CancellingWaitDoesNotKillTheChild) {
     };
     run(bounded(body()));
 }
+
+}  // namespace process_subprocess_test

@@ -13,6 +13,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace streams_asyncio_streams_test {
+
 using namespace tulip;
 using test::close_and_wait;
 using test::port_of;
@@ -190,3 +192,5 @@ TEST_F(AsyncioStreamServerTest, StreamLimitOfZeroOrLessRaisesValueErrorBeforeCon
     };
     run_io(body());
 }
+
+}  // namespace streams_asyncio_streams_test

@@ -18,6 +18,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace streams_open_connection_test {
+
 using namespace tulip;
 using test::close_and_wait;
 using test::port_of;
@@ -641,3 +643,5 @@ TEST_F(OpenConnectionTest, AHandlerThatKeepsItsStreamsInATaskKeepsTheConnectionO
     };
     run(bounded(body()));
 }
+
+}  // namespace streams_open_connection_test

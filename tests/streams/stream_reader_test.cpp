@@ -11,6 +11,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace streams_stream_reader_test {
+
 using namespace tulip;
 
 namespace {
@@ -813,3 +815,5 @@ TEST_F(StreamReaderTest, AReaderWithoutATransportBuffersPastTheLimit) {
     EXPECT_EQ(r.buffered(), 1000u);
     EXPECT_EQ(run(r.readexactly(1000)).size(), 1000u);
 }
+
+}  // namespace streams_stream_reader_test

@@ -14,6 +14,8 @@
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 
+namespace streams_stream_writer_test {
+
 using namespace tulip;
 using test::close_and_wait;
 using test::recv_exactly;
@@ -411,3 +413,5 @@ TEST_F(StreamWriterTest, LargeWritesArriveIntactThroughDrain) {
     };
     run(bounded(body()));
 }
+
+}  // namespace streams_stream_writer_test

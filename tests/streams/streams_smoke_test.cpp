@@ -4,6 +4,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace streams_streams_smoke_test {
+
 using namespace tulip;
 
 class StreamsSmoke : public test::RealTimeLoopTest {};
@@ -69,3 +71,5 @@ TEST_F(StreamsSmoke, ConnectionRefusedIsAClearError) {
     };
     run(main());
 }
+
+}  // namespace streams_streams_smoke_test

@@ -18,6 +18,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_barrier_test {
+
 using namespace tulip;
 
 namespace {
@@ -500,3 +502,5 @@ TEST_F(BarrierTest, ResetAfterAbortMakesTheBarrierUsableAgain) {
 }
 
 }  // namespace
+
+}  // namespace sync_barrier_test

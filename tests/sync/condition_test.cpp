@@ -23,6 +23,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_condition_test {
+
 using namespace tulip;
 using test::all_done;
 
@@ -672,3 +674,5 @@ TEST_F(ConditionTest, TwoConditionsOverOneLockRunABoundedBuffer) {
 }
 
 }  // namespace
+
+}  // namespace sync_condition_test

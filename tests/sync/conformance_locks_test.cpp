@@ -16,6 +16,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_conformance_locks_test {
+
 using namespace tulip;
 
 namespace {
@@ -132,3 +134,5 @@ TEST_F(ConformanceLocksTest, AnAcquireThatSucceedsWakesTheWaitersBehindItWhileUn
 }
 
 }  // namespace
+
+}  // namespace sync_conformance_locks_test

@@ -8,6 +8,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_conformance_queues_test {
+
 using namespace tulip;
 
 namespace {
@@ -35,3 +37,5 @@ TEST_F(ConformanceQueuesTest, AGetWaitingOnAnEmptyQueueReceivesTheItemOfAPutTask
 }
 
 }  // namespace
+
+}  // namespace sync_conformance_queues_test

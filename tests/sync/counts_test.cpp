@@ -6,6 +6,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_counts_test {
+
 using namespace tulip;
 
 class SyncCountsTest : public test::LoopTest {};
@@ -30,3 +32,5 @@ TEST_F(SyncCountsTest, QueueWithANegativeMaxsizeIsUnbounded) {
     EXPECT_FALSE(q.full());
     EXPECT_EQ(q.qsize(), 1000u);
 }
+
+}  // namespace sync_counts_test

@@ -17,6 +17,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_event_test {
+
 using namespace tulip;
 using test::all_done;
 
@@ -237,3 +239,5 @@ TEST_P(EventCancelAtPosition, SetStillWakesEveryOtherWaiter) {
 INSTANTIATE_TEST_SUITE_P(EveryPlace, EventCancelAtPosition, ::testing::Range(0, 4));
 
 }  // namespace
+
+}  // namespace sync_event_test

@@ -20,6 +20,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_lock_test {
+
 using namespace tulip;
 using test::acquire_and_keep;
 using test::acquire_keep_note;
@@ -447,3 +449,5 @@ TEST_P(LockCancelAtPosition, TheOtherWaitersStillGetTheLockWhenCancelledWhileQue
 INSTANTIATE_TEST_SUITE_P(EveryPlace, LockCancelAtPosition, ::testing::Range(0, 5));
 
 }  // namespace
+
+}  // namespace sync_lock_test

@@ -26,6 +26,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_queue_test {
+
 using namespace tulip;
 using test::all_done;
 
@@ -1030,3 +1032,5 @@ TEST_F(QueueTest, AThousandItemsPassThroughABoundedQueueBetweenManyTasks) {
 }
 
 }  // namespace
+
+}  // namespace sync_queue_test

@@ -21,6 +21,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_semaphore_test {
+
 using namespace tulip;
 using test::acquire_and_keep;
 using test::acquire_keep_note;
@@ -438,3 +440,5 @@ TEST_P(SemaphoreCancelAtPosition, AGrantedWaiterCancelledAtAnyPlaceLosesNoUnit) 
 INSTANTIATE_TEST_SUITE_P(EveryPlace, SemaphoreCancelAtPosition, ::testing::Range(0, 5));
 
 }  // namespace
+
+}  // namespace sync_semaphore_test

@@ -2,6 +2,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace sync_sync_smoke_test {
+
 using namespace tulip;
 
 class SyncSmoke : public test::LoopTest {};
@@ -63,3 +65,5 @@ TEST_F(SyncSmoke, ConditionAndBarrier) {
     };
     run(main());
 }
+
+}  // namespace sync_sync_smoke_test

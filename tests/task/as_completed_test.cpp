@@ -13,6 +13,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_as_completed_test {
+
 using namespace tulip;
 using test::fail_after;
 using test::value_after;
@@ -209,3 +211,5 @@ TEST_F(AsCompleted313, CoroutinesAreWrappedInTasksAndThoseTasksAreYielded) {
 }
 
 }  // namespace
+
+}  // namespace task_as_completed_test

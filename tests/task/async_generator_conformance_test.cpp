@@ -14,6 +14,8 @@
 #include "support/loop_test.hpp"
 #include "support/recording_runner.hpp"
 
+namespace task_async_generator_conformance_test {
+
 using namespace tulip;
 
 // Results of co_await are named before they are tested (GCC 12: no co_await
@@ -404,3 +406,5 @@ TEST_F(AsyncGenAthrow, AnErrorAfterAsendComesOutOfItAfterTheCleanup) {
 }
 
 }  // namespace
+
+}  // namespace task_async_generator_conformance_test

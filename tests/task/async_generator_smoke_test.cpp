@@ -2,6 +2,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_async_generator_smoke_test {
+
 using namespace tulip;
 
 class AsyncGenSmoke : public test::LoopTest {};
@@ -71,3 +73,5 @@ TEST_F(AsyncGenSmoke, RunFinalisesOpenGenerators) {
     tulip::run(main(), opts);
     EXPECT_EQ(log, (std::vector<std::string>{"closing", "closed"}));
 }
+
+}  // namespace task_async_generator_smoke_test

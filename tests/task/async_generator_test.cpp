@@ -14,6 +14,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_async_generator_test {
+
 using namespace tulip;
 using test::value_after;
 
@@ -648,3 +650,5 @@ TEST_F(AsyncGeneratorTest, AcloseOnAFilterClosesTheGeneratorUnderneath) {
     };
     run(body());
 }
+
+}  // namespace task_async_generator_test

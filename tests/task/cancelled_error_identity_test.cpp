@@ -11,6 +11,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_cancelled_error_identity_test {
+
 using namespace tulip;
 
 namespace {
@@ -100,3 +102,5 @@ TEST_F(CancelledErrorIdentity, AFutureCancelledByCancelStillRaisesItsMessage) {
 }
 
 }  // namespace
+
+}  // namespace task_cancelled_error_identity_test

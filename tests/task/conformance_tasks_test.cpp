@@ -21,6 +21,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_conformance_tasks_test {
+
 using namespace tulip;
 using test::fail_after;
 using test::value_after;
@@ -440,3 +442,5 @@ TEST_F(TasksConformanceThreads, RunCoroutineThreadsafeWithAFailingTaskFactoryRai
 }
 
 }  // namespace
+
+}  // namespace task_conformance_tasks_test

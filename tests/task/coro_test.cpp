@@ -15,6 +15,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_coro_test {
+
 using namespace tulip;
 
 namespace {
@@ -389,3 +391,5 @@ TEST_F(NeverAwaitedCoro, WarningIsLoggedWhenTheEnvironmentTurnsDebugOn) {
         ::unsetenv("TULIP_DEBUG");
     EXPECT_EQ(count_logs(logs, "never awaited"), 1u);
 }
+
+}  // namespace task_coro_test

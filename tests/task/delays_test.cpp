@@ -21,6 +21,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_delays_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 
@@ -347,3 +349,5 @@ TEST(ConcurrentFutureDelays, ResultWithANegativeTimeoutTimesOutAtOnceAndNaNIsRef
     f.set_result(1);
     EXPECT_EQ(f.result(Seconds(kInf)), 1);
 }
+
+}  // namespace task_delays_test

@@ -18,6 +18,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_eager_task_test {
+
 using namespace tulip;
 using test::times_out;
 
@@ -589,3 +591,5 @@ TEST_F(EagerTaskCounting, RecursiveGatherCompletesEveryLevelEagerly) {
 }
 
 }  // namespace
+
+}  // namespace task_eager_task_test

@@ -6,6 +6,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_future_conformance_test {
+
 using namespace tulip;
 
 namespace {
@@ -51,3 +53,5 @@ TEST_F(FutureConformance, ACallbackRemovingAnotherOnceTheFutureIsDoneRemovesNoth
 }
 
 }  // namespace
+
+}  // namespace task_future_conformance_test

@@ -14,6 +14,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_future_test {
+
 using namespace tulip;
 
 namespace {
@@ -641,3 +643,5 @@ TEST_F(AwaitingAFuture, WithARunUntilCompleteReturnsItsResult) {
     loop().call_soon([f] { f.set_result(12); });
     EXPECT_EQ(run(f), 12);
 }
+
+}  // namespace task_future_test

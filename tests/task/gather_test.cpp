@@ -14,6 +14,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_gather_test {
+
 using namespace tulip;
 using test::fail_after;
 using test::value_after;
@@ -421,3 +423,5 @@ TEST_F(Gather, FailuresAfterTheFirstAreMarkedRetrieved) {
 }
 
 }  // namespace
+
+}  // namespace task_gather_test

@@ -16,6 +16,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_graph_test {
+
 using namespace tulip;
 
 namespace {
@@ -420,3 +422,5 @@ TEST_F(GraphTest, ACallbackFromATaskThatIsGoneNamesNoAwaiter) {
 }
 
 }  // namespace
+
+}  // namespace task_graph_test

@@ -27,6 +27,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_results_test {
+
 using namespace tulip;
 
 namespace {
@@ -463,3 +465,5 @@ TEST_F(ManyChildren, ASemaphoreReleasedOnceAtATimeServesManyWaitersInOrder) {
 }
 
 }  // namespace
+
+}  // namespace task_results_test

@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+namespace task_runner_conformance_test {
+
 using namespace tulip;
 
 namespace {
@@ -162,3 +164,5 @@ TEST(RunnerConformanceSigint, RunWorksWhenItCannotInstallItsCtrlCHandler) {
 }
 
 }  // namespace
+
+}  // namespace task_runner_conformance_test

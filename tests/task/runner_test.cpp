@@ -16,6 +16,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_runner_test {
+
 using namespace tulip;
 
 namespace {
@@ -304,3 +306,5 @@ TEST_F(RunnerTest, RunnerRunInsideItsOwnRunIsAnError) {
 }
 
 }  // namespace
+
+}  // namespace task_runner_test

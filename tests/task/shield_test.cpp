@@ -9,6 +9,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_shield_test {
+
 using namespace tulip;
 using test::fail_after;
 using test::value_after;
@@ -204,3 +206,5 @@ TEST_F(Shield, AShieldedCoroutineThatFailsAfterTheCallerLeftIsReportedAsUnretrie
 }
 
 }  // namespace
+
+}  // namespace task_shield_test

@@ -3,6 +3,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_smoke_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 using test::fail_after;
@@ -94,3 +96,5 @@ TEST_F(Smoke, SleepAwaitersCanBeGathered) {
     };
     run(main());
 }
+
+}  // namespace task_smoke_test

@@ -9,6 +9,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_task_group_conformance_test {
+
 using namespace tulip;
 
 // Results of co_await are named before they are tested (GCC 12: no co_await
@@ -204,3 +206,5 @@ TEST_F(TaskGroupConformance, KeyboardInterruptFromAChildLeavesTheGroupBareAndCan
 }
 
 }  // namespace
+
+}  // namespace task_task_group_conformance_test

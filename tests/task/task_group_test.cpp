@@ -15,6 +15,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_task_group_test {
+
 using namespace tulip;
 using test::value_after;
 
@@ -869,3 +871,5 @@ TEST_F(TaskGroupTest, AnOutsideCancelStillPropagatesAfterTheGroupCancelledItself
 }
 
 }  // namespace
+
+}  // namespace task_task_group_test

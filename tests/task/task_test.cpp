@@ -15,6 +15,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_task_test {
+
 using namespace tulip;
 
 namespace {
@@ -1138,3 +1140,5 @@ TEST_F(RunUntilComplete, RefusesATaskOfAnotherLoop) {
     }
     other.close();
 }
+
+}  // namespace task_task_test

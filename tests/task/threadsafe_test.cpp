@@ -16,6 +16,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_threadsafe_test {
+
 using namespace tulip;
 
 namespace {
@@ -218,3 +220,5 @@ TEST_F(RunCoroutineThreadsafe, ACancelledConcurrentFutureStaysCancelledEvenIfThe
 }
 
 }  // namespace
+
+}  // namespace task_threadsafe_test

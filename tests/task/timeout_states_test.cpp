@@ -9,6 +9,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_timeout_states_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 
@@ -150,3 +152,5 @@ TEST_F(TimeoutStates, AnOuterDeadlinePassingInsideAnActiveInnerScopeRaisesTimeou
 }
 
 }  // namespace
+
+}  // namespace task_timeout_states_test

@@ -14,6 +14,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_timeout_test {
+
 using namespace tulip;
 using namespace std::chrono_literals;
 using test::times_out;
@@ -551,3 +553,5 @@ TEST_F(TimeoutTest, ACancelInsideATimeoutAfterACaughtCancellationPropagates) {
 }
 
 }  // namespace
+
+}  // namespace task_timeout_test

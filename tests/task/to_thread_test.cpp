@@ -14,6 +14,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_to_thread_test {
+
 using namespace tulip;
 
 namespace {
@@ -160,3 +162,5 @@ TEST_F(ToThread, CancellingTheCallerReturnsAtOnceWhileTheFunctionRunsOn) {
 }
 
 }  // namespace
+
+}  // namespace task_to_thread_test

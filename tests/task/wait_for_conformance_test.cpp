@@ -8,6 +8,8 @@
 
 #include "support/loop_test.hpp"
 
+namespace task_wait_for_conformance_test {
+
 using namespace tulip;
 
 namespace {
@@ -45,3 +47,5 @@ TEST_F(WaitForConformance, CancellingTheWaiterWaitsForAnInnerTaskThatIgnoresCanc
 }
 
 }  // namespace
+
+}  // namespace task_wait_for_conformance_test

@@ -9,6 +9,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_wait_for_test {
+
 using namespace tulip;
 using test::times_out;
 using test::value_after;
@@ -359,3 +361,5 @@ TEST_F(WaitFor, CancellationAfterAnImmediateWaitForIsNotLost) {
 }
 
 }  // namespace
+
+}  // namespace task_wait_for_test

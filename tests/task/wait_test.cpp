@@ -9,6 +9,8 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 
+namespace task_wait_test {
+
 using namespace tulip;
 using test::fail_after;
 using test::value_after;
@@ -416,3 +418,5 @@ TEST_F(AsCompletedTest, NextPastTheEndRaisesOutOfRange) {
 }
 
 }  // namespace
+
+}  // namespace task_wait_test

@@ -17,6 +17,8 @@
 
 #include "support/tls_certs.hpp"
 
+namespace tls_ssl_context_test {
+
 using namespace tulip;
 using namespace tulip::ssl;
 using test::test_pki;
@@ -304,3 +306,5 @@ TEST(SSLContext, NumTicketsIsAServerSetting) {
     SSLContext client(PROTOCOL_TLS_CLIENT);
     EXPECT_THROW(client.set_num_tickets(1), std::invalid_argument);
 }
+
+}  // namespace tls_ssl_context_test

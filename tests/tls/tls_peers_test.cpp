@@ -36,6 +36,8 @@
 #include "support/net.hpp"
 #include "support/tls_certs.hpp"
 
+namespace tls_tls_peers_test {
+
 #ifndef TULIP_TLS_PEERS_DIR
 #error "TULIP_TLS_PEERS_DIR must name tests/tls/peers (tests/CMakeLists.txt)"
 #endif
@@ -889,3 +891,5 @@ TEST_F(TlsPeers, AStalledHandshakeIsClosedAtTheHandshakeTimeout) {
     Seen seen;
     run_io(stalled_hello_then_good_client(&seen));
 }
+
+}  // namespace tls_tls_peers_test

@@ -19,6 +19,8 @@
 #include "support/net.hpp"
 #include "support/tls_certs.hpp"
 
+namespace tls_tls_transport_test {
+
 using namespace tulip;
 using test::close_and_wait;
 using test::port_of;
@@ -549,3 +551,5 @@ TEST_F(TlsTransportTest, SendfileThroughTlsTakesTheFallbackAndArrivesIntact) {
     };
     run(bounded(body()));
 }
+
+}  // namespace tls_tls_transport_test
