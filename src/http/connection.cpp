@@ -130,6 +130,7 @@ void Connection::start_task() {
         } else {
             self->abort();
         }
+        self->state_->remove(self.get());
         self->task_ = Task<void>();  // the task held us through its frame; now it is done
     });
 }
@@ -163,7 +164,9 @@ void Connection::lost(std::exception_ptr exc) {
     timer_kind_ = TimerKind::none;
     Ref<Transport> t = std::move(transport_);  // breaks the transport <-> connection cycle
     Ref<Connection> keep(this);
-    state_->remove(this);
+    // Still counted by the server until the task ends: a handler may run on
+    // after its client left, and a graceful shutdown waits for it (or
+    // cancels it at the deadline).
     wake();
 }
 

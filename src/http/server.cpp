@@ -1,6 +1,7 @@
 // src/http/server.cpp — http::Server and start_server (see server.hpp).
 #include <tulip/http/server.hpp>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -41,16 +42,30 @@ Coro<void> Server::shutdown(double timeout) {
         for (auto* c : s->connections) all.emplace_back(c);
         for (auto& c : all) c->begin_shutdown();
     }
+    bool late = false;
     if (!s->connections.empty()) {
         auto idle = Future<void>::create(net.get_loop());
         s->idle_waiters.push_back(idle);
         try {
             co_await wait_for(idle, timeout);
         } catch (const TimeoutError&) {
-            // Requests still in flight after the deadline: cut them off.
-            std::vector<Ref<detail::Connection>> left;
-            for (auto* c : s->connections) left.emplace_back(c);
-            for (auto& c : left) c->kill();
+            late = true;
+        }
+    }
+    if (late) {
+        // Requests still in flight after the deadline: cut them off, and
+        // wait for their handlers to unwind (bounded: a handler that
+        // swallows the cancellation is left to itself).
+        std::vector<Ref<detail::Connection>> left;
+        for (auto* c : s->connections) left.emplace_back(c);
+        for (auto& c : left) c->kill();
+        left.clear();
+        if (!s->connections.empty()) {
+            auto unwound = Future<void>::create(net.get_loop());
+            s->idle_waiters.push_back(unwound);
+            try {
+                co_await wait_for(unwound, std::max(timeout, 1.0));
+            } catch (const TimeoutError&) {}
         }
     }
     s->closed = true;

@@ -1,8 +1,8 @@
 // tests/http/peers_test.cpp — tulip's HTTP server against clients nobody here
 // wrote: Debian's curl (GET, POST, two URLs on one kept-alive connection,
-// HEAD, a chunked upload from a file, HTTP/1.0) and Python's http.client and
+// HEAD, a chunked upload from a file, HTTP/1.0), Python's http.client and
 // aiohttp's client (tests/http/peers/http_peer.py, run by Debian's
-// /usr/bin/python3, which has python3-aiohttp).
+// /usr/bin/python3, which has python3-aiohttp) and wrk's pipelined load.
 //
 // Every peer is a child started with tulip's subprocess API; each run is
 // bounded (killed and reaped on timeout), and a missing peer skips the test.
@@ -37,6 +37,7 @@ namespace {
 
 const char* const kCurl = "/usr/bin/curl";
 const char* const kPython = "/usr/bin/python3";
+const char* const kWrk = "/usr/bin/wrk";
 // One peer run, start to exit, and one test: generous, as starting Python
 // and importing aiohttp takes seconds on a loaded machine.
 constexpr double kPeerTimeout = 30.0;
@@ -298,6 +299,60 @@ TEST_F(HttpPeersTest, AiohttpClient) {
         expect_python_lines(r, true);
         co_await server.shutdown(1.0);
     })());
+}
+
+// ---- wrk --------------------------------------------------------------------------------------
+
+// wrk's own HTTP parser reads every response under load: 10 connections for
+// a second, each pipelining a GET answered whole, a 20 KiB static file (the
+// sendfile path) and a streamed chunked response. A malformed, short or
+// misordered response shows in wrk's read or status errors.
+TEST_F(HttpPeersTest, WrkPipelinedLoadGetsOnlyWholeValidResponses) {
+    if (!executable(kWrk)) GTEST_SKIP() << "no " << kWrk;
+    char dir_template[] = "/tmp/tulip_http_wrk_XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    std::string dir = dir_template;
+    std::string file(20 * 1024 + 5, 'x');
+    std::ofstream(dir + "/f.bin", std::ios::binary) << file;
+    TempFile script(
+        "init = function(args)\n"
+        "  req = wrk.format(nil, '/hello') .. wrk.format(nil, '/static/f.bin') .. wrk.format(nil, '/stream')\n"
+        "end\n"
+        "request = function() return req end\n"
+        "done = function(summary, latency, requests)\n"
+        "  local e = summary.errors\n"
+        "  io.write(string.format('requests=%d connect=%d read=%d write=%d status=%d timeout=%d\\n',\n"
+        "    summary.requests, e.connect, e.read, e.write, e.status, e.timeout))\n"
+        "end\n");
+    int hellos = 0;
+    run_peers(([&]() -> Coro<void> {
+        http::Application a = app();
+        a.middleware([&hellos](http::Request& r, const http::Handler& next) -> Coro<http::Response> {
+            if (r.path() == "/hello") ++hellos;
+            http::Response resp = co_await next(r);
+            co_return resp;
+        });
+        a.add_static("/static", dir);
+        http::Server s = co_await http::start_server(std::move(a), "127.0.0.1", 0);
+        std::vector<std::string> args{"-t1", "-c10", "-d1s", "--timeout", "5s", "-s", script.path, url(s, "/")};
+        PeerRun r = co_await run_peer(kWrk, std::move(args));
+        EXPECT_EQ(r.rc, 0) << r.describe();
+        long requests = -1, connect = -1, read = -1, write = -1, status = -1, timeout = -1;
+        auto at = r.out.find("requests=");
+        int fields =
+            at == std::string::npos
+                ? 0
+                : std::sscanf(r.out.c_str() + at, "requests=%ld connect=%ld read=%ld write=%ld status=%ld timeout=%ld",
+                              &requests, &connect, &read, &write, &status, &timeout);
+        EXPECT_EQ(fields, 6) << r.describe();
+        EXPECT_GE(requests, 30) << r.describe();  // ten connections, at least one pipeline each
+        EXPECT_EQ(connect + read + write + status + timeout, 0) << r.describe();
+        // Each pipeline is three requests; wrk counts the answers it read whole.
+        EXPECT_GE(hellos, requests / 3) << r.describe();
+        co_await s.shutdown(5.0);
+    })());
+    std::string rm = "rm -rf '" + dir + "'";
+    EXPECT_EQ(std::system(rm.c_str()), 0);
 }
 
 }  // namespace

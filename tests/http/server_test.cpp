@@ -1,6 +1,8 @@
 // tests/http/server_test.cpp — http::Server over real loopback sockets:
 // routing, keep-alive, pipelining, bodies, streaming, errors, limits,
 // timeouts and graceful shutdown, seen from a raw client.
+#include <sys/socket.h>
+
 #include <tulip/http/server.hpp>
 
 #include <gtest/gtest.h>
@@ -607,6 +609,44 @@ TEST_F(HttpServerTest, GracefulShutdownFinishesInFlightAndClosesIdle) {
         }
         EXPECT_TRUE(refused);
     })());
+}
+
+// A handler whose client left is still in flight: shutdown waits for it
+// (within the deadline), or cancels it at the deadline; it never returns
+// with the handler still running.
+TEST_F(HttpServerTest, ShutdownWaitsForOrCancelsHandlersWhoseClientLeft) {
+    for (double deadline : {5.0, 0.05}) {
+        bool finished = false, cancelled = false;
+        http::Application app;
+        app.get("/slow", [&](http::Request&) -> Coro<http::Response> {
+            try {
+                co_await sleep(0.3);
+            } catch (const CancelledError&) {
+                cancelled = true;
+                throw;
+            }
+            finished = true;
+            co_return http::Response::text("done");
+        });
+        run_io(([&]() -> Coro<void> {
+            http::Server server = co_await serve(std::move(app));
+            {
+                RawClient c = co_await client(server);
+                co_await c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+                co_await test::eventually([&] { return server.connection_count() == 1; });
+                co_await sleep(0.02);
+                // The client resets the connection while the handler sleeps.
+                linger lg{1, 0};
+                ::setsockopt(c.socket().fileno(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+            }
+            co_await sleep(0.05);                      // the server sees the reset
+            EXPECT_EQ(server.connection_count(), 1u);  // still served: its handler runs
+            co_await server.shutdown(deadline);
+            EXPECT_EQ(server.connection_count(), 0u);
+            EXPECT_TRUE(finished || cancelled) << "deadline " << deadline;
+            EXPECT_EQ(finished, deadline > 1) << "deadline " << deadline;
+        })());
+    }
 }
 
 TEST_F(HttpServerTest, ShutdownDeadlineAbortsWhatIsLeft) {

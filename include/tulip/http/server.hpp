@@ -65,10 +65,14 @@ public:
     ~Server();
 
     std::vector<SocketAddress> addresses() const;
+    // The connections being served: open ones, and those whose client left
+    // while their handler still runs (shutdown waits for those too).
     std::size_t connection_count() const noexcept;
     // Graceful shutdown: stops accepting, closes idle connections, lets
     // requests in flight finish (their responses say Connection: close)
-    // for up to `timeout` seconds, then aborts what is left.
+    // for up to `timeout` seconds, then aborts what is left and cancels its
+    // handlers, and returns once they have unwound (waiting at most
+    // max(timeout, 1 s) more for a handler that ignores the cancellation).
     Coro<void> shutdown(double timeout = 10.0);
     // Stops accepting and aborts every connection at once.
     void close();
