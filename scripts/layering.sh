@@ -5,7 +5,9 @@
 # Looks at include/tulip/<layer>/ and src/<layer>/, at #include <tulip/<layer>/...>,
 # <tulip/<layer>.hpp> (the umbrellas) and "../<layer>/..." includes.
 # Also fails if include/tulip/detail/ exists again (internal pieces live in
-# the layer they belong to). Run by CTest as build.layering.
+# the layer they belong to), or if a test file built in a unity batch
+# (tests/<layer>/*_test.cpp, tests/CMakeLists.txt) does not keep its body in
+# its own namespace, <layer>_<file stem>. Run by CTest as build.layering.
 # Usage: scripts/layering.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +37,15 @@ for dir in include/tulip src; do
                               print FNR ":" t }' "$f")
         done < <(find "$dir/$layer" -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' \) | sort)
     done
+done
+# Unity batches: files that share a batch must not share names at file scope.
+for f in tests/*/*_test.cpp; do
+    case "$f" in tests/support/* | tests/loop/loop_only_test.cpp) continue ;; esac
+    ns="$(basename "$(dirname "$f")")_$(basename "$f" .cpp)"
+    if ! grep -q "^namespace $ns {" "$f"; then
+        echo "$f: its body is not in 'namespace $ns {' (tests build in unity batches)" >&2
+        bad=1
+    fi
 done
 # tulip.hpp is the top: it may include anything. Nothing in a layer may include it.
 if grep -rlE '#[[:space:]]*include[[:space:]]*<tulip/tulip\.hpp>' include/tulip/*/ src >/dev/null 2>&1; then
