@@ -1,9 +1,13 @@
-// tulip/http.hpp — the HTTP layer: an HTTP/1.1 server (aiohttp.web-like) on
-// llhttp (compiled into libtulip), and the pieces it is made of. JSON
+// tulip/http.hpp — the HTTP layer: an HTTP/1.1 server (aiohttp.web-like) and
+// client (aiohttp.ClientSession-like) on llhttp (compiled into libtulip),
+// and the pieces they are made of. JSON
 // helpers are opt-in: <tulip/http/json.hpp> (nlohmann::json).
 #pragma once
 
 #include <tulip/http/application.hpp>
+#include <tulip/http/client_errors.hpp>
+#include <tulip/http/client_response.hpp>
+#include <tulip/http/client_session.hpp>
 #include <tulip/http/date.hpp>
 #include <tulip/http/exceptions.hpp>
 #include <tulip/http/headers.hpp>

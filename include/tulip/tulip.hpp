@@ -11,7 +11,8 @@
 //           Transport, create_connection, create_server/Server, UDP, Unix
 //   streams/ StreamReader, StreamWriter, open_connection, start_server
 //   process/ create_subprocess_exec/_shell, Process
-//   http/   Application, Request, Response, http::start_server (HTTP/1.1 on llhttp)
+//   http/   Application, Request, Response, http::start_server; ClientSession,
+//           ClientResponse (HTTP/1.1 on llhttp)
 #pragma once
 
 // One umbrella per layer; each includes the layers below it.

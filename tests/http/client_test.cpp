@@ -1,0 +1,873 @@
+// tests/http/client_test.cpp — http::ClientSession against tulip's own server
+// and against scripted raw servers (for what a well-behaved server never
+// does): keep-alive reuse and the pool's limits, bodies (length, chunked,
+// close-delimited, compressed), redirects, timeouts, cancellation, and a
+// server that closes, stalls or sends garbage.
+#include <tulip/http/client_session.hpp>
+
+#include <zlib.h>
+
+#include <cerrno>
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include <tulip/http/json.hpp>
+#include <tulip/http/server.hpp>
+#include <tulip/streams/open_connection.hpp>
+
+#include "support/coro_helpers.hpp"
+#include "support/loop_test.hpp"
+#include "support/net.hpp"
+
+namespace http_client_test {
+
+using namespace tulip;
+using tulip::test::port_of;
+
+namespace {
+
+// gzip (wrapper 16 + 15), zlib-wrapped deflate (15) or raw deflate (-15).
+std::string compress(const std::string& in, int window_bits) {
+    z_stream z{};
+    EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    std::string out(deflateBound(&z, static_cast<uLong>(in.size())) + 64, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
+std::string big_text(std::size_t n) {
+    std::string s;
+    s.reserve(n);
+    for (std::size_t i = 0; s.size() < n; ++i) s += "line " + std::to_string(i) + " of a large body\n";
+    s.resize(n);
+    return s;
+}
+
+class HttpClientTest : public test::IoLoopTest {
+protected:
+    // Requests the server saw, and the client ports they came from (one
+    // port per connection).
+    int calls = 0;
+    std::set<std::uint16_t> client_ports;
+    int in_flight = 0;
+    int max_in_flight = 0;
+
+    http::Application app() {
+        http::Application a;
+        a.get("/", [this](http::Request& r) -> Coro<http::Response> {
+            ++calls;
+            client_ports.insert(r.remote().port());
+            co_return http::Response::text("hello");
+        });
+        a.route("*", "/echo", [this](http::Request& r) -> Coro<http::Response> {
+            ++calls;
+            std::string body = co_await r.read();
+            std::string out = r.method() + " " + r.raw_path() + "?" + r.query_string() + "\n" +
+                              std::string(r.headers().get("Content-Type", "-")) + "\n" + body;
+            co_return http::Response::text(std::move(out));
+        });
+        a.get("/headers", [](http::Request& r) -> Coro<http::Response> {
+            std::string out;
+            for (auto [name, value] : r.headers()) out += std::string(name) + ": " + std::string(value) + "\n";
+            co_return http::Response::text(std::move(out));
+        });
+        a.get("/slow", [this](http::Request&) -> Coro<http::Response> {
+            ++in_flight;
+            max_in_flight = std::max(max_in_flight, in_flight);
+            co_await sleep(0.02);
+            --in_flight;
+            co_return http::Response::text("slow");
+        });
+        a.get("/stream", [](http::Request& r) -> Coro<http::Response> {
+            http::Response resp(200);
+            co_await resp.prepare(r);
+            for (int i = 0; i < 5; ++i) co_await resp.write("part " + std::to_string(i) + "\n");
+            co_return resp;
+        });
+        a.get("/big", [](http::Request&) -> Coro<http::Response> { co_return http::Response::text(big_text(3'000'000)); });
+        a.get("/gzip/{kind}", [](http::Request& r) -> Coro<http::Response> {
+            const std::string& kind = r.match_info("kind");
+            int bits = kind == "gzip" ? 16 + 15 : kind == "deflate" ? 15 : -15;
+            http::Response resp(200, compress(big_text(200'000), bits), "text/plain");
+            resp.headers().set("Content-Encoding", kind == "gzip" ? "gzip" : "deflate");
+            co_return resp;
+        });
+        a.get("/status/{code}", [](http::Request& r) -> Coro<http::Response> {
+            co_return http::Response(std::stoi(r.match_info("code")), "status body", "text/plain");
+        });
+        a.route("*", "/redirect/{code}/{n}", [](http::Request& r) -> Coro<http::Response> {
+            int n = std::stoi(r.match_info("n"));
+            http::Response resp(std::stoi(r.match_info("code")));
+            resp.headers().set("Location", n > 1 ? "/redirect/" + r.match_info("code") + "/" + std::to_string(n - 1)
+                                                 : std::string("/echo"));
+            co_return resp;
+        });
+        a.get("/loop", [](http::Request&) -> Coro<http::Response> {
+            http::Response resp(302);
+            resp.headers().set("Location", "/loop");
+            co_return resp;
+        });
+        a.get("/json", [](http::Request&) -> Coro<http::Response> {
+            co_return http::json_response(nlohmann::json{{"name", "tulip"}, {"n", 3}});
+        });
+        a.get("/latin1", [](http::Request&) -> Coro<http::Response> {
+            co_return http::Response(200, "caf\xe9", "text/plain; charset=ISO-8859-1");
+        });
+        return a;
+    }
+
+    static Coro<http::Server> serve(http::Application a) {
+        http::ServerOptions o;
+        co_return co_await http::start_server(std::move(a), "127.0.0.1", 0, std::move(o));
+    }
+    static std::uint16_t port_of_http(const http::Server& s) { return s.addresses().at(0).port(); }
+    static std::string base(const http::Server& s) { return "http://127.0.0.1:" + std::to_string(port_of_http(s)); }
+    static http::ClientSession session_for(const http::Server& s) {
+        http::ClientSessionOptions o;
+        o.base_url = base(s);
+        return http::ClientSession(std::move(o));
+    }
+};
+
+// A raw server that answers each connection with a script: read one request
+// head, send `reply`, then close (or keep reading when keep_open).
+struct Scripted {
+    std::vector<std::string> replies;  // per connection, in order; the last repeats
+    bool close_after = true;
+    int connections = 0;
+    std::vector<std::string> requests;
+};
+
+Coro<Server> scripted_server(Scripted& sc) {
+    auto cb = [&sc](StreamReader r, StreamWriter w) -> Coro<void> {
+        std::size_t i = static_cast<std::size_t>(sc.connections++);
+        const std::string& reply = sc.replies.at(std::min(i, sc.replies.size() - 1));
+        try {
+            for (;;) {
+                std::string head = co_await r.readuntil("\r\n\r\n");
+                sc.requests.push_back(head);
+                if (reply == "<close>") break;
+                if (reply == "<stall>") {  // says nothing until the client gives up
+                    while (!(co_await r.read(4096)).empty()) {
+                    }
+                    break;
+                }
+                w.write(reply);
+                co_await w.drain();
+                if (sc.close_after) break;
+            }
+        } catch (const std::exception&) {
+        }
+        w.close();
+    };
+    co_return co_await start_server(cb, "127.0.0.1", 0);
+}
+
+std::string url_of(const Server& s, const std::string& path = "/") {
+    return "http://127.0.0.1:" + std::to_string(port_of(s)) + path;
+}
+
+// ---- requests, bodies and the pool ----------------------------------------------------------
+
+TEST_F(HttpClientTest, GetsReuseOneKeepAliveConnection) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        for (int i = 0; i < 5; ++i) {
+            http::ClientResponse r = co_await session.get("/");
+            EXPECT_EQ(r.status(), 200);
+            EXPECT_EQ(r.reason(), "OK");
+            EXPECT_EQ(r.content_type(), "text/plain");
+            EXPECT_EQ(r.charset(), "utf-8");
+            EXPECT_EQ(co_await r.read(), "hello");
+            EXPECT_EQ(co_await r.read(), "hello");  // kept
+            EXPECT_TRUE(r.at_eof());
+        }
+        EXPECT_EQ(calls, 5);
+        EXPECT_EQ(client_ports.size(), 1u);
+        EXPECT_EQ(session.connections_made(), 1u);
+        EXPECT_EQ(session.idle_count(), 1u);
+        co_await session.close();
+        EXPECT_EQ(session.connection_count(), 0u);
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, BodiesGoOutWithTheirLengthAndContentType) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::RequestOptions data;
+        data.data = "raw bytes";
+        data.headers.set("Content-Type", "application/octet-stream");
+        http::ClientResponse r = co_await session.post("/echo", std::move(data));
+        EXPECT_EQ(co_await r.text(), "POST /echo?\napplication/octet-stream\nraw bytes");
+
+        http::RequestOptions form;
+        form.form = http::Query{{"a", "1"}, {"b", "x y&z"}};
+        r = co_await session.put("/echo", std::move(form));
+        EXPECT_EQ(co_await r.text(), "PUT /echo?\napplication/x-www-form-urlencoded\na=1&b=x+y%26z");
+
+        http::RequestOptions json;
+        http::set_json(json, nlohmann::json{{"k", "v"}});
+        r = co_await session.patch("/echo", std::move(json));
+        EXPECT_EQ(co_await r.text(), "PATCH /echo?\napplication/json\n{\"k\":\"v\"}");
+
+        http::RequestOptions params;
+        params.params = http::Query{{"q", "a b"}, {"n", "1"}};
+        r = co_await session.get("/echo?x=0", std::move(params));
+        EXPECT_EQ(co_await r.text(), "GET /echo?x=0&q=a+b&n=1\n-\n");
+
+        r = co_await session.delete_("/echo");
+        EXPECT_EQ(co_await r.text(), "DELETE /echo?\n-\n");
+
+        http::RequestOptions both;
+        both.data = "x";
+        both.form = http::Query{{"a", "b"}};
+        bool refused = false;
+        try {
+            (void)co_await session.post("/echo", std::move(both));
+        } catch (const std::invalid_argument&) {
+            refused = true;
+        }
+        EXPECT_TRUE(refused);
+        EXPECT_EQ(session.connections_made(), 1u);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, HeadersMergeSessionDefaultsRequestOnesAndOurs) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSessionOptions o;
+        o.base_url = base(server);
+        o.headers.set("X-Session", "s");
+        o.headers.set("X-Both", "session");
+        o.user_agent = "tester/1";
+        http::ClientSession session(std::move(o));
+        http::RequestOptions ro;
+        ro.headers.add("X-Both", "request");
+        http::ClientResponse r = co_await session.get("/headers", std::move(ro));
+        std::string h = co_await r.text();
+        EXPECT_NE(h.find("Host: 127.0.0.1:" + std::to_string(port_of_http(server))), std::string::npos) << h;
+        EXPECT_NE(h.find("User-Agent: tester/1\n"), std::string::npos) << h;
+        EXPECT_NE(h.find("Accept-Encoding: gzip, deflate\n"), std::string::npos) << h;
+        EXPECT_NE(h.find("X-Session: s\n"), std::string::npos) << h;
+        EXPECT_NE(h.find("X-Both: request\n"), std::string::npos) << h;
+        EXPECT_EQ(h.find("X-Both: session"), std::string::npos) << h;
+        EXPECT_EQ(h.find("Content-Length"), std::string::npos) << h;  // a GET without body has none
+
+        r = co_await session.get("http://user:pa%20ss@127.0.0.1:" + std::to_string(port_of_http(server)) + "/headers");
+        h = co_await r.text();
+        EXPECT_NE(h.find("Authorization: Basic dXNlcjpwYSBzcw==\n"), std::string::npos) << h;  // user:pa ss
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, StreamedBodiesAreReadInParts) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::ClientResponse r = co_await session.get("/stream");
+        EXPECT_EQ(r.headers().get("Transfer-Encoding", ""), "chunked");
+        EXPECT_EQ(co_await r.readline(), "part 0\n");
+        EXPECT_EQ(co_await r.read_some(3), "par");
+        std::string rest;
+        auto parts = r.iter_chunked(4);
+        while (auto p = co_await parts.next()) {
+            EXPECT_LE(p->size(), 4u);
+            rest += *p;
+        }
+        EXPECT_EQ(rest, "t 1\npart 2\npart 3\npart 4\n");
+        EXPECT_TRUE(r.at_eof());
+        EXPECT_EQ(co_await r.read_some(), "");
+        EXPECT_EQ(session.idle_count(), 1u);  // read to its end: back in the pool
+
+        r = co_await session.get("/big");
+        std::string big = co_await r.read();
+        EXPECT_EQ(big.size(), 3'000'000u);
+        EXPECT_EQ(big, big_text(3'000'000));
+        EXPECT_EQ(session.connections_made(), 1u);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, GzipAndDeflateBodiesAreDecoded) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        for (const char* kind : {"gzip", "deflate", "rawdeflate"}) {
+            http::ClientResponse r = co_await session.get(std::string("/gzip/") + kind);
+            std::string body = co_await r.read();
+            EXPECT_EQ(body.size(), 200'000u) << kind;
+            EXPECT_TRUE(body == big_text(200'000)) << kind;
+        }
+        http::ClientSessionOptions raw;
+        raw.base_url = base(server);
+        raw.auto_decompress = false;
+        http::ClientSession plain(std::move(raw));
+        http::ClientResponse r = co_await plain.get("/gzip/gzip");
+        EXPECT_EQ(co_await r.read(), compress(big_text(200'000), 16 + 15));
+        co_await plain.close();
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, CorruptCompressedBodyIsAPayloadError) {
+    run_io(([&]() -> Coro<void> {
+        std::string gz = compress("some text that compresses", 16 + 15);
+        gz[gz.size() / 2] = static_cast<char>(gz[gz.size() / 2] ^ 0x55);
+        Scripted sc;
+        sc.replies = {"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " + std::to_string(gz.size()) +
+                      "\r\n\r\n" + gz};
+        Server server = co_await scripted_server(sc);
+        http::ClientSession session;
+        http::ClientResponse r = co_await session.get(url_of(server));
+        bool payload_error = false;
+        try {
+            (void)co_await r.read();
+        } catch (const http::ClientPayloadError&) {
+            payload_error = true;
+        }
+        EXPECT_TRUE(payload_error);
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, HeadAndBodilessStatusesHaveNoBodyAndKeepTheConnection) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::ClientResponse r = co_await session.head("/big");
+        EXPECT_EQ(r.status(), 200);
+        EXPECT_EQ(r.content_length(), std::optional<std::uint64_t>(3'000'000));
+        EXPECT_EQ(co_await r.read(), "");
+        r = co_await session.get("/status/204");
+        EXPECT_EQ(r.status(), 204);
+        EXPECT_EQ(co_await r.read(), "");
+        r = co_await session.get("/");
+        EXPECT_EQ(co_await r.read(), "hello");
+        EXPECT_EQ(session.connections_made(), 1u);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, JsonAndLatin1Text) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::ClientResponse r = co_await session.get("/json");
+        nlohmann::json j = co_await http::read_json(r);
+        EXPECT_EQ(j["name"], "tulip");
+        EXPECT_EQ(j["n"], 3);
+        r = co_await session.get("/latin1");
+        EXPECT_EQ(r.charset(), "iso-8859-1");
+        EXPECT_EQ(co_await r.text(), "caf\xc3\xa9");
+        r = co_await session.get("/");
+        bool bad_json = false;
+        try {
+            (void)co_await http::read_json(r);
+        } catch (const http::ClientPayloadError&) {
+            bad_json = true;
+        }
+        EXPECT_TRUE(bad_json);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, RaiseForStatusNamesTheStatusAndUrl) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::ClientResponse r = co_await session.get("/status/404");
+        EXPECT_FALSE(r.ok());
+        int status = 0;
+        std::string what;
+        try {
+            r.raise_for_status();
+        } catch (const http::ClientResponseError& e) {
+            status = e.status();
+            what = e.what();
+        }
+        EXPECT_EQ(status, 404);
+        EXPECT_NE(what.find("/status/404"), std::string::npos) << what;
+        http::RequestOptions ro;
+        ro.raise_for_status = true;
+        status = 0;
+        try {
+            (void)co_await session.get("/status/503", std::move(ro));
+        } catch (const http::ClientResponseError& e) {
+            status = e.status();
+        }
+        EXPECT_EQ(status, 503);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, ThePoolKeepsToItsLimit) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSessionOptions o;
+        o.base_url = base(server);
+        o.limit = 2;
+        http::ClientSession session(std::move(o));
+        auto one = [&]() -> Coro<std::string> {
+            http::ClientResponse r = co_await session.get("/slow");
+            co_return co_await r.read();
+        };
+        std::vector<Task<std::string>> tasks;
+        for (int i = 0; i < 8; ++i) tasks.push_back(create_task(one()));
+        for (auto& t : tasks) EXPECT_EQ(co_await t, "slow");
+        EXPECT_EQ(max_in_flight, 2);
+        EXPECT_EQ(session.connections_made(), 2u);
+        EXPECT_LE(session.connection_count(), 2u);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, PerHostLimitAndWaitingForAConnectionTimesOut) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSessionOptions o;
+        o.base_url = base(server);
+        o.limit_per_host = 1;
+        o.timeout.connect = 0.05;
+        http::ClientSession session(std::move(o));
+        http::ClientResponse held = co_await session.get("/stream");  // body unread: holds the connection
+        bool timed_out = false;
+        try {
+            (void)co_await session.get("/");
+        } catch (const TimeoutError&) {
+            timed_out = true;
+        }
+        EXPECT_TRUE(timed_out);
+        EXPECT_EQ(co_await held.read(), "part 0\npart 1\npart 2\npart 3\npart 4\n");
+        http::ClientResponse r = co_await session.get("/");  // the connection is free again
+        EXPECT_EQ(co_await r.read(), "hello");
+        EXPECT_EQ(session.connections_made(), 1u);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, AResponseDroppedHalfReadClosesItsConnection) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        {
+            http::ClientResponse r = co_await session.get("/big");
+            EXPECT_FALSE((co_await r.read_some(10)).empty());
+        }
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        EXPECT_EQ(session.idle_count(), 0u);
+        http::ClientResponse r = co_await session.get("/");
+        EXPECT_EQ(co_await r.read(), "hello");
+        EXPECT_EQ(session.connections_made(), 2u);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, IdleConnectionsExpire) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSessionOptions o;
+        o.base_url = base(server);
+        o.keepalive_timeout = 0.05;
+        http::ClientSession session(std::move(o));
+        http::ClientResponse r = co_await session.get("/");
+        EXPECT_EQ(co_await r.read(), "hello");
+        EXPECT_EQ(session.idle_count(), 1u);
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        EXPECT_EQ(session.idle_count(), 0u);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, AClosedSessionRefusesRequests) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::ClientResponse r = co_await session.get("/");
+        EXPECT_EQ(co_await r.read(), "hello");
+        co_await session.close();
+        EXPECT_TRUE(session.closed());
+        EXPECT_EQ(session.connection_count(), 0u);
+        bool refused = false;
+        try {
+            (void)co_await session.get("/");
+        } catch (const http::ClientError&) {
+            refused = true;
+        }
+        EXPECT_TRUE(refused);
+        co_await server.shutdown(1.0);
+    })());
+}
+
+// ---- redirects ---------------------------------------------------------------------------------
+
+TEST_F(HttpClientTest, RedirectsAreFollowedWithHistory) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::ClientResponse r = co_await session.get("/redirect/302/3");
+        EXPECT_EQ(r.status(), 200);
+        EXPECT_EQ(r.url().path, "/echo");
+        CO_ASSERT(r.history().size() == 3u);
+        EXPECT_EQ(r.history()[0].status(), 302);
+        EXPECT_EQ(r.history()[0].url().path, "/redirect/302/3");
+        EXPECT_EQ(r.history()[2].url().path, "/redirect/302/1");
+        EXPECT_EQ(co_await r.read(), "GET /echo?\n-\n");
+        EXPECT_EQ(session.connections_made(), 1u);  // the redirects' bodies were read: one connection
+
+        http::RequestOptions no;
+        no.allow_redirects = false;
+        r = co_await session.get("/redirect/301/1", std::move(no));
+        EXPECT_EQ(r.status(), 301);
+        EXPECT_EQ(r.headers().get("Location", ""), "/echo");
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, RedirectsRewriteMethodsAsBrowsersDo) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        struct Case {
+            std::string method;
+            int code;
+            std::string expect;
+        };
+        std::vector<Case> cases = {
+            {"POST", 301, "GET /echo?\n-\n"},
+            {"POST", 302, "GET /echo?\n-\n"},
+            {"POST", 303, "GET /echo?\n-\n"},
+            {"PUT", 303, "GET /echo?\n-\n"},
+            {"PUT", 302, "PUT /echo?\ntext/x-test\nbody"},
+            {"POST", 307, "POST /echo?\ntext/x-test\nbody"},
+            {"POST", 308, "POST /echo?\ntext/x-test\nbody"},
+        };
+        for (const Case& c : cases) {
+            http::RequestOptions ro;
+            ro.data = "body";
+            ro.headers.set("Content-Type", "text/x-test");
+            http::ClientResponse r =
+                co_await session.request(c.method, "/redirect/" + std::to_string(c.code) + "/1", std::move(ro));
+            EXPECT_EQ(co_await r.read(), c.expect) << c.method << " " << c.code;
+        }
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, TooManyRedirectsStops) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSessionOptions o;
+        o.base_url = base(server);
+        o.max_redirects = 4;
+        http::ClientSession session(std::move(o));
+        int status = 0;
+        try {
+            (void)co_await session.get("/loop");
+        } catch (const http::TooManyRedirects& e) {
+            status = e.status();
+        }
+        EXPECT_EQ(status, 302);
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, RedirectToAnotherOriginDropsAuthorization) {
+    run_io(([&]() -> Coro<void> {
+        http::Server target = co_await serve(app());
+        Scripted sc;
+        sc.replies = {"HTTP/1.1 302 Found\r\nLocation: " + base(target) + "/headers\r\nContent-Length: 0\r\n\r\n"};
+        Server redirector = co_await scripted_server(sc);
+        http::ClientSession session;
+        http::RequestOptions ro;
+        ro.headers.set("Authorization", "Bearer secret");
+        ro.headers.set("X-Kept", "yes");
+        http::ClientResponse r = co_await session.get(url_of(redirector), std::move(ro));
+        std::string h = co_await r.text();
+        EXPECT_NE(sc.requests.at(0).find("Authorization: Bearer secret"), std::string::npos);
+        EXPECT_EQ(h.find("Authorization"), std::string::npos) << h;
+        EXPECT_NE(h.find("X-Kept: yes"), std::string::npos) << h;
+        co_await session.close();
+        co_await test::close_and_wait(redirector);
+        co_await target.shutdown(1.0);
+    })());
+}
+
+// ---- servers that misbehave ---------------------------------------------------------------------
+
+TEST_F(HttpClientTest, ABodyDelimitedByTheCloseIsReadToTheClose) {
+    run_io(([&]() -> Coro<void> {
+        Scripted sc;
+        sc.replies = {"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the close"};
+        Server server = co_await scripted_server(sc);
+        http::ClientSession session;
+        for (int i = 0; i < 2; ++i) {
+            http::ClientResponse r = co_await session.get(url_of(server));
+            EXPECT_EQ(r.version_minor(), 0);
+            EXPECT_EQ(co_await r.read(), "until the close");
+        }
+        EXPECT_EQ(session.connections_made(), 2u);  // not reusable
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, ABodyCutShortIsAPayloadError) {
+    run_io(([&]() -> Coro<void> {
+        Scripted sc;
+        sc.replies = {"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this",
+                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n"};
+        Server server = co_await scripted_server(sc);
+        http::ClientSession session;
+        for (int i = 0; i < 2; ++i) {
+            http::ClientResponse r = co_await session.get(url_of(server));
+            bool payload_error = false;
+            try {
+                (void)co_await r.read();
+            } catch (const http::ClientPayloadError&) {
+                payload_error = true;
+            }
+            EXPECT_TRUE(payload_error) << i;
+        }
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, AServerThatClosesWithoutAnsweringIsServerDisconnected) {
+    run_io(([&]() -> Coro<void> {
+        Scripted sc;
+        sc.replies = {"<close>"};
+        Server server = co_await scripted_server(sc);
+        http::ClientSession session;
+        bool disconnected = false;
+        try {
+            (void)co_await session.post(url_of(server), http::RequestOptions());
+        } catch (const http::ServerDisconnectedError&) {
+            disconnected = true;
+        }
+        EXPECT_TRUE(disconnected);
+        EXPECT_EQ(sc.connections, 1);  // a POST is not retried
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, AStaleKeepAliveConnectionIsRetriedForIdempotentMethodsOnly) {
+    run_io(([&]() -> Coro<void> {
+        // Each connection answers one request, then reads the next and closes
+        // without a word (a server's keep-alive timeout racing the request).
+        int connections = 0;
+        auto cb = [&](StreamReader r, StreamWriter w) -> Coro<void> {
+            ++connections;
+            try {
+                (void)co_await r.readuntil("\r\n\r\n");
+                w.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                co_await w.drain();
+                (void)co_await r.readuntil("\r\n\r\n");
+            } catch (const std::exception&) {
+            }
+            w.close();
+        };
+        Server server = co_await start_server(cb, "127.0.0.1", 0);
+        http::ClientSession session;
+        http::ClientResponse r = co_await session.get(url_of(server));
+        EXPECT_EQ(co_await r.read(), "ok");
+        r = co_await session.get(url_of(server));  // stale: retried on a new connection
+        EXPECT_EQ(co_await r.read(), "ok");
+        EXPECT_EQ(connections, 2);
+        EXPECT_EQ(session.connections_made(), 2u);
+        // The second connection is stale now too; a POST may have had an
+        // effect, so it is not sent again.
+        bool disconnected = false;
+        try {
+            (void)co_await session.post(url_of(server), http::RequestOptions());
+        } catch (const http::ServerDisconnectedError&) {
+            disconnected = true;
+        }
+        EXPECT_TRUE(disconnected);
+        EXPECT_EQ(connections, 2);
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, InterimResponsesAreSkipped) {
+    run_io(([&]() -> Coro<void> {
+        Scripted sc;
+        sc.replies = {"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                      "HTTP/1.1 100 Continue\r\n\r\n"
+                      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"};
+        Server server = co_await scripted_server(sc);
+        http::ClientSession session;
+        http::ClientResponse r = co_await session.get(url_of(server));
+        EXPECT_EQ(r.status(), 200);
+        EXPECT_FALSE(r.headers().contains("Link"));
+        EXPECT_EQ(co_await r.read(), "final");
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, AMalformedResponseIsAResponseError) {
+    run_io(([&]() -> Coro<void> {
+        Scripted sc;
+        sc.replies = {"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+                      "NOT HTTP AT ALL\r\n\r\n"};
+        Server server = co_await scripted_server(sc);
+        http::ClientSession session;
+        for (int i = 0; i < 2; ++i) {
+            bool malformed = false;
+            try {
+                (void)co_await session.get(url_of(server));
+            } catch (const http::ClientResponseError& e) {
+                malformed = e.status() == 0;
+            }
+            EXPECT_TRUE(malformed) << i;
+        }
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, AStallingServerTimesOut) {
+    run_io(([&]() -> Coro<void> {
+        Scripted sc;
+        sc.replies = {"<stall>"};
+        Server server = co_await scripted_server(sc);
+        http::ClientSession session;
+        for (int kind = 0; kind < 2; ++kind) {
+            http::RequestOptions ro;
+            http::ClientTimeout t;
+            if (kind == 0)
+                t.sock_read = 0.05;
+            else
+                t.total = 0.05;
+            ro.timeout = t;
+            bool timed_out = false;
+            try {
+                (void)co_await session.get(url_of(server), std::move(ro));
+            } catch (const TimeoutError&) {
+                timed_out = true;
+            }
+            EXPECT_TRUE(timed_out) << kind;
+        }
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, ABodyThatStallsTimesOutOnSockRead) {
+    run_io(([&]() -> Coro<void> {
+        Scripted sc;
+        sc.close_after = false;
+        sc.replies = {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"};
+        Server server = co_await scripted_server(sc);
+        http::ClientSessionOptions o;
+        o.timeout.sock_read = 0.05;
+        http::ClientSession session(std::move(o));
+        http::ClientResponse r = co_await session.get(url_of(server));
+        EXPECT_EQ(co_await r.read_some(), "abc");
+        bool timed_out = false;
+        try {
+            (void)co_await r.read_some();
+        } catch (const TimeoutError&) {
+            timed_out = true;
+        }
+        EXPECT_TRUE(timed_out);
+        r.release();
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, CancellingARequestClosesItsConnection) {
+    run_io(([&]() -> Coro<void> {
+        Scripted sc;
+        sc.replies = {"<stall>"};
+        Server server = co_await scripted_server(sc);
+        http::ClientSession session;
+        auto t = create_task(session.get(url_of(server)));
+        co_await test::eventually([&] { return sc.requests.size() == 1; });
+        t.cancel();
+        bool cancelled = false;
+        try {
+            (void)co_await t;
+        } catch (const CancelledError&) {
+            cancelled = true;
+        }
+        EXPECT_TRUE(cancelled);
+        co_await test::eventually([&] { return session.connection_count() == 0; });
+        co_await session.close();
+        co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, BadUrlsAndRefusedConnectionsGiveClearErrors) {
+    run_io(([&]() -> Coro<void> {
+        http::ClientSession session;
+        for (const char* bad : {"ftp://host/x", "http://", "/relative-without-base", "http://h:99999/"}) {
+            std::string what;
+            try {
+                (void)co_await session.get(bad);
+            } catch (const http::InvalidURL& e) {
+                what = e.what();
+            }
+            EXPECT_NE(what.find(bad), std::string::npos) << bad << ": " << what;
+        }
+        SocketAddress closed = test::closed_address();
+        std::error_code code;
+        try {
+            (void)co_await session.get("http://127.0.0.1:" + std::to_string(closed.port()) + "/");
+        } catch (const http::ClientConnectorError& e) {
+            code = e.code();
+        }
+        EXPECT_EQ(code.value(), ECONNREFUSED);
+        EXPECT_EQ(session.connection_count(), 0u);
+        bool bad_method = false;
+        try {
+            (void)co_await session.request("GE T", "http://127.0.0.1:1/");
+        } catch (const std::invalid_argument&) {
+            bad_method = true;
+        }
+        EXPECT_TRUE(bad_method);
+        co_await session.close();
+    })());
+}
+
+}  // namespace
+}  // namespace http_client_test
