@@ -8,8 +8,10 @@
 #include <tulip/http/client_errors.hpp>
 #include <tulip/http/client_response.hpp>
 #include <tulip/http/client_session.hpp>
+#include <tulip/http/cookie_jar.hpp>
 #include <tulip/http/date.hpp>
 #include <tulip/http/exceptions.hpp>
+#include <tulip/http/fetch.hpp>
 #include <tulip/http/headers.hpp>
 #include <tulip/http/mime.hpp>
 #include <tulip/http/request.hpp>

@@ -120,7 +120,8 @@ void ClientConnection::lost(std::exception_ptr exc) {
             if (head_seen_)
                 fail(std::make_exception_ptr(ClientPayloadError(std::string("the connection broke: ") + e.what())));
             else
-                fail(std::make_exception_ptr(ServerDisconnectedError(std::string("the connection broke: ") + e.what())));
+                fail(
+                    std::make_exception_ptr(ServerDisconnectedError(std::string("the connection broke: ") + e.what())));
         }
     }
     Ref<ClientConnection> keep(this);
@@ -255,7 +256,10 @@ void ClientConnection::begin(bool head_request) {
 }
 
 Coro<void> ClientConnection::send(Ref<ClientConnection> self, std::string bytes, std::optional<double> deadline) {
-    if (!self->usable()) throw ServerDisconnectedError("the connection closed before the request was sent");
+    if (!self->usable()) {
+        if (self->received_) co_return;  // the server answered (and closed) early: its response is what counts
+        throw ServerDisconnectedError("the connection closed before the request was sent");
+    }
     self->transport_->write(bytes);
     while (self->write_paused_ && !self->lost_) {
         self->arm(deadline);

@@ -22,6 +22,7 @@
 #include <tulip/core/ref.hpp>
 #include <tulip/http/client_response.hpp>
 #include <tulip/http/client_session.hpp>
+#include <tulip/http/cookie_jar.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/net/protocol.hpp>
 #include <tulip/net/transport.hpp>
@@ -79,6 +80,9 @@ public:
     // Received no response byte for the current request yet (a stale
     // keep-alive connection the server closed meanwhile looks like this).
     bool nothing_received() const noexcept { return !received_; }
+    // The response began before the request's body was all sent.
+    bool response_started() const noexcept { return received_; }
+    void mark_broken() noexcept { broken_ = true; }
 
     // The response is done with (read whole, or given up).
     void end_request() noexcept;
@@ -89,7 +93,7 @@ public:
     const std::string& key() const noexcept { return key_; }
     bool in_pool = false;
     double idle_since = 0;
-    std::size_t requests = 0;  // requests begun on it
+    std::size_t requests = 0;   // requests begun on it
     bool closing_idle = false;  // closed from the pool by the session's close()
     // Gives the pool slot back (once: at connection_lost, or when connecting failed).
     void drop_slot();
@@ -120,12 +124,12 @@ private:
     std::size_t body_pos_ = 0;
     std::exception_ptr error_;  // a malformed response, or the connection's end
     bool in_request_ = false;
-    bool interim_ = false;   // the message being parsed is a 1xx
-    bool received_ = false;  // a byte of the current response arrived
-    bool head_seen_ = false; // the current response's head arrived
-    bool complete_ = false;  // the current response ended
+    bool interim_ = false;     // the message being parsed is a 1xx
+    bool received_ = false;    // a byte of the current response arrived
+    bool head_seen_ = false;   // the current response's head arrived
+    bool complete_ = false;    // the current response ended
     bool keep_alive_ = false;  // the response allows another request after it
-    bool broken_ = false;    // not reusable (junk after a response, an error)
+    bool broken_ = false;      // not reusable (junk after a response, an error)
     bool eof_ = false;
     bool lost_ = false;
     bool write_paused_ = false;
@@ -165,6 +169,7 @@ public:
 
     ClientSessionOptions options;
     std::optional<URL> base;
+    CookieJar jar;
     ParserLimits limits;
     SecureContext tls;  // options.ssl, or the default context once https is used
 
@@ -222,9 +227,9 @@ public:
     std::optional<double> deadline;  // the total timeout's
     std::optional<double> sock_read;
     std::optional<Inflater> inflater;
-    std::string pending;  // decoded bytes not yet returned
+    std::string pending;              // decoded bytes not yet returned
     std::optional<std::string> body;  // read() kept it
-    bool eof = false;  // the body (decoded) is at its end, nothing pending
+    bool eof = false;                 // the body (decoded) is at its end, nothing pending
     bool raw_done = false;
 
     // Decoded bytes, up to max (at least one unless at the end).

@@ -14,8 +14,7 @@ std::error_code code_of(const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
     } catch (const std::system_error& se) {
         return se.code();
-    } catch (...) {
-    }
+    } catch (...) {}
     return {};
 }
 }  // namespace

@@ -2,7 +2,14 @@
 // and a request's course (connect or reuse, send, head, redirects).
 #include <tulip/http/client_session.hpp>
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
 
 #include <algorithm>
 #include <limits>
@@ -43,8 +50,8 @@ bool has_scheme(std::string_view s) {
     if (colon == std::string_view::npos || colon == 0) return false;
     for (std::size_t i = 0; i < colon; ++i) {
         char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && ((c >= '0' && c <= '9') || c == '+' ||
-                                                                                c == '-' || c == '.'));
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
         if (!ok) return false;
     }
     return true;
@@ -69,7 +76,8 @@ URL resolve(const URL& base, std::string_view ref) {
     }
     if (ref.front() == '/') return parse_url(root + std::string(ref));
     if (ref.front() == '?') return parse_url(root + base.path + std::string(ref));
-    if (ref.front() == '#') return parse_url(root + base.path + (base.query.empty() ? "" : "?" + base.query) + std::string(ref));
+    if (ref.front() == '#')
+        return parse_url(root + base.path + (base.query.empty() ? "" : "?" + base.query) + std::string(ref));
     std::string dir = base.path.substr(0, base.path.rfind('/') + 1);
     return parse_url(root + remove_dot_segments(dir + std::string(ref)));
 }
@@ -86,7 +94,8 @@ std::string base64(std::string_view in) {
 void override_with(Headers& into, const Headers& from) {
     std::vector<std::string> seen;
     for (auto [name, value] : from) {
-        bool first = std::none_of(seen.begin(), seen.end(), [&](const std::string& s) { return ascii_iequals(s, name); });
+        bool first =
+            std::none_of(seen.begin(), seen.end(), [&](const std::string& s) { return ascii_iequals(s, name); });
         if (first) {
             seen.emplace_back(name);
             into.remove(name);
@@ -108,7 +117,29 @@ struct Outgoing {
     Headers headers;  // the caller's and the session's, merged
     std::optional<std::string> body;
     std::string content_type;  // from form/json, unless the caller set one
+    std::string jar_cookies;   // the session's cookies for this URL
+    // A body sent part by part after the head: a generator (once only) or a file.
+    std::optional<AsyncGenerator<std::string>> stream;
+    std::optional<std::uint64_t> length;  // the stream's or the file's
+    std::optional<std::string> file;
+    bool stream_started = false;
+    bool replayable() const noexcept { return !stream; }
+    void drop_body() {
+        body.reset();
+        stream.reset();
+        length.reset();
+        file.reset();
+        content_type.clear();
+    }
 };
+
+// A file to upload: its size now, and an error naming it if it cannot be read.
+std::uint64_t file_size(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw_os_error(errno, "cannot upload " + path);
+    if (!S_ISREG(st.st_mode)) throw std::invalid_argument("cannot upload " + path + ": not a regular file");
+    return static_cast<std::uint64_t>(st.st_size);
+}
 
 std::string serialize(const Outgoing& o, const ClientSessionOptions& so) {
     Headers h;
@@ -119,15 +150,25 @@ std::string serialize(const Outgoing& o, const ClientSessionOptions& so) {
     if (!o.url.user.empty() || !o.url.password.empty())
         h.add("Authorization", "Basic " + base64(o.url.user + ":" + o.url.password));
     override_with(h, o.headers);
+    if (!o.jar_cookies.empty()) {
+        std::optional<std::string_view> own = h.get("Cookie");
+        h.set("Cookie", own ? std::string(*own) + "; " + o.jar_cookies : o.jar_cookies);
+    }
     h.remove("Content-Length");
     h.remove("Transfer-Encoding");
     if (!o.content_type.empty() && !h.contains("Content-Type")) h.add("Content-Type", o.content_type);
+    const bool streamed = o.stream || o.file;
     const bool wants_length = o.body || o.method == "POST" || o.method == "PUT" || o.method == "PATCH";
     std::string out;
     out.reserve(256 + h.bytes() + 4 * h.size() + (o.body ? o.body->size() : 0));
     out.append(o.method).append(" ").append(o.url.request_target()).append(" HTTP/1.1\r\n");
     for (auto [name, value] : h) out.append(name).append(": ").append(value).append("\r\n");
-    if (wants_length) out.append("Content-Length: ").append(std::to_string(o.body ? o.body->size() : 0)).append("\r\n");
+    if (streamed && !o.length)
+        out.append("Transfer-Encoding: chunked\r\n");
+    else if (streamed)
+        out.append("Content-Length: ").append(std::to_string(*o.length)).append("\r\n");
+    else if (wants_length)
+        out.append("Content-Length: ").append(std::to_string(o.body ? o.body->size() : 0)).append("\r\n");
     out.append("\r\n");
     if (o.body) out.append(*o.body);
     return out;
@@ -382,7 +423,11 @@ Coro<Ref<ClientConnection>> SessionState::acquire(Ref<SessionState> self, URL ur
     Ref<ClientConnection> c(new ClientConnection(self, key));
     ConnectOptions co;
     if (url.is_secure()) {
-        if (!self->tls) self->tls = ssl::create_default_context();
+        if (!self->tls) {
+            ssl::SSLContext ctx = ssl::create_default_context();
+            ctx.set_alpn_protocols({"http/1.1"});
+            self->tls = ctx;
+        }
         co.ssl = self->tls;
         co.server_hostname = url.host;
     }
@@ -442,21 +487,87 @@ void ResponseState::close() {
 
 namespace {
 
+// The parts of a streamed body, chunk-framed unless its length is known. A
+// server that answers before the upload ends (a 413, a redirect) stops it:
+// the connection is then not reused.
+Coro<void> send_stream(Ref<ClientConnection> c, Outgoing& o, std::optional<double> deadline) {
+    o.stream_started = true;
+    const bool chunked = !o.length;
+    std::uint64_t sent = 0;
+    while (auto part = co_await o.stream->next()) {
+        if (c->response_started()) {
+            c->mark_broken();
+            co_return;
+        }
+        if (part->empty()) continue;
+        sent += part->size();
+        if (!chunked && sent > *o.length)
+            throw std::invalid_argument("the body stream yielded more than content_length (" +
+                                        std::to_string(*o.length) + ") bytes");
+        if (chunked) {
+            char size[32];
+            int n = std::snprintf(size, sizeof size, "%zx\r\n", part->size());
+            std::string framed;
+            framed.reserve(part->size() + static_cast<std::size_t>(n) + 2);
+            framed.append(size, static_cast<std::size_t>(n)).append(*part).append("\r\n");
+            co_await ClientConnection::send(c, std::move(framed), deadline);
+        } else {
+            co_await ClientConnection::send(c, std::move(*part), deadline);
+        }
+    }
+    if (!chunked && sent != *o.length)
+        throw std::invalid_argument("the body stream yielded " + std::to_string(sent) + " bytes, content_length said " +
+                                    std::to_string(*o.length));
+    if (chunked) co_await ClientConnection::send(c, std::string("0\r\n\r\n"), deadline);
+}
+
+// A file in 64 KiB parts (regular files read from the page cache: a read
+// blocks the loop no longer than a memcpy). It must still be as long as it
+// was when the head said so.
+Coro<void> send_file(Ref<ClientConnection> c, std::string path, std::uint64_t length, std::optional<double> deadline) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw_os_error(errno, "cannot upload " + path);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    std::uint64_t off = 0;
+    while (off < length) {
+        if (c->response_started()) {
+            c->mark_broken();
+            co_return;
+        }
+        std::string buf(static_cast<std::size_t>(std::min<std::uint64_t>(64 * 1024, length - off)), '\0');
+        ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_os_error(errno, "cannot read " + path);
+        if (n == 0) throw std::runtime_error("the file " + path + " got shorter while it was being sent");
+        buf.resize(static_cast<std::size_t>(n));
+        off += static_cast<std::uint64_t>(n);
+        co_await ClientConnection::send(c, std::move(buf), deadline);
+    }
+}
+
 // One exchange on one connection: connect or reuse, send, read the head.
-Coro<Ref<ResponseState>> exchange(Ref<SessionState> s, const Outgoing& o, std::optional<double> deadline,
+Coro<Ref<ResponseState>> exchange(Ref<SessionState> s, Outgoing& o, std::optional<double> deadline,
                                   const ClientTimeout& t) {
     std::string wire = serialize(o, s->options);
     const bool head_request = o.method == "HEAD";
     for (int attempt = 0;; ++attempt) {
         Ref<ClientConnection> c = co_await SessionState::acquire(s, o.url, deadline, t.connect, attempt > 0);
         const bool reused = c->requests > 0;
-        const bool may_retry = reused && attempt == 0 && idempotent(o.method);
+        const bool may_retry = reused && attempt == 0 && idempotent(o.method) && o.replayable();
         c->begin(head_request);
         std::string bytes = may_retry ? wire : std::move(wire);
         bool retry = false;
         std::optional<MessageHead> head;
         try {
             co_await ClientConnection::send(c, std::move(bytes), deadline);
+            if (o.stream) {
+                co_await send_stream(c, o, deadline);
+            } else if (o.file) {
+                co_await send_file(c, *o.file, *o.length, deadline);
+            }
             head = co_await ClientConnection::read_head(c, deadline, t.sock_read);
         } catch (const ServerDisconnectedError&) {
             c->end_request();
@@ -528,8 +639,19 @@ Coro<ClientResponse> do_request(Ref<SessionState> s, std::string method, std::st
     if (!opts.params.empty()) o.url.query += (o.url.query.empty() ? "" : "&") + urlencode(opts.params);
     o.headers = s->options.headers;
     override_with(o.headers, opts.headers);
-    int bodies = (opts.data ? 1 : 0) + (opts.form ? 1 : 0) + (opts.json ? 1 : 0);
-    if (bodies > 1) throw std::invalid_argument("a request takes one of data, form and json");
+    int bodies = (opts.data ? 1 : 0) + (opts.form ? 1 : 0) + (opts.json ? 1 : 0) + (opts.body_stream ? 1 : 0) +
+                 (opts.body_file ? 1 : 0);
+    if (bodies > 1) throw std::invalid_argument("a request takes one of data, form, json, body_stream and body_file");
+    if (opts.content_length && !opts.body_stream)
+        throw std::invalid_argument("content_length is for body_stream (other bodies know their length)");
+    if (opts.body_stream) {
+        o.stream = std::move(opts.body_stream);
+        o.length = opts.content_length;
+    }
+    if (opts.body_file) {
+        o.length = file_size(*opts.body_file);
+        o.file = std::move(opts.body_file);
+    }
     if (opts.data) o.body = std::move(*opts.data);
     if (opts.form) {
         o.body = urlencode(*opts.form);
@@ -547,9 +669,15 @@ Coro<ClientResponse> do_request(Ref<SessionState> s, std::string method, std::st
 
     std::vector<ClientResponse> history;
     for (;;) {
+        if (s->options.use_cookie_jar) o.jar_cookies = s->jar.header_for(o.url, std::time(nullptr));
         Ref<ResponseState> r = co_await exchange(s, o, deadline, t);
+        if (s->options.use_cookie_jar) s->jar.update_from(r->headers, o.url, std::time(nullptr));
         std::optional<std::string_view> location = r->headers.get("Location");
-        if (!opts.allow_redirects || !is_redirect(r->status) || !location) {
+        // A 307/308 sends the body again: a stream already sent cannot be.
+        const bool keeps_body =
+            r->status == 307 || r->status == 308 || ((r->status == 301 || r->status == 302) && o.method != "POST");
+        const bool cannot_resend = keeps_body && o.stream && o.stream_started;
+        if (!opts.allow_redirects || !is_redirect(r->status) || !location || cannot_resend) {
             r->history = std::move(history);
             ClientResponse resp(r);
             if (raise) resp.raise_for_status();
@@ -566,10 +694,10 @@ Coro<ClientResponse> do_request(Ref<SessionState> s, std::string method, std::st
         history.emplace_back(r);
         // Browsers' method rewriting (RFC 9110 15.4): 303 makes every method
         // but HEAD a GET; 301/302 make a POST a GET. 307/308 keep it all.
-        if ((r->status == 303 && o.method != "HEAD") || ((r->status == 301 || r->status == 302) && o.method == "POST")) {
+        if ((r->status == 303 && o.method != "HEAD") ||
+            ((r->status == 301 || r->status == 302) && o.method == "POST")) {
             o.method = "GET";
-            o.body.reset();
-            o.content_type.clear();
+            o.drop_body();
             o.headers.remove("Content-Type");
         }
         if (!same_origin(o.url, next)) {
@@ -658,6 +786,11 @@ bool ClientSession::closed() const noexcept { return !s_ || s_->closed; }
 std::size_t ClientSession::connection_count() const noexcept { return s_ ? s_->open : 0; }
 std::size_t ClientSession::idle_count() const noexcept { return s_ ? s_->idle : 0; }
 std::size_t ClientSession::connections_made() const noexcept { return s_ ? s_->made : 0; }
+CookieJar& ClientSession::cookie_jar() {
+    if (!s_) throw ClientError("the session was moved from");
+    return s_->jar;
+}
+
 const ClientSessionOptions& ClientSession::settings() const {
     if (!s_) throw ClientError("the session was moved from");
     return s_->options;

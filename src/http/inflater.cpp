@@ -81,8 +81,8 @@ void Inflater::feed(std::string_view in, std::string& out) {
         }
         if (rc != Z_OK && rc != Z_BUF_ERROR)
             throw ClientPayloadError(std::string("cannot decode the ") +
-                                     (s.coding == Coding::gzip ? "gzip" : "deflate") + " body: " +
-                                     (s.z.msg ? s.z.msg : "corrupt data"));
+                                     (s.coding == Coding::gzip ? "gzip" : "deflate") +
+                                     " body: " + (s.z.msg ? s.z.msg : "corrupt data"));
         if (out.size() > out_start) s.started = true;
         if (s.z.avail_in == 0 && s.z.avail_out != 0) return;
         if (rc == Z_BUF_ERROR && s.z.avail_in == 0) return;

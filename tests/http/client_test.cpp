@@ -5,16 +5,20 @@
 // server that closes, stalls or sends garbage.
 #include <tulip/http/client_session.hpp>
 
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
+#include <tulip/http/fetch.hpp>
 #include <tulip/http/json.hpp>
 #include <tulip/http/server.hpp>
 #include <tulip/streams/open_connection.hpp>
@@ -22,6 +26,7 @@
 #include "support/coro_helpers.hpp"
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
+#include "support/tls_certs.hpp"
 
 namespace http_client_test {
 
@@ -76,6 +81,27 @@ protected:
                               std::string(r.headers().get("Content-Type", "-")) + "\n" + body;
             co_return http::Response::text(std::move(out));
         });
+        a.post("/upload", [](http::Request& r) -> Coro<http::Response> {
+            std::string body = co_await r.read();
+            co_return http::Response::text("te=" + std::string(r.headers().get("Transfer-Encoding", "-")) +
+                                           " cl=" + std::string(r.headers().get("Content-Length", "-")) + " " +
+                                           std::to_string(body.size()) + " " + body.substr(0, 16));
+        });
+        a.get("/login", [](http::Request&) -> Coro<http::Response> {
+            http::Response resp = http::Response::text("in");
+            resp.headers().add("Set-Cookie", "session=abc; Path=/; HttpOnly");
+            resp.headers().add("Set-Cookie", "theme=dark; Path=/prefs");
+            co_return resp;
+        });
+        a.get("/cookies", [](http::Request& r) -> Coro<http::Response> {
+            co_return http::Response::text(std::string(r.headers().get("Cookie", "-")));
+        });
+        a.get("/hop", [](http::Request&) -> Coro<http::Response> {
+            http::Response resp(302);
+            resp.headers().set("Location", "/cookies");
+            resp.headers().add("Set-Cookie", "hop=1");
+            co_return resp;
+        });
         a.get("/headers", [](http::Request& r) -> Coro<http::Response> {
             std::string out;
             for (auto [name, value] : r.headers()) out += std::string(name) + ": " + std::string(value) + "\n";
@@ -94,7 +120,8 @@ protected:
             for (int i = 0; i < 5; ++i) co_await resp.write("part " + std::to_string(i) + "\n");
             co_return resp;
         });
-        a.get("/big", [](http::Request&) -> Coro<http::Response> { co_return http::Response::text(big_text(3'000'000)); });
+        a.get("/big",
+              [](http::Request&) -> Coro<http::Response> { co_return http::Response::text(big_text(3'000'000)); });
         a.get("/gzip/{kind}", [](http::Request& r) -> Coro<http::Response> {
             const std::string& kind = r.match_info("kind");
             int bits = kind == "gzip" ? 16 + 15 : kind == "deflate" ? 15 : -15;
@@ -158,16 +185,14 @@ Coro<Server> scripted_server(Scripted& sc) {
                 sc.requests.push_back(head);
                 if (reply == "<close>") break;
                 if (reply == "<stall>") {  // says nothing until the client gives up
-                    while (!(co_await r.read(4096)).empty()) {
-                    }
+                    while (!(co_await r.read(4096)).empty()) {}
                     break;
                 }
                 w.write(reply);
                 co_await w.drain();
                 if (sc.close_after) break;
             }
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
         w.close();
     };
     co_return co_await start_server(cb, "127.0.0.1", 0);
@@ -247,6 +272,85 @@ TEST_F(HttpClientTest, BodiesGoOutWithTheirLengthAndContentType) {
     })());
 }
 
+AsyncGenerator<std::string> parts(std::vector<std::string> v) {
+    for (auto& p : v) {
+        co_await sleep(0);
+        co_yield std::move(p);
+    }
+}
+
+TEST_F(HttpClientTest, StreamedAndFileBodiesAreSentAsTheyAreRead) {
+    char name[] = "/tmp/tulip_upload_XXXXXX";
+    int fd = ::mkstemp(name);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    const std::string path = name;
+    std::string file = big_text(900'000);
+    { std::ofstream(path, std::ios::binary) << file; }
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::RequestOptions chunked;
+        chunked.body_stream = parts({"first ", "", "second ", "third"});
+        http::ClientResponse r = co_await session.post("/upload", std::move(chunked));
+        EXPECT_EQ(co_await r.read(), "te=chunked cl=- 18 first second thi");
+
+        http::RequestOptions sized;
+        sized.body_stream = parts({"12345", "678"});
+        sized.content_length = 8;
+        r = co_await session.post("/upload", std::move(sized));
+        EXPECT_EQ(co_await r.read(), "te=- cl=8 8 12345678");
+
+        http::RequestOptions from_file;
+        from_file.body_file = path;
+        r = co_await session.post("/upload", std::move(from_file));
+        EXPECT_EQ(co_await r.read(), "te=- cl=900000 900000 " + file.substr(0, 16));
+        EXPECT_EQ(session.connections_made(), 1u);
+
+        http::RequestOptions wrong;
+        wrong.body_stream = parts({"12345"});
+        wrong.content_length = 8;
+        std::string what;
+        try {
+            (void)co_await session.post("/upload", std::move(wrong));
+        } catch (const std::invalid_argument& e) {
+            what = e.what();
+        }
+        EXPECT_NE(what.find("content_length"), std::string::npos) << what;
+
+        http::RequestOptions missing;
+        missing.body_file = path + ".missing";
+        what.clear();
+        try {
+            (void)co_await session.post("/upload", std::move(missing));
+        } catch (const std::system_error& e) {
+            what = e.what();
+        }
+        EXPECT_NE(what.find(".missing"), std::string::npos) << what;
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+    std::remove(path.c_str());
+}
+
+TEST_F(HttpClientTest, AServerThatAnswersBeforeTheUploadEndsStopsIt) {
+    run_io(([&]() -> Coro<void> {
+        http::ServerOptions so;
+        so.limits.max_body = 1000;
+        http::Server server = co_await http::start_server(app(), "127.0.0.1", 0, std::move(so));
+        http::ClientSession session = session_for(server);
+        std::vector<std::string> many(200, std::string(10'000, 'u'));
+        http::RequestOptions ro;
+        ro.body_stream = parts(std::move(many));
+        http::ClientResponse r = co_await session.post("/upload", std::move(ro));
+        EXPECT_EQ(r.status(), 413);
+        (void)co_await r.read();
+        co_await test::eventually([&] { return session.connection_count() == 0; });  // not reused
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
 TEST_F(HttpClientTest, HeadersMergeSessionDefaultsRequestOnesAndOurs) {
     run_io(([&]() -> Coro<void> {
         http::Server server = co_await serve(app());
@@ -272,6 +376,40 @@ TEST_F(HttpClientTest, HeadersMergeSessionDefaultsRequestOnesAndOurs) {
         h = co_await r.text();
         EXPECT_NE(h.find("Authorization: Basic dXNlcjpwYSBzcw==\n"), std::string::npos) << h;  // user:pa ss
         co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, CookiesSetByResponsesGoBackWithLaterRequests) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        http::ClientSession session = session_for(server);
+        http::ClientResponse r = co_await session.get("/cookies");
+        EXPECT_EQ(co_await r.read(), "-");
+        r = co_await session.get("/login");
+        EXPECT_EQ(co_await r.read(), "in");
+        EXPECT_EQ(session.cookie_jar().size(), 2u);
+        r = co_await session.get("/cookies");
+        EXPECT_EQ(co_await r.read(), "session=abc");  // theme is for /prefs only
+        http::RequestOptions own;
+        own.headers.set("Cookie", "mine=1");
+        r = co_await session.get("/cookies", std::move(own));
+        EXPECT_EQ(co_await r.read(), "mine=1; session=abc");
+        // A redirect's Set-Cookie counts for the request it leads to.
+        r = co_await session.get("/hop");
+        EXPECT_EQ(co_await r.read(), "session=abc; hop=1");
+        co_await session.close();
+
+        http::ClientSessionOptions o;
+        o.base_url = base(server);
+        o.use_cookie_jar = false;
+        http::ClientSession jarless(std::move(o));
+        r = co_await jarless.get("/login");
+        (void)co_await r.read();
+        r = co_await jarless.get("/cookies");
+        EXPECT_EQ(co_await r.read(), "-");
+        EXPECT_EQ(jarless.cookie_jar().size(), 0u);
+        co_await jarless.close();
         co_await server.shutdown(1.0);
     })());
 }
@@ -695,8 +833,7 @@ TEST_F(HttpClientTest, AStaleKeepAliveConnectionIsRetriedForIdempotentMethodsOnl
                 w.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
                 co_await w.drain();
                 (void)co_await r.readuntil("\r\n\r\n");
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
             w.close();
         };
         Server server = co_await start_server(cb, "127.0.0.1", 0);
@@ -726,9 +863,10 @@ TEST_F(HttpClientTest, AStaleKeepAliveConnectionIsRetriedForIdempotentMethodsOnl
 TEST_F(HttpClientTest, InterimResponsesAreSkipped) {
     run_io(([&]() -> Coro<void> {
         Scripted sc;
-        sc.replies = {"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
-                      "HTTP/1.1 100 Continue\r\n\r\n"
-                      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"};
+        sc.replies = {
+            "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+            "HTTP/1.1 100 Continue\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"};
         Server server = co_await scripted_server(sc);
         http::ClientSession session;
         http::ClientResponse r = co_await session.get(url_of(server));
@@ -834,6 +972,96 @@ TEST_F(HttpClientTest, CancellingARequestClosesItsConnection) {
         co_await test::eventually([&] { return session.connection_count() == 0; });
         co_await session.close();
         co_await test::close_and_wait(server);
+    })());
+}
+
+TEST_F(HttpClientTest, HttpsVerifiesTheServerAgainstTheSessionsCa) {
+    run_io(([&]() -> Coro<void> {
+        ssl::SSLContext server_ctx(ssl::PROTOCOL_TLS_SERVER);
+        server_ctx.load_cert_chain(test::test_pki().server.cert, test::test_pki().server.key);
+        http::ServerOptions so;
+        so.net.ssl = server_ctx;
+        http::Application a;
+        a.get("/who", [](http::Request& r) -> Coro<http::Response> {
+            co_return http::Response::text(std::string(r.secure() ? "secure " : "plain ") + std::string(r.host()));
+        });
+        http::Server server = co_await http::start_server(std::move(a), "127.0.0.1", 0, std::move(so));
+        const std::string port = std::to_string(server.addresses().at(0).port());
+
+        ssl::SSLContext ca(ssl::PROTOCOL_TLS_CLIENT);
+        ca.load_verify_locations(test::test_pki().ca.cert);
+        http::ClientSessionOptions o;
+        o.ssl = ca;
+        http::ClientSession session(std::move(o));
+        for (int i = 0; i < 3; ++i) {
+            http::ClientResponse r = co_await session.get("https://localhost:" + port + "/who");
+            EXPECT_EQ(co_await r.read(), "secure localhost:" + port);
+        }
+        EXPECT_EQ(session.connections_made(), 1u);
+        co_await session.close();
+
+        // The default context trusts the system's CAs, not the test's.
+        http::ClientSession untrusting;
+        std::string what;
+        try {
+            (void)co_await untrusting.get("https://localhost:" + port + "/who");
+        } catch (const http::ClientConnectorError& e) {
+            what = e.what();
+        }
+        EXPECT_NE(what.find("certificate"), std::string::npos) << what;
+        EXPECT_EQ(untrusting.connection_count(), 0u);
+        co_await untrusting.close();
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, TornadoStyleFetchWithACallbackAFutureAndCoAwait) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        const std::string root = base(server);
+        http::AsyncHTTPClient client;
+
+        std::optional<std::string> by_callback;
+        std::exception_ptr callback_error;
+        client.fetch(root + "/", [&](http::FetchResponse r, std::exception_ptr e) {
+            by_callback = r.body;
+            callback_error = e;
+        });
+
+        Task<http::FetchResponse> future = client.fetch(root + "/redirect/302/1");
+        int done_calls = 0;
+        future.add_done_callback([&](Task<http::FetchResponse>&) { ++done_calls; });
+
+        http::FetchResponse awaited = co_await client.fetch(root + "/json");
+        EXPECT_EQ(awaited.code, 200);
+        EXPECT_EQ(awaited.body, R"({"n":3,"name":"tulip"})");
+        EXPECT_GE(awaited.request_time, 0.0);
+
+        http::FetchResponse f = co_await future;
+        EXPECT_EQ(f.effective_url.path, "/echo");
+        EXPECT_EQ(f.body, "GET /echo?\n-\n");
+        co_await test::eventually([&] { return by_callback.has_value() && done_calls == 1; });
+        EXPECT_EQ(*by_callback, "hello");
+        EXPECT_FALSE(callback_error);
+
+        int code = 0;
+        try {
+            (void)co_await client.fetch(root + "/status/404");
+        } catch (const http::ClientResponseError& e) {
+            code = e.status();
+        }
+        EXPECT_EQ(code, 404);
+        std::exception_ptr refused;
+        bool called = false;
+        client.fetch("http://127.0.0.1:" + std::to_string(test::closed_address().port()) + "/",
+                     [&](http::FetchResponse, std::exception_ptr e) {
+                         refused = e;
+                         called = true;
+                     });
+        co_await test::eventually([&] { return called; });
+        EXPECT_TRUE(refused);
+        co_await client.close();
+        co_await server.shutdown(1.0);
     })());
 }
 

@@ -19,12 +19,15 @@
 // as browsers do; 307/308 repeat the request), Authorization and Cookie are
 // dropped when the redirect leaves the origin. A request on a reused
 // connection that the server had closed meanwhile is retried once on a new
-// connection when its method is idempotent (RFC 9110 9.2.2).
+// connection when its method is idempotent (RFC 9110 9.2.2). A streamed body
+// (body_stream) cannot be sent twice: such a request is neither retried nor
+// sent again by a 307/308, whose response is then returned as it is.
 //
 // Loop thread only; a session belongs to the loop it was first used on.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,9 +35,11 @@
 #include <tulip/core/ref.hpp>
 #include <tulip/http/client_errors.hpp>
 #include <tulip/http/client_response.hpp>
+#include <tulip/http/cookie_jar.hpp>
 #include <tulip/http/headers.hpp>
 #include <tulip/http/url.hpp>
 #include <tulip/net/secure_layer.hpp>
+#include <tulip/task/async_generator.hpp>
 #include <tulip/task/coro.hpp>
 
 namespace tulip::http {
@@ -75,6 +80,8 @@ struct ClientSessionOptions {
     std::size_t max_redirects = 10;
     // Decode gzip and deflate bodies (and ask for them with Accept-Encoding).
     bool auto_decompress = true;
+    // Keep the cookies responses set and send them back (cookie_jar()).
+    bool use_cookie_jar = true;
     std::string user_agent = "tulip-http";
     // Response head limits: the status line and each header line, and all
     // header lines together (aiohttp: 8190 per line).
@@ -95,6 +102,14 @@ struct RequestOptions {
     // ... or JSON text: application/json (http::set_json in json.hpp makes
     // it from an nlohmann::json).
     std::optional<std::string> json;
+    // ... or a body sent as it is produced, without holding it whole: the
+    // parts an async generator yields (chunked, unless content_length says
+    // how long it is) ...
+    std::optional<AsyncGenerator<std::string>> body_stream;
+    std::optional<std::uint64_t> content_length;
+    // ... or a file, by path, read in 64 KiB parts as the connection takes
+    // them (Content-Length from its size).
+    std::optional<std::string> body_file;
     bool allow_redirects = true;
     std::optional<std::size_t> max_redirects;  // the session's if unset
     std::optional<ClientTimeout> timeout;      // the session's if unset
@@ -141,6 +156,9 @@ public:
     std::size_t idle_count() const noexcept;
     // Connections made since the session began (to check reuse).
     std::size_t connections_made() const noexcept;
+
+    // The cookies the session keeps (empty and unused without use_cookie_jar).
+    CookieJar& cookie_jar();
 
     const ClientSessionOptions& settings() const;
 
