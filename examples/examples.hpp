@@ -27,6 +27,10 @@ int https_request();            // an HTTP/1.1 request over a verified TLS conne
 int http_rest();                // a JSON REST service (routes, parameters, middleware) and its client
 int http_static();              // add_static: sendfile, ETag and 304, ranges, no climbing out
 int http_sse();                 // server-sent events: a streamed response, events seen as they happen
+int download_timing();          // the same downloads one by one, on threads, and with gather: the timings
+int tornado_fetch();            // Tornado's fetch with a callback, as a Future, and awaited
+int top_posts();                // a JSON index, then its items 5 at a time (Semaphore), as they arrive
+int crawler();                  // N workers share a Queue of URLs; join(), then cancel the workers
 
 // Synchronisation and processes.
 int log_queue();          // put_nowait from plain functions; a coroutine ships to a log server

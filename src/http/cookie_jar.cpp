@@ -24,7 +24,8 @@ std::string lower(std::string_view s) {
 
 bool is_ip(std::string_view host) {
     if (host.find(':') != std::string_view::npos) return true;  // IPv6 (URL keeps it without brackets)
-    return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    return !host.empty() &&
+           std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
 // RFC 6265 5.1.3.
@@ -81,8 +82,8 @@ std::optional<std::time_t> parse_cookie_date(std::string_view s) {
             // hh:mm:ss, each 1-2 digits
             auto c1 = tok.find(':');
             auto c2 = c1 == std::string_view::npos ? c1 : tok.find(':', c1 + 1);
-            if (c2 != std::string_view::npos && leading_number(tok.substr(0, c1), 1, 2, h) &&
-                c1 <= 2 && c2 - c1 - 1 <= 2 && leading_number(tok.substr(c1 + 1, c2 - c1 - 1), 1, 2, m) &&
+            if (c2 != std::string_view::npos && leading_number(tok.substr(0, c1), 1, 2, h) && c1 <= 2 &&
+                c2 - c1 - 1 <= 2 && leading_number(tok.substr(c1 + 1, c2 - c1 - 1), 1, 2, m) &&
                 leading_number(tok.substr(c2 + 1), 1, 2, sec)) {
                 hour = h, minute = m, second = sec;
                 have_time = true;
@@ -152,7 +153,8 @@ bool CookieJar::set(std::string_view header, const URL& url, std::time_t now) {
             long long secs = 0;
             bool neg = !val.empty() && val.front() == '-';
             std::string_view digits = neg ? val.substr(1) : val;
-            if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char d) { return d >= '0' && d <= '9'; }))
+            if (digits.empty() ||
+                !std::all_of(digits.begin(), digits.end(), [](char d) { return d >= '0' && d <= '9'; }))
                 continue;
             auto r = std::from_chars(digits.data(), digits.data() + digits.size(), secs);
             if (r.ec != std::errc()) secs = std::numeric_limits<int>::max();  // too large: far future

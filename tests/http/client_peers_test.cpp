@@ -117,8 +117,7 @@ public:
                 Socket c = co_await open_tcp_socket("127.0.0.1", port);
                 c.close();
                 up = true;
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
             if (up) break;
             if (s.p_->returncode()) throw std::runtime_error("the server exited before it served");
             if (get_running_loop().time() > until) throw std::runtime_error("the server did not start in time");
@@ -130,8 +129,7 @@ public:
         if (!p_ || p_->returncode()) co_return;
         try {
             p_->terminate();
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
         bool timed_out = false;
         try {
             co_await wait_for(p_->wait(), 5.0);
@@ -264,7 +262,8 @@ TEST_F(HttpClientPeersTest, PythonHttpServer) {
     dir.write("file.bin", file);
     dir.write("index.txt", "an index\n");
     run_peers(([&]() -> Coro<void> {
-        std::vector<std::string> args{"-I", "-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory", dir.path, "0"};
+        std::vector<std::string> args{"-I",          "-u",     "-m", "http.server", "--bind", "127.0.0.1",
+                                      "--directory", dir.path, "0"};
         PeerServer server = co_await PeerServer::start_reporting(kPython, std::move(args));
         std::exception_ptr failed;
         try {
@@ -312,21 +311,37 @@ TEST_F(HttpClientPeersTest, Nginx) {
     const std::string p = dir.path;
     std::string conf =
         "daemon off; master_process off; worker_processes 1;\n"
-        "pid " + p + "/nginx.pid; error_log " + p + "/error.log;\n"
+        "pid " +
+        p + "/nginx.pid; error_log " + p +
+        "/error.log;\n"
         "events { worker_connections 64; }\n"
         "http {\n"
         "  access_log off;\n"
-        "  client_body_temp_path " + p + "/tmp; proxy_temp_path " + p + "/tmp; fastcgi_temp_path " + p + "/tmp;\n"
-        "  uwsgi_temp_path " + p + "/tmp; scgi_temp_path " + p + "/tmp;\n"
+        "  client_body_temp_path " +
+        p + "/tmp; proxy_temp_path " + p + "/tmp; fastcgi_temp_path " + p +
+        "/tmp;\n"
+        "  uwsgi_temp_path " +
+        p + "/tmp; scgi_temp_path " + p +
+        "/tmp;\n"
         "  keepalive_requests 1000;\n"
         "  gzip on; gzip_types text/plain; gzip_min_length 1;\n"
         "  types { text/plain txt; application/octet-stream bin; }\n"
         "  server {\n"
-        "    listen 127.0.0.1:" + std::to_string(port) + ";\n"
-        "    listen 127.0.0.1:" + std::to_string(tls_port) + " ssl;\n"
-        "    ssl_certificate " + test::test_pki().server.cert + ";\n"
-        "    ssl_certificate_key " + test::test_pki().server.key + ";\n"
-        "    root " + p + "/www;\n"
+        "    listen 127.0.0.1:" +
+        std::to_string(port) +
+        ";\n"
+        "    listen 127.0.0.1:" +
+        std::to_string(tls_port) +
+        " ssl;\n"
+        "    ssl_certificate " +
+        test::test_pki().server.cert +
+        ";\n"
+        "    ssl_certificate_key " +
+        test::test_pki().server.key +
+        ";\n"
+        "    root " +
+        p +
+        "/www;\n"
         "    location = /conn { add_header X-Conn \"$connection $connection_requests\" always; return 200 ok; }\n"
         "    location = /moved { return 301 /page.txt; }\n"
         "  }\n"
