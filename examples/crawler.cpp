@@ -106,8 +106,7 @@ Coro<int> crawler_main() {
     for (auto& w : workers) {
         try {
             co_await w;
-        } catch (const CancelledError&) {
-        }
+        } catch (const CancelledError&) {}
     }
     const std::size_t connections = session.connections_made();
     co_await session.close();
@@ -115,7 +114,7 @@ Coro<int> crawler_main() {
     std::printf("crawled %d pages with %d workers over %zu connections; %d failed; every page once: %s\n", c.fetched,
                 kWorkers, connections, c.failed, c.fetched == kPages && c.seen.size() == kPages ? "yes" : "NO");
     std::fflush(stdout);
-    co_return c.fetched == kPages && c.failed == 0 ? 0 : 1;
+    co_return c.fetched == kPages&& c.failed == 0 ? 0 : 1;
 }
 
 }  // namespace

@@ -102,7 +102,7 @@ Coro<int> download_timing_main() {
     std::printf("same bytes every way: %s; gather fastest, then threads, then one by one: %s\n", same ? "yes" : "NO",
                 gather_fastest ? "yes" : "NO");
     std::fflush(stdout);
-    co_return same && gather_fastest ? 0 : 1;
+    co_return same&& gather_fastest ? 0 : 1;
 }
 
 }  // namespace

@@ -55,8 +55,8 @@ Coro<int> top_posts_main() {
     app.get("/item/{id}", [](http::Request& r) -> Coro<http::Response> {
         int id = std::stoi(r.match_info("id"));
         co_await sleep(0.005 * ((id * 37) % 11));  // some items are slower than others
-        co_return http::json_response({{"id", id}, {"title", "story number " + std::to_string(id)},
-                                       {"score", (id * 13) % 500}});
+        co_return http::json_response(
+            {{"id", id}, {"title", "story number " + std::to_string(id)}, {"score", (id * 13) % 500}});
     });
     http::ServerOptions so;
     http::Server server = co_await http::start_server(std::move(app), "127.0.0.1", 0, std::move(so));
@@ -73,24 +73,23 @@ Coro<int> top_posts_main() {
     Counter counter;
     std::vector<Task<json>> tasks;
     for (int i = 0; i < kItems; ++i)
-        tasks.push_back(create_task(
-            fetch_item(session, sem, counter, "/item/" + std::to_string(ids[i].get<int>()))));
+        tasks.push_back(create_task(fetch_item(session, sem, counter, "/item/" + std::to_string(ids[i].get<int>()))));
     auto arrivals = as_completed(tasks);
     int n = 0;
     std::vector<int> seen;
     while (arrivals.remaining()) {
         json item = co_await arrivals.next_result();
         seen.push_back(item["id"].get<int>());
-        std::printf("%2d. #%d %-18s score %3d\n", ++n, item["id"].get<int>(),
-                    item["title"].get<std::string>().c_str(), item["score"].get<int>());
+        std::printf("%2d. #%d %-18s score %3d\n", ++n, item["id"].get<int>(), item["title"].get<std::string>().c_str(),
+                    item["score"].get<int>());
     }
     co_await session.close();
     co_await server.shutdown(1.0);
     const bool in_another_order = seen.front() != ids[0].get<int>() || seen.back() != ids[kItems - 1].get<int>();
-    std::printf("fetched %d items, at most %d at once (the limit is %d), printed as they arrived%s\n", n,
-                counter.most, kLimit, in_another_order ? ", not in index order" : "");
+    std::printf("fetched %d items, at most %d at once (the limit is %d), printed as they arrived%s\n", n, counter.most,
+                kLimit, in_another_order ? ", not in index order" : "");
     std::fflush(stdout);
-    co_return n == kItems && counter.most <= kLimit ? 0 : 1;
+    co_return n == kItems&& counter.most <= kLimit ? 0 : 1;
 }
 
 }  // namespace

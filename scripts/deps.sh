@@ -5,7 +5,7 @@ set -euo pipefail
 want=(g++ cmake ninja-build pkg-config libgtest-dev googletest clang-format-16 libssl-dev openssl python3
       node-llhttp nlohmann-json3-dev zlib1g-dev curl wrk python3-aiohttp chromium nginx-light)
 if [ "${1:-build}" = bench ]; then
-  want+=(libboost-dev libuv1-dev python3 python3-uvloop libbenchmark-dev wrk nginx-light python3-aiohttp)
+  want+=(libboost-dev libuv1-dev python3 python3-uvloop libbenchmark-dev wrk nginx-light python3-aiohttp python3-httpx)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <charconv>
 #include <ctime>
+#include <string_view>
 #include <system_error>
 
 #include <tulip/core/exceptions.hpp>
@@ -461,6 +462,10 @@ Coro<bool> Connection::answer(Ref<Connection> self) {
         failure = std::current_exception();
     }
     if (c.lost_) co_return false;
+    if (failure && c.peer_gone() && is_disconnect(failure)) {
+        c.abort();  // the handler wrote to a client that had left: that client's affair, not an error
+        co_return false;
+    }
     if (failure) {
         transport_loop_log(c, failure);
         if (c.streaming_) {  // half a response is out: nothing valid can follow
@@ -486,12 +491,27 @@ Coro<bool> Connection::answer(Ref<Connection> self) {
     }
     if (c.lost_) co_return false;
     if (send_failure) {
-        transport_loop_log(c, send_failure);
+        // The client left while its response went out (wrk ends its run so):
+        // nothing to report.
+        if (!(c.peer_gone() && is_disconnect(send_failure))) transport_loop_log(c, send_failure);
         c.abort();
         co_return false;
     }
     req.reset();
     co_return true;
+}
+
+bool Connection::peer_gone() const noexcept { return lost_ || !transport_ || transport_->is_closing(); }
+
+bool Connection::is_disconnect(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const ConnectionError&) {
+        return true;
+    } catch (const std::runtime_error& re) {
+        return std::string_view(re.what()) == "Transport is closing";
+    } catch (...) {}
+    return false;
 }
 
 void Connection::transport_loop_log(Connection& c, std::exception_ptr e) {

@@ -117,6 +117,10 @@ private:
     void feed_buffered();
     std::size_t parse(std::string_view bytes);
     static void transport_loop_log(Connection& c, std::exception_ptr e);
+    // The client closed or reset, or our side is closing: a response cannot reach it.
+    bool peer_gone() const noexcept;
+    // An error that says the connection is gone (ConnectionError, "Transport is closing").
+    static bool is_disconnect(const std::exception_ptr& e);
     void update_reading();
     void arm(double seconds, TimerKind kind);
     void disarm() noexcept { timer_kind_ = TimerKind::none; }

@@ -296,6 +296,7 @@ TEST_F(HttpServerTest, ExpectContinueNotReadMeansNo100AndClose) {
         EXPECT_EQ(r.status, 200);  // no 100 first
         EXPECT_EQ(r.header("connection"), "close");
         EXPECT_TRUE(co_await c.closed());
+        c.socket().close();  // the server lingers until our FIN
         co_await server.shutdown(1.0);
     })());
 }
@@ -496,6 +497,8 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
             "6\r\n012345\r\n6\r\n678901\r\n0\r\n\r\n");
         EXPECT_EQ((co_await b.reply()).status, 413);
         EXPECT_TRUE(co_await b.closed());
+        a.socket().close();  // the server lingers until our FIN
+        b.socket().close();  // the server lingers until our FIN
         co_await server.shutdown(1.0);
     })());
 }
@@ -572,6 +575,7 @@ TEST_F(HttpServerTest, BodyThatStopsComingGets408) {
         Reply r = co_await c.reply();
         EXPECT_EQ(r.status, 408);
         EXPECT_TRUE(co_await c.closed());
+        c.socket().close();  // the server lingers until our FIN
         co_await server.shutdown(1.0);
     })());
 }
