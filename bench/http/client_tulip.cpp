@@ -5,6 +5,7 @@
 //
 // Prints one JSON line: {"requests", "seconds", "cpu_s", "errors"} or
 // {"idle_base", "idle", "rss_before", "rss_after", "per_conn"}.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -79,12 +80,17 @@ Coro<int> load(Args a) {
     co_return errors == 0 ? 0 : 1;
 }
 
-// n requests at once, so that each takes a connection of its own, which
-// then stays idle in the pool.
+// n requests at once, each holding its connection (body unread) until all
+// have their response, so that each has a connection of its own; then every
+// body is read and the n connections stay idle in the pool.
 Coro<long> open_idle(http::ClientSession& session, const std::string& url, long n) {
     std::vector<Task<std::string>> tasks;
-    auto one = [&session, &url]() -> Coro<std::string> {
+    Event all_in;
+    long heads = 0;
+    auto one = [&session, &url, &all_in, &heads, n]() -> Coro<std::string> {
         http::ClientResponse r = co_await session.get(url);
+        if (++heads == n) all_in.set();
+        co_await all_in.wait();
         co_return co_await r.read();
     };
     for (long i = 0; i < n; ++i) tasks.push_back(create_task(one()));
@@ -106,19 +112,28 @@ Coro<int> idle(Args a) {
     http::ClientSession session(std::move(o));
     long failed = co_await open_idle(session, a.url, a.idle_base);
     co_await sleep(0.2);
+    // What the requests' frames and buffers used is free again but still in
+    // the heap: hand it back, so that RSS counts what the idle pool keeps.
+    malloc_trim(0);
     const long before = rss_bytes();
+    const std::size_t heap_before = mallinfo2().uordblks;  // bytes allocated and not freed
     const std::size_t idle_before = session.idle_count();
     failed += co_await open_idle(session, a.url, a.idle);
     co_await sleep(0.2);
+    malloc_trim(0);
     const long after = rss_bytes();
+    const std::size_t heap_after = mallinfo2().uordblks;
     const std::size_t added = session.idle_count() - idle_before;
+    // The second batch reuses the first's idle connections before opening
+    // new ones: the growth is that of the connections added.
+    const double n = added ? static_cast<double>(added) : 1.0;
     std::printf(
-        "{\"idle_base\": %ld, \"idle\": %zu, \"rss_before\": %ld, \"rss_after\": %ld, \"per_conn\": %.0f, \"failed\": "
-        "%ld}\n",
-        a.idle_base, added, before, after, added ? static_cast<double>(after - before) / static_cast<double>(added) : 0.0,
-        failed);
+        "{\"idle_base\": %ld, \"idle\": %zu, \"rss_before\": %ld, \"rss_after\": %ld, \"per_conn\": %.0f, "
+        "\"heap_per_conn\": %.0f, \"failed\": %ld}\n",
+        a.idle_base, added, before, after, static_cast<double>(after - before) / n,
+        (static_cast<double>(heap_after) - static_cast<double>(heap_before)) / n, failed);
     co_await session.close();
-    co_return failed == 0 && added == static_cast<std::size_t>(a.idle) ? 0 : 1;
+    co_return failed == 0 && added > 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -127,11 +142,16 @@ int main(int argc, char** argv) {
     Args a;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
-        if (k == "--url") a.url = v;
-        else if (k == "--requests") a.requests = std::atol(v.c_str());
-        else if (k == "--conns") a.conns = std::atoi(v.c_str());
-        else if (k == "--idle") a.idle = std::atol(v.c_str());
-        else if (k == "--idle-base") a.idle_base = std::atol(v.c_str());
+        if (k == "--url")
+            a.url = v;
+        else if (k == "--requests")
+            a.requests = std::atol(v.c_str());
+        else if (k == "--conns")
+            a.conns = std::atoi(v.c_str());
+        else if (k == "--idle")
+            a.idle = std::atol(v.c_str());
+        else if (k == "--idle-base")
+            a.idle_base = std::atol(v.c_str());
         else {
             std::fprintf(stderr, "usage: %s --url URL [--requests N --conns C | --idle N --idle-base N]\n", argv[0]);
             return 2;

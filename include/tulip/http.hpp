@@ -12,6 +12,7 @@
 #include <tulip/http/date.hpp>
 #include <tulip/http/exceptions.hpp>
 #include <tulip/http/fetch.hpp>
+#include <tulip/http/form_data.hpp>
 #include <tulip/http/headers.hpp>
 #include <tulip/http/mime.hpp>
 #include <tulip/http/request.hpp>

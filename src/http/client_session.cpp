@@ -640,8 +640,18 @@ Coro<ClientResponse> do_request(Ref<SessionState> s, std::string method, std::st
     o.headers = s->options.headers;
     override_with(o.headers, opts.headers);
     int bodies = (opts.data ? 1 : 0) + (opts.form ? 1 : 0) + (opts.json ? 1 : 0) + (opts.body_stream ? 1 : 0) +
-                 (opts.body_file ? 1 : 0);
-    if (bodies > 1) throw std::invalid_argument("a request takes one of data, form, json, body_stream and body_file");
+                 (opts.body_file ? 1 : 0) + (opts.multipart ? 1 : 0);
+    if (bodies > 1)
+        throw std::invalid_argument("a request takes one of data, form, json, body_stream, body_file and multipart");
+    if (opts.multipart) {
+        o.content_type = opts.multipart->content_type();
+        if (opts.multipart->has_files()) {
+            o.length = opts.multipart->content_length();  // stats the files: a missing one fails here
+            o.stream = opts.multipart->stream();
+        } else {
+            o.body = opts.multipart->encode();
+        }
+    }
     if (opts.content_length && !opts.body_stream)
         throw std::invalid_argument("content_length is for body_stream (other bodies know their length)");
     if (opts.body_stream) {

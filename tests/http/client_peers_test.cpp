@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <tulip/http/client_session.hpp>
+#include <tulip/http/form_data.hpp>
 
 #include <gtest/gtest.h>
 
@@ -218,6 +219,21 @@ TEST_F(HttpClientPeersTest, AiohttpServer) {
             ro.data = upload;
             r = co_await session.post(server.url("/echo"), std::move(ro));
             EXPECT_EQ(co_await r.read(), "POST 2000000 " + sha256_hex(upload));
+
+            {
+                // aiohttp's multipart reader takes our form apart.
+                TempDir files;
+                std::string photo = pattern(300'000);
+                files.write("tulips.jpg", photo);
+                http::FormData form;
+                form.add_field("title", "spring");
+                form.add_file("photo", files.path + "/tulips.jpg");
+                http::RequestOptions mo;
+                mo.multipart = std::move(form);
+                r = co_await session.post(server.url("/multipart"), std::move(mo));
+                EXPECT_EQ(co_await r.read(),
+                          "photo=file:tulips.jpg:image/jpeg:300000:" + sha256_hex(photo) + "\ntitle=spring");
+            }
 
             r = co_await session.get(server.url("/redirect"));
             EXPECT_EQ(r.status(), 200);

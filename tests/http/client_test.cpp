@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <tulip/http/fetch.hpp>
+#include <tulip/http/form_data.hpp>
 #include <tulip/http/json.hpp>
 #include <tulip/http/server.hpp>
 #include <tulip/streams/open_connection.hpp>
@@ -327,6 +328,74 @@ TEST_F(HttpClientTest, StreamedAndFileBodiesAreSentAsTheyAreRead) {
             what = e.what();
         }
         EXPECT_NE(what.find(".missing"), std::string::npos) << what;
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+    std::remove(path.c_str());
+}
+
+TEST_F(HttpClientTest, MultipartBodiesCarryFieldsAndFiles) {
+    char name[] = "/tmp/tulip_form_XXXXXX";
+    int fd = ::mkstemp(name);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    const std::string path = name;
+    const std::string content = big_text(200'000);
+    { std::ofstream(path, std::ios::binary) << content; }
+    run_io(([&]() -> Coro<void> {
+        http::Application a;
+        a.post("/raw", [](http::Request& r) -> Coro<http::Response> {
+            std::string body = co_await r.read();
+            co_return http::Response::text(std::string(r.headers().get("Content-Type", "-")) + "\n" +
+                                           std::string(r.headers().get("Content-Length", "-")) + "\n" + body);
+        });
+        http::ServerOptions so;
+        http::Server server = co_await http::start_server(std::move(a), "127.0.0.1", 0, std::move(so));
+        http::ClientSession session = session_for(server);
+
+        http::FormData fields;
+        fields.add_field("title", "holiday");
+        fields.add_field("note\"x", "a\r\nb", "text/plain");
+        const std::string b = fields.boundary();
+        EXPECT_EQ(b.size(), 32u);
+        http::RequestOptions ro;
+        ro.multipart = fields;
+        http::ClientResponse r = co_await session.post("/raw", std::move(ro));
+        std::string want_body = "--" + b + "\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nholiday\r\n" +
+                                "--" + b + "\r\nContent-Disposition: form-data; name=\"note%22x\"\r\n" +
+                                "Content-Type: text/plain\r\n\r\na\r\nb\r\n--" + b + "--\r\n";
+        EXPECT_EQ(co_await r.read(),
+                  "multipart/form-data; boundary=" + b + "\n" + std::to_string(want_body.size()) + "\n" + want_body);
+        EXPECT_EQ(fields.content_length(), want_body.size());
+
+        http::FormData with_file;
+        with_file.add_field("title", "tulips");
+        with_file.add_file("photo", path);
+        const std::string b2 = with_file.boundary();
+        const std::uint64_t length = with_file.content_length();
+        http::RequestOptions ro2;
+        ro2.multipart = std::move(with_file);
+        r = co_await session.post("/raw", std::move(ro2));
+        std::string got = co_await r.read();
+        const std::string file_head = "--" + b2 + "\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"" +
+                                      path.substr(5) + "\"\r\nContent-Type: application/octet-stream\r\n\r\n";
+        EXPECT_NE(got.find("\n" + std::to_string(length) + "\n"), std::string::npos);
+        auto at = got.find(file_head);
+        CO_ASSERT(at != std::string::npos);
+        EXPECT_TRUE(got.compare(at + file_head.size(), content.size(), content) == 0);
+        EXPECT_TRUE(got.ends_with("\r\n--" + b2 + "--\r\n"));
+
+        http::FormData missing;
+        missing.add_file("f", path + ".missing");
+        http::RequestOptions ro3;
+        ro3.multipart = std::move(missing);
+        bool refused = false;
+        try {
+            (void)co_await session.post("/raw", std::move(ro3));
+        } catch (const std::system_error&) {
+            refused = true;
+        }
+        EXPECT_TRUE(refused);
         co_await session.close();
         co_await server.shutdown(1.0);
     })());

@@ -36,6 +36,7 @@
 #include <tulip/http/client_errors.hpp>
 #include <tulip/http/client_response.hpp>
 #include <tulip/http/cookie_jar.hpp>
+#include <tulip/http/form_data.hpp>
 #include <tulip/http/headers.hpp>
 #include <tulip/http/url.hpp>
 #include <tulip/net/secure_layer.hpp>
@@ -110,6 +111,9 @@ struct RequestOptions {
     // ... or a file, by path, read in 64 KiB parts as the connection takes
     // them (Content-Length from its size).
     std::optional<std::string> body_file;
+    // ... or a multipart/form-data body (fields in memory, files read as it
+    // is sent).
+    std::optional<FormData> multipart;
     bool allow_redirects = true;
     std::optional<std::size_t> max_redirects;  // the session's if unset
     std::optional<ClientTimeout> timeout;      // the session's if unset

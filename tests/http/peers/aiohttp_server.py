@@ -56,6 +56,19 @@ async def echo(request):
     return web.Response(text=f"{request.method} {len(body)} {hashlib.sha256(body).hexdigest()}")
 
 
+async def multipart(request):
+    data = await request.post()
+    out = []
+    for name in sorted(data):
+        v = data[name]
+        if isinstance(v, web.FileField):
+            body = v.file.read()
+            out.append(f"{name}=file:{v.filename}:{v.content_type}:{len(body)}:{hashlib.sha256(body).hexdigest()}")
+        else:
+            out.append(f"{name}={v}")
+    return web.Response(text="\n".join(out))
+
+
 async def redirect(request):
     raise web.HTTPFound("/hello")
 
@@ -82,6 +95,7 @@ async def main():
     app.router.add_get("/compressed/{coding}", compressed)
     app.router.add_get("/big", big)
     app.router.add_post("/echo", echo)
+    app.router.add_post("/multipart", multipart)
     app.router.add_get("/redirect", redirect)
     app.router.add_get("/stall", stall)
     app.router.add_get("/cut", cut)
