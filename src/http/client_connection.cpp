@@ -60,6 +60,11 @@ void ClientConnection::made(Transport& t) { transport_ = Ref<Transport>(&t); }
 
 void ClientConnection::data(std::string_view bytes) {
     if (lost_) return;
+    if (tunnel_) {
+        raw_.append(bytes);
+        wake();
+        return;
+    }
     if (!in_request_ || complete_ || error_) {
         // Bytes nobody asked for (while idle, or after the response): the
         // connection's framing can no longer be trusted.
@@ -320,6 +325,40 @@ Coro<std::string> ClientConnection::read_body(Ref<ClientConnection> self, std::s
 
 bool ClientConnection::reusable() const noexcept {
     return complete_ && keep_alive_ && !broken_ && !error_ && usable() && body_buffered() == 0;
+}
+
+Coro<void> ClientConnection::open_tunnel(Ref<ClientConnection> self, std::string authority, std::string proxy_auth,
+                                         std::optional<double> deadline) {
+    self->tunnel_ = true;
+    std::string req = "CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\n";
+    if (!proxy_auth.empty()) req += "Proxy-Authorization: " + proxy_auth + "\r\n";
+    req += "\r\n";
+    co_await send(self, std::move(req), deadline);
+    std::size_t end;
+    while ((end = self->raw_.find("\r\n\r\n")) == std::string::npos) {
+        if (self->raw_.size() > 16 * 1024)
+            throw ClientResponseError(0, "the proxy's answer to CONNECT is too long", "");
+        if (self->lost_ || self->eof_)
+            throw ServerDisconnectedError("the proxy closed the connection before answering CONNECT");
+        self->arm(deadline);
+        co_await Wait(*self);
+        self->check("the proxy's answer to CONNECT");
+    }
+    self->disarm();
+    // "HTTP/1.1 200 Connection established": only the status matters.
+    const std::string& r = self->raw_;
+    int status = 0;
+    if (r.size() >= 12 && r.compare(0, 7, "HTTP/1.") == 0 && r[8] == ' ') {
+        for (std::size_t i = 9; i < 12 && r[i] >= '0' && r[i] <= '9'; ++i) status = status * 10 + (r[i] - '0');
+    }
+    if (status < 200 || status > 299) {
+        std::string line = r.substr(0, r.find("\r\n"));
+        throw ClientResponseError(status, "the proxy refused the tunnel to " + authority + ": " + line, "");
+    }
+    if (end + 4 != r.size()) throw ClientResponseError(0, "the proxy sent bytes after its answer to CONNECT", "");
+    self->raw_.clear();
+    self->raw_.shrink_to_fit();
+    self->tunnel_ = false;
 }
 
 void ClientConnection::end_request() noexcept {

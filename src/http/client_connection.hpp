@@ -28,6 +28,7 @@
 #include <tulip/net/transport.hpp>
 #include <tulip/sync/waiters.hpp>
 #include <tulip/task/future.hpp>
+#include <tulip/tls/ssl_context.hpp>
 
 #include "inflater.hpp"
 #include "message_parser.hpp"
@@ -86,6 +87,14 @@ public:
 
     // The response is done with (read whole, or given up).
     void end_request() noexcept;
+    // Asks an HTTP proxy for a tunnel to authority ("host:port") and waits for
+    // its 2xx; the bytes that follow are the tunnel's. Throws
+    // ClientResponseError with the proxy's status if it refuses.
+    static Coro<void> open_tunnel(Ref<ClientConnection> self, std::string authority, std::string proxy_auth,
+                                  std::optional<double> deadline);
+    Ref<Transport> transport() const noexcept { return transport_; }
+    // After start_tls: the secure transport carries the connection from now on.
+    void set_transport(Ref<Transport> t) noexcept { transport_ = std::move(t); }
     void close();
     void abort();
 
@@ -134,7 +143,9 @@ private:
     bool lost_ = false;
     bool write_paused_ = false;
     bool reading_paused_ = false;
-    bool slot_ = true;  // holds a pool slot
+    bool slot_ = true;     // holds a pool slot
+    bool tunnel_ = false;  // waiting for a proxy's answer to CONNECT: bytes go to raw_
+    std::string raw_;
 };
 
 // The protocol the transport drives: forwards to the connection.
@@ -171,12 +182,16 @@ public:
     std::optional<URL> base;
     CookieJar jar;
     ParserLimits limits;
-    SecureContext tls;  // options.ssl, or the default context once https is used
+    std::optional<ssl::SSLContext> tls;  // options.ssl, or the default context once https is used
+    std::optional<URL> proxy;            // options.proxy, parsed
 
     // A connection to url's scheme://host:port: an idle one, else a new one
     // (waiting for a slot if at the limits).
-    static Coro<Ref<ClientConnection>> acquire(Ref<SessionState> self, URL url, std::optional<double> deadline,
-                                               std::optional<double> connect_timeout, bool fresh);
+    // Through `proxy` when set: a connection to the proxy for http, a CONNECT
+    // tunnel with TLS inside for https.
+    static Coro<Ref<ClientConnection>> acquire(Ref<SessionState> self, URL url, std::optional<URL> proxy,
+                                               std::optional<double> deadline, std::optional<double> connect_timeout,
+                                               bool fresh);
     // A response is done with its connection: back to the pool if it can
     // serve again, else closed.
     void release(Ref<ClientConnection> c);

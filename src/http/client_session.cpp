@@ -20,6 +20,7 @@
 #include <tulip/net/connection.hpp>
 #include <tulip/task/timeout.hpp>
 #include <tulip/tls/ssl_context.hpp>
+#include <tulip/tls/start_tls.hpp>
 
 #include "client_connection.hpp"
 
@@ -29,7 +30,21 @@ namespace detail {
 
 namespace {
 
-std::string pool_key(const URL& u) { return u.scheme + "://" + u.host + ":" + std::to_string(u.port); }
+std::string origin_key(const URL& u) { return u.scheme + "://" + u.host + ":" + std::to_string(u.port); }
+
+// Connections are pooled per origin; through a proxy, plain http requests
+// share the connections to the proxy, and https ones have tunnels per origin.
+std::string pool_key(const URL& u, const std::optional<URL>& proxy) {
+    if (!proxy) return origin_key(u);
+    if (!u.is_secure()) return "proxy " + origin_key(*proxy);
+    return origin_key(u) + " via " + origin_key(*proxy);
+}
+
+// "host:port", as CONNECT names its target (the port always, IPv6 in brackets).
+std::string authority(const URL& u) {
+    std::string h = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+    return h + ":" + std::to_string(u.port);
+}
 
 bool same_origin(const URL& a, const URL& b) { return a.scheme == b.scheme && a.host == b.host && a.port == b.port; }
 
@@ -82,6 +97,13 @@ URL resolve(const URL& base, std::string_view ref) {
     return parse_url(root + remove_dot_segments(dir + std::string(ref)));
 }
 
+URL parse_proxy(std::string_view s) {
+    URL u = parse_url(s);
+    if (u.scheme != "http")
+        throw InvalidURL(std::string(s), "a proxy is an http:// URL (https proxies are not supported)");
+    return u;
+}
+
 std::string base64(std::string_view in) {
     std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -118,6 +140,7 @@ struct Outgoing {
     std::optional<std::string> body;
     std::string content_type;  // from form/json, unless the caller set one
     std::string jar_cookies;   // the session's cookies for this URL
+    std::optional<URL> proxy;
     // A body sent part by part after the head: a generator (once only) or a file.
     std::optional<AsyncGenerator<std::string>> stream;
     std::optional<std::uint64_t> length;  // the stream's or the file's
@@ -149,6 +172,9 @@ std::string serialize(const Outgoing& o, const ClientSessionOptions& so) {
     if (so.auto_decompress) h.add("Accept-Encoding", "gzip, deflate");
     if (!o.url.user.empty() || !o.url.password.empty())
         h.add("Authorization", "Basic " + base64(o.url.user + ":" + o.url.password));
+    const bool via_proxy = o.proxy && !o.url.is_secure();  // https goes through a tunnel: the proxy sees none of this
+    if (via_proxy && (!o.proxy->user.empty() || !o.proxy->password.empty()))
+        h.add("Proxy-Authorization", "Basic " + base64(o.proxy->user + ":" + o.proxy->password));
     override_with(h, o.headers);
     if (!o.jar_cookies.empty()) {
         std::optional<std::string_view> own = h.get("Cookie");
@@ -161,7 +187,9 @@ std::string serialize(const Outgoing& o, const ClientSessionOptions& so) {
     const bool wants_length = o.body || o.method == "POST" || o.method == "PUT" || o.method == "PATCH";
     std::string out;
     out.reserve(256 + h.bytes() + 4 * h.size() + (o.body ? o.body->size() : 0));
-    out.append(o.method).append(" ").append(o.url.request_target()).append(" HTTP/1.1\r\n");
+    out.append(o.method).append(" ");
+    if (via_proxy) out.append(o.url.scheme).append("://").append(o.url.host_header());  // absolute form
+    out.append(o.url.request_target()).append(" HTTP/1.1\r\n");
     for (auto [name, value] : h) out.append(name).append(": ").append(value).append("\r\n");
     if (streamed && !o.length)
         out.append("Transfer-Encoding: chunked\r\n");
@@ -215,6 +243,7 @@ SessionState::SessionState(ClientSessionOptions o) : options(std::move(o)) {
     limits.max_body = std::numeric_limits<std::uint64_t>::max();
     limits.require_host = false;
     tls = options.ssl;
+    if (!options.proxy.empty()) proxy = parse_proxy(options.proxy);
 }
 
 SessionState::~SessionState() { expiry_.cancel(); }
@@ -369,9 +398,10 @@ void SessionState::on_expiry() {
     arm_expiry();
 }
 
-Coro<Ref<ClientConnection>> SessionState::acquire(Ref<SessionState> self, URL url, std::optional<double> deadline,
-                                                  std::optional<double> connect_timeout, bool fresh) {
-    const std::string key = pool_key(url);
+Coro<Ref<ClientConnection>> SessionState::acquire(Ref<SessionState> self, URL url, std::optional<URL> proxy,
+                                                  std::optional<double> deadline, std::optional<double> connect_timeout,
+                                                  bool fresh) {
+    const std::string key = pool_key(url, proxy);
     EventLoop& loop = get_running_loop();
     if (!self->loop) self->loop = &loop;
     if (self->loop != &loop) throw std::logic_error("a ClientSession is used on one event loop only");
@@ -422,36 +452,55 @@ Coro<Ref<ClientConnection>> SessionState::acquire(Ref<SessionState> self, URL ur
     ++self->made;
     Ref<ClientConnection> c(new ClientConnection(self, key));
     ConnectOptions co;
-    if (url.is_secure()) {
-        if (!self->tls) {
-            ssl::SSLContext ctx = ssl::create_default_context();
-            ctx.set_alpn_protocols({"http/1.1"});
-            self->tls = ctx;
-        }
-        co.ssl = self->tls;
+    if (url.is_secure() && !self->tls) {
+        ssl::SSLContext ctx = ssl::create_default_context();
+        ctx.set_alpn_protocols({"http/1.1"});
+        self->tls = ctx;
+    }
+    const bool tunnel = proxy && url.is_secure();
+    if (url.is_secure() && !proxy) {
+        co.ssl = *self->tls;
         co.server_hostname = url.host;
     }
+    const URL& to = proxy ? *proxy : url;
     auto factory = [c]() { return std::make_unique<ClientProtocol>(c); };
     auto connect = [&](Timeout&) -> Coro<void> {
-        co_await create_connection(std::move(factory), url.host, url.port, std::move(co));
+        co_await create_connection(std::move(factory), to.host, to.port, std::move(co));
+        if (tunnel) {
+            // CONNECT through the proxy, then TLS with the server inside the tunnel.
+            std::string auth = proxy->user.empty() && proxy->password.empty()
+                                   ? std::string()
+                                   : "Basic " + base64(proxy->user + ":" + proxy->password);
+            co_await ClientConnection::open_tunnel(c, authority(url), std::move(auth), until);
+            StartTLSOptions so;
+            so.server_hostname = url.host;
+            Ref<Transport> secure = co_await start_tls(c->transport(), *self->tls, std::move(so));
+            c->set_transport(std::move(secure));
+        }
     };
     bool timed_out = false;
     std::exception_ptr failed;
+    bool refused_by_proxy = false;
     try {
         co_await timeout_at(until, std::move(connect));
     } catch (const TimeoutError&) {
         timed_out = true;
     } catch (const CancelledError&) {
+        c->abort();
         c->drop_slot();
         throw;
+    } catch (const ClientResponseError&) {
+        failed = std::current_exception();  // the proxy's answer: raised as it is
+        refused_by_proxy = true;
     } catch (...) {
         failed = std::current_exception();
     }
     if (timed_out || failed) {
         c->abort();
         c->drop_slot();
-        if (timed_out) throw TimeoutError("timed out connecting to " + url.host + ":" + std::to_string(url.port));
-        throw ClientConnectorError(url.host, url.port, failed);
+        if (timed_out) throw TimeoutError("timed out connecting to " + to.host + ":" + std::to_string(to.port));
+        if (refused_by_proxy) std::rethrow_exception(failed);
+        throw ClientConnectorError(to.host, to.port, failed);
     }
     co_return c;
 }
@@ -554,7 +603,7 @@ Coro<Ref<ResponseState>> exchange(Ref<SessionState> s, Outgoing& o, std::optiona
     std::string wire = serialize(o, s->options);
     const bool head_request = o.method == "HEAD";
     for (int attempt = 0;; ++attempt) {
-        Ref<ClientConnection> c = co_await SessionState::acquire(s, o.url, deadline, t.connect, attempt > 0);
+        Ref<ClientConnection> c = co_await SessionState::acquire(s, o.url, o.proxy, deadline, t.connect, attempt > 0);
         const bool reused = c->requests > 0;
         const bool may_retry = reused && attempt == 0 && idempotent(o.method) && o.replayable();
         c->begin(head_request);
@@ -637,6 +686,10 @@ Coro<ClientResponse> do_request(Ref<SessionState> s, std::string method, std::st
     else
         throw InvalidURL(url, "a relative URL needs the session's base_url");
     if (!opts.params.empty()) o.url.query += (o.url.query.empty() ? "" : "&") + urlencode(opts.params);
+    if (opts.proxy)
+        o.proxy = opts.proxy->empty() ? std::optional<URL>() : std::optional<URL>(parse_proxy(*opts.proxy));
+    else
+        o.proxy = s->proxy;
     o.headers = s->options.headers;
     override_with(o.headers, opts.headers);
     int bodies = (opts.data ? 1 : 0) + (opts.form ? 1 : 0) + (opts.json ? 1 : 0) + (opts.body_stream ? 1 : 0) +

@@ -149,8 +149,8 @@ AsyncGenerator<std::string> FormData::stream() const {
         const std::uint64_t size = size_of(p.path);
         Fd f(p.path);
         for (std::uint64_t off = 0; off < size;) {
-            std::string piece = f.read_at(off, static_cast<std::size_t>(std::min<std::uint64_t>(64 * 1024, size - off)),
-                                          p.path);
+            std::string piece =
+                f.read_at(off, static_cast<std::size_t>(std::min<std::uint64_t>(64 * 1024, size - off)), p.path);
             if (piece.empty()) throw std::runtime_error("the file " + p.path + " got shorter while it was being sent");
             off += piece.size();
             co_yield std::move(piece);

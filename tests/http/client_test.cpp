@@ -1134,6 +1134,138 @@ TEST_F(HttpClientTest, TornadoStyleFetchWithACallbackAFutureAndCoAwait) {
     })());
 }
 
+// An HTTP proxy: CONNECT tunnels (checked end to end by TLS inside), and
+// absolute-form requests, which it answers itself with their request line.
+struct Proxy {
+    int connections = 0;
+    int tunnels = 0;
+    std::vector<std::string> heads;
+    std::string require_auth;  // "Basic ..." or "" for none
+};
+
+Coro<void> pump(StreamReader from, StreamWriter to) {
+    try {
+        for (;;) {
+            std::string b = co_await from.read(65536);
+            if (b.empty()) break;
+            to.write(b);
+            co_await to.drain();
+        }
+    } catch (const std::exception&) {}
+    to.close();
+}
+
+Coro<Server> proxy_server(Proxy& p) {
+    auto cb = [&p](StreamReader r, StreamWriter w) -> Coro<void> {
+        ++p.connections;
+        try {
+            for (;;) {
+                std::string head = co_await r.readuntil("\r\n\r\n");
+                p.heads.push_back(head);
+                if (!p.require_auth.empty() &&
+                    head.find("Proxy-Authorization: " + p.require_auth + "\r\n") == std::string::npos) {
+                    w.write("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+                    co_await w.drain();
+                    continue;
+                }
+                if (head.starts_with("CONNECT ")) {
+                    ++p.tunnels;
+                    std::string target = head.substr(8, head.find(' ', 8) - 8);
+                    auto colon = target.rfind(':');
+                    auto port = static_cast<std::uint16_t>(std::stoi(target.substr(colon + 1)));
+                    auto [tr, tw] = co_await open_connection(target.substr(0, colon), port);
+                    w.write("HTTP/1.1 200 Connection established\r\n\r\n");
+                    co_await w.drain();
+                    Task<void> up = create_task(pump(r, tw));
+                    Task<void> down = create_task(pump(tr, w));
+                    co_await up;
+                    co_await down;
+                    co_return;
+                }
+                std::string body = "proxied " + head.substr(0, head.find("\r\n"));
+                w.write("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+                co_await w.drain();
+            }
+        } catch (const std::exception&) {}
+        w.close();
+    };
+    co_return co_await start_server(cb, "127.0.0.1", 0);
+}
+
+TEST_F(HttpClientTest, PlainRequestsGoToTheProxyInAbsoluteForm) {
+    run_io(([&]() -> Coro<void> {
+        Proxy p;
+        Server proxy = co_await proxy_server(p);
+        http::ClientSessionOptions o;
+        o.proxy = "http://agent:s%20cret@127.0.0.1:" + std::to_string(port_of(proxy));
+        http::ClientSession session(std::move(o));
+        http::ClientResponse r = co_await session.get("http://example.test:8080/path?q=1");
+        EXPECT_EQ(co_await r.read(), "proxied GET http://example.test:8080/path?q=1 HTTP/1.1");
+        r = co_await session.get("http://other.test/");
+        EXPECT_EQ(co_await r.read(), "proxied GET http://other.test/ HTTP/1.1");
+        EXPECT_EQ(p.connections, 1);  // one kept-alive connection to the proxy serves every origin
+        CO_ASSERT(p.heads.size() == 2u);
+        EXPECT_NE(p.heads[0].find("Host: example.test:8080\r\n"), std::string::npos) << p.heads[0];
+        EXPECT_NE(p.heads[0].find("Proxy-Authorization: Basic YWdlbnQ6cyBjcmV0\r\n"), std::string::npos)
+            << p.heads[0];  // agent:s cret
+        co_await session.close();
+        co_await test::close_and_wait(proxy);
+    })());
+}
+
+TEST_F(HttpClientTest, HttpsGoesThroughAConnectTunnelWithTlsToTheServer) {
+    run_io(([&]() -> Coro<void> {
+        ssl::SSLContext server_ctx(ssl::PROTOCOL_TLS_SERVER);
+        server_ctx.load_cert_chain(test::test_pki().server.cert, test::test_pki().server.key);
+        http::ServerOptions so;
+        so.net.ssl = server_ctx;
+        http::Application a;
+        a.get("/who", [](http::Request& r) -> Coro<http::Response> {
+            co_return http::Response::text(std::string(r.secure() ? "secure " : "plain ") + std::string(r.host()));
+        });
+        http::Server server = co_await http::start_server(std::move(a), "127.0.0.1", 0, std::move(so));
+        const std::string port = std::to_string(server.addresses().at(0).port());
+        Proxy p;
+        p.require_auth = "Basic dTpw";  // u:p
+        Server proxy = co_await proxy_server(p);
+        const std::string proxy_at = "127.0.0.1:" + std::to_string(port_of(proxy));
+
+        ssl::SSLContext ca(ssl::PROTOCOL_TLS_CLIENT);
+        ca.load_verify_locations(test::test_pki().ca.cert);
+        http::ClientSessionOptions o;
+        o.ssl = ca;
+        o.proxy = "http://u:p@" + proxy_at;
+        http::ClientSession session(std::move(o));
+        for (int i = 0; i < 3; ++i) {
+            http::ClientResponse r = co_await session.get("https://localhost:" + port + "/who");
+            EXPECT_EQ(co_await r.read(), "secure localhost:" + port);
+        }
+        EXPECT_EQ(p.tunnels, 1);  // the tunnel is a pooled connection like any other
+        CO_ASSERT(!p.heads.empty());
+        EXPECT_TRUE(p.heads[0].starts_with("CONNECT localhost:" + port + " HTTP/1.1\r\n")) << p.heads[0];
+
+        // Without the proxy's credentials: its 407 is raised.
+        http::RequestOptions ro;
+        ro.proxy = "http://" + proxy_at;
+        int status = 0;
+        try {
+            (void)co_await session.get("https://127.0.0.1:" + port + "/who", std::move(ro));
+        } catch (const http::ClientResponseError& e) {
+            status = e.status();
+        }
+        EXPECT_EQ(status, 407);
+        // proxy = "": straight to the server.
+        http::RequestOptions direct;
+        direct.proxy = "";
+        http::ClientResponse r = co_await session.get("https://localhost:" + port + "/who", std::move(direct));
+        EXPECT_EQ(co_await r.read(), "secure localhost:" + port);
+        EXPECT_EQ(p.tunnels, 1);
+        co_await session.close();
+        co_await test::close_and_wait(proxy);
+        co_await server.shutdown(1.0);
+    })());
+}
+
 TEST_F(HttpClientTest, BadUrlsAndRefusedConnectionsGiveClearErrors) {
     run_io(([&]() -> Coro<void> {
         http::ClientSession session;

@@ -23,6 +23,9 @@
 // (body_stream) cannot be sent twice: such a request is neither retried nor
 // sent again by a 307/308, whose response is then returned as it is.
 //
+// Through an HTTP proxy (proxy=), plain requests are sent to it in absolute
+// form and https ones through a CONNECT tunnel.
+//
 // Loop thread only; a session belongs to the loop it was first used on.
 #pragma once
 
@@ -39,9 +42,9 @@
 #include <tulip/http/form_data.hpp>
 #include <tulip/http/headers.hpp>
 #include <tulip/http/url.hpp>
-#include <tulip/net/secure_layer.hpp>
 #include <tulip/task/async_generator.hpp>
 #include <tulip/task/coro.hpp>
+#include <tulip/tls/ssl_context.hpp>
 
 namespace tulip::http {
 
@@ -75,7 +78,12 @@ struct ClientSessionOptions {
     double keepalive_timeout = 15.0;
     // For https: the TLS context (certificate checks, a custom CA). Empty:
     // ssl::create_default_context(), which verifies against the system's CAs.
-    SecureContext ssl;
+    std::optional<ssl::SSLContext> ssl;
+    // An HTTP proxy, "http://[user:password@]host:port": http requests go
+    // to it in absolute form, https ones through a CONNECT tunnel (TLS end
+    // to end with the server). Its credentials go as Proxy-Authorization
+    // (Basic).
+    std::string proxy;
     // raise_for_status() on every final response.
     bool raise_for_status = false;
     std::size_t max_redirects = 10;
@@ -118,6 +126,7 @@ struct RequestOptions {
     std::optional<std::size_t> max_redirects;  // the session's if unset
     std::optional<ClientTimeout> timeout;      // the session's if unset
     std::optional<bool> raise_for_status;      // the session's if unset
+    std::optional<std::string> proxy;          // the session's if unset ("": none)
 };
 
 class ClientSession {
