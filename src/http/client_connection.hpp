@@ -210,7 +210,8 @@ public:
     std::size_t idle = 0;
     std::size_t made = 0;
     std::size_t closing = 0;  // idle connections close() closed, not yet gone
-    bool closed = false;
+    bool closed = false;      // close(): requests are refused
+    bool dropped = false;     // the session object is gone: requests made run on, nothing is pooled
     std::list<SlotWaiter*> waiters;
     std::vector<Future<void>> close_waiters;  // woken when `closing` reaches 0
 

@@ -334,7 +334,7 @@ void SessionState::slot_freed(ClientConnection* c) {
 
 void SessionState::release(Ref<ClientConnection> c) {
     c->end_request();
-    if (!closed && c->reusable() && !c->in_pool) {
+    if (!closed && !dropped && c->reusable() && !c->in_pool) {
         c->in_pool = true;
         c->idle_since = loop->time();
         hosts[c->key()].idle.push_back(c);
@@ -605,7 +605,8 @@ Coro<Ref<ResponseState>> exchange(Ref<SessionState> s, Outgoing& o, std::optiona
     for (int attempt = 0;; ++attempt) {
         Ref<ClientConnection> c = co_await SessionState::acquire(s, o.url, o.proxy, deadline, t.connect, attempt > 0);
         const bool reused = c->requests > 0;
-        const bool may_retry = reused && attempt == 0 && idempotent(o.method) && o.replayable();
+        const bool may_retry =
+            s->options.retry_stale_connections && reused && attempt == 0 && idempotent(o.method) && o.replayable();
         c->begin(head_request);
         std::string bytes = may_retry ? wire : std::move(wire);
         bool retry = false;
@@ -778,23 +779,24 @@ Coro<ClientResponse> do_request(Ref<SessionState> s, std::string method, std::st
 ClientSession::ClientSession() : ClientSession(ClientSessionOptions()) {}
 ClientSession::ClientSession(ClientSessionOptions options) : s_(new detail::SessionState(std::move(options))) {}
 ClientSession::ClientSession(ClientSession&&) noexcept = default;
+// A session dropped without close(): its idle connections close now; the
+// requests already made run to their end and close their connections then.
+static void drop(detail::SessionState& s) {
+    if (s.closed || s.dropped) return;
+    s.dropped = true;
+    s.close_idle();
+}
+
 ClientSession& ClientSession::operator=(ClientSession&& o) noexcept {
     if (this != &o) {
-        if (s_ && !s_->closed) {
-            s_->closed = true;
-            s_->close_idle();
-        }
+        if (s_) drop(*s_);
         s_ = std::move(o.s_);
     }
     return *this;
 }
 
 ClientSession::~ClientSession() {
-    if (s_ && !s_->closed) {
-        s_->closed = true;
-        s_->close_idle();
-        s_->wake_waiters();
-    }
+    if (s_) drop(*s_);
 }
 
 Coro<ClientResponse> ClientSession::request(std::string method, std::string url, RequestOptions opts) {

@@ -235,6 +235,13 @@ TEST_F(HttpClientPeersTest, AiohttpServer) {
                           "photo=file:tulips.jpg:image/jpeg:300000:" + sha256_hex(photo) + "\ntitle=spring");
             }
 
+            // Cookies set by aiohttp (on a redirect) come back.
+            r = co_await session.get(server.url("/whoami"));
+            EXPECT_EQ(co_await r.read(), "-");
+            r = co_await session.get(server.url("/login"));
+            EXPECT_EQ(co_await r.read(), "session=s3cr3t");  // prefs is for /prefs only
+            EXPECT_EQ(session.cookie_jar().size(), 2u);
+
             r = co_await session.get(server.url("/redirect"));
             EXPECT_EQ(r.status(), 200);
             EXPECT_EQ(r.history().size(), 1u);

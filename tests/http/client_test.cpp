@@ -890,7 +890,7 @@ TEST_F(HttpClientTest, AServerThatClosesWithoutAnsweringIsServerDisconnected) {
     })());
 }
 
-TEST_F(HttpClientTest, AStaleKeepAliveConnectionIsRetriedForIdempotentMethodsOnly) {
+TEST_F(HttpClientTest, AStaleKeepAliveConnectionFailsOrIsRetriedForIdempotentMethodsWhenAsked) {
     run_io(([&]() -> Coro<void> {
         // Each connection answers one request, then reads the next and closes
         // without a word (a server's keep-alive timeout racing the request).
@@ -906,7 +906,25 @@ TEST_F(HttpClientTest, AStaleKeepAliveConnectionIsRetriedForIdempotentMethodsOnl
             w.close();
         };
         Server server = co_await start_server(cb, "127.0.0.1", 0);
-        http::ClientSession session;
+        {
+            // By default nothing is sent twice: the caller sees the failure.
+            http::ClientSession plain;
+            http::ClientResponse r = co_await plain.get(url_of(server));
+            EXPECT_EQ(co_await r.read(), "ok");
+            bool disconnected = false;
+            try {
+                (void)co_await plain.get(url_of(server));
+            } catch (const http::ServerDisconnectedError&) {
+                disconnected = true;
+            }
+            EXPECT_TRUE(disconnected);
+            EXPECT_EQ(connections, 1);
+            co_await plain.close();
+        }
+        connections = 0;
+        http::ClientSessionOptions o;
+        o.retry_stale_connections = true;
+        http::ClientSession session(std::move(o));
         http::ClientResponse r = co_await session.get(url_of(server));
         EXPECT_EQ(co_await r.read(), "ok");
         r = co_await session.get(url_of(server));  // stale: retried on a new connection

@@ -6,12 +6,16 @@
 // a clear exception where the operation cannot succeed.
 #include <tulip/http/client_session.hpp>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include <tulip/http/fetch.hpp>
+#include <tulip/http/form_data.hpp>
 #include <tulip/http/server.hpp>
 #include <tulip/streams/open_connection.hpp>
 
@@ -185,6 +189,60 @@ TEST_F(HttpClientLifetimeTest, TheServerGoneMidBodyFailsTheReaderAndTheGenerator
         co_await session.close();
         co_await close_and_wait(server);
     })());
+}
+
+TEST_F(HttpClientLifetimeTest, AnAsyncHttpClientDroppedWhileItsFetchesRun) {
+    run_io(([&]() -> Coro<void> {
+        http::Server server = co_await serve(app());
+        std::optional<http::AsyncHTTPClient> client(std::in_place);
+        Task<http::FetchResponse> f = client->fetch(url(server, "/slow"));
+        bool called = false;
+        client->fetch(url(server, "/slow"),
+                      [&](http::FetchResponse r, std::exception_ptr e) { called = !e && r.body == "slow"; });
+        client.reset();  // the fetches hold the session's state
+        http::FetchResponse r = co_await f;
+        EXPECT_EQ(r.body, "slow");
+        co_await eventually([&] { return called; });
+        co_await eventually([&] { return server.connection_count() == 0; });
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientLifetimeTest, AFormDataAndItsFileGoneBeforeTheBodyIsSent) {
+    char name[] = "/tmp/tulip_form_life_XXXXXX";
+    int fd = ::mkstemp(name);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "file body", 9), 9);
+    ::close(fd);
+    const std::string path = name;
+    run_io(([&]() -> Coro<void> {
+        http::Application a;
+        a.post("/len", [](http::Request& r) -> Coro<http::Response> {
+            co_return http::Response::text(std::to_string((co_await r.read()).size()));
+        });
+        http::Server server = co_await serve(std::move(a));
+        http::ClientSession session;
+        http::RequestOptions o;
+        {
+            http::FormData form;  // dropped: the request keeps its own parts
+            form.add_field("a", "1");
+            form.add_file("f", path);
+            o.multipart = std::move(form);
+        }
+        Coro<http::ClientResponse> req = session.post(url(server, "/len"), std::move(o));
+        ::unlink(path.c_str());  // the file goes before the body is read: the open fails clearly
+        bool failed = false;
+        try {
+            (void)co_await std::move(req);
+        } catch (const std::system_error&) {
+            failed = true;
+        }
+        EXPECT_TRUE(failed);
+        co_await eventually([&] { return session.connection_count() == 0; });
+        co_await session.close();
+        co_await server.shutdown(1.0);
+    })());
+    ::unlink(path.c_str());
 }
 
 TEST_F(AfterTheLoop, ASessionWithIdleConnectionsAndAResponseOutliveTheLoop) {

@@ -17,11 +17,14 @@
 //
 // Redirects are followed (301/302/303 turn a POST into a GET without body,
 // as browsers do; 307/308 repeat the request), Authorization and Cookie are
-// dropped when the redirect leaves the origin. A request on a reused
-// connection that the server had closed meanwhile is retried once on a new
-// connection when its method is idempotent (RFC 9110 9.2.2). A streamed body
-// (body_stream) cannot be sent twice: such a request is neither retried nor
-// sent again by a 307/308, whose response is then returned as it is.
+// dropped when the redirect leaves the origin. A streamed body (body_stream,
+// a multipart body with files) cannot be sent twice: a 307/308 after it is
+// returned as it is.
+//
+// No request is sent twice behind the caller's back (retrying is the
+// caller's policy): a reused keep-alive connection that the server closed
+// just as the request went out raises ServerDisconnectedError, as aiohttp
+// does, unless retry_stale_connections asks for one more try.
 //
 // Through an HTTP proxy (proxy=), plain requests are sent to it in absolute
 // form and https ones through a CONNECT tunnel.
@@ -91,6 +94,10 @@ struct ClientSessionOptions {
     bool auto_decompress = true;
     // Keep the cookies responses set and send them back (cookie_jar()).
     bool use_cookie_jar = true;
+    // An idempotent request (RFC 9110 9.2.2) whose reused connection the
+    // server had closed (nothing came back) is sent once more, on a new
+    // connection. Off by default: retrying is the caller's choice.
+    bool retry_stale_connections = false;
     std::string user_agent = "tulip-http";
     // Response head limits: the status line and each header line, and all
     // header lines together (aiohttp: 8190 per line).
@@ -137,8 +144,9 @@ public:
     ClientSession& operator=(ClientSession&&) noexcept;
     ClientSession(const ClientSession&) = delete;
     ClientSession& operator=(const ClientSession&) = delete;
-    // A session not closed: its idle connections are aborted; responses
-    // still held keep their connection until they are released.
+    // A session not closed: its idle connections close; requests already
+    // made (awaited or not) run to their end, and their connections close
+    // when their responses are released.
     ~ClientSession();
 
     // Sends the request and returns once the response head has arrived.

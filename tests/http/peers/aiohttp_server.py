@@ -69,6 +69,17 @@ async def multipart(request):
     return web.Response(text="\n".join(out))
 
 
+async def login(request):
+    resp = web.HTTPFound("/whoami")
+    resp.set_cookie("session", "s3cr3t", path="/", httponly=True)
+    resp.set_cookie("prefs", "dark", path="/prefs", max_age=3600)
+    raise resp
+
+
+async def whoami(request):
+    return web.Response(text=";".join(f"{k}={v}" for k, v in sorted(request.cookies.items())) or "-")
+
+
 async def redirect(request):
     raise web.HTTPFound("/hello")
 
@@ -97,6 +108,8 @@ async def main():
     app.router.add_post("/echo", echo)
     app.router.add_post("/multipart", multipart)
     app.router.add_get("/redirect", redirect)
+    app.router.add_get("/login", login)
+    app.router.add_get("/whoami", whoami)
     app.router.add_get("/stall", stall)
     app.router.add_get("/cut", cut)
     runner = web.AppRunner(app, access_log=None)
