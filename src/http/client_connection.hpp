@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <exception>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@
 #include <tulip/http/cookie_jar.hpp>
 #include <tulip/loop/handle.hpp>
 #include <tulip/net/protocol.hpp>
+#include <tulip/net/resolver.hpp>
 #include <tulip/net/transport.hpp>
 #include <tulip/sync/waiters.hpp>
 #include <tulip/task/future.hpp>
@@ -184,6 +186,7 @@ public:
     ParserLimits limits;
     std::optional<ssl::SSLContext> tls;  // options.ssl, or the default context once https is used
     std::optional<URL> proxy;            // options.proxy, parsed
+    std::unique_ptr<Resolver> resolver;  // made on the loop of the first request
 
     // A connection to url's scheme://host:port: an idle one, else a new one
     // (waiting for a slot if at the limits).

@@ -334,7 +334,7 @@ void SessionState::slot_freed(ClientConnection* c) {
 
 void SessionState::release(Ref<ClientConnection> c) {
     c->end_request();
-    if (!closed && !dropped && c->reusable() && !c->in_pool) {
+    if (!closed && !dropped && options.keepalive_timeout > 0 && c->reusable() && !c->in_pool) {
         c->in_pool = true;
         c->idle_since = loop->time();
         hosts[c->key()].idle.push_back(c);
@@ -464,8 +464,24 @@ Coro<Ref<ClientConnection>> SessionState::acquire(Ref<SessionState> self, URL ur
     }
     const URL& to = proxy ? *proxy : url;
     auto factory = [c]() { return std::make_unique<ClientProtocol>(c); };
+    if (self->options.use_resolver && !self->resolver) {
+        ResolverOptions ro;
+        ro.servers = self->options.dns_servers;
+        self->resolver = std::make_unique<Resolver>(loop, std::move(ro));
+    }
     auto connect = [&](Timeout&) -> Coro<void> {
-        co_await create_connection(std::move(factory), to.host, to.port, std::move(co));
+        std::vector<AddrInfo> addrs;
+        if (self->resolver) {
+            addrs = co_await self->resolver->resolve(to.host, to.port, AF_UNSPEC);
+        } else {
+            AddrInfoOptions gai;
+            gai.type = SOCK_STREAM;
+            addrs = co_await getaddrinfo(to.host, to.port, gai);
+        }
+        ConnectOptions race;
+        race.happy_eyeballs_delay = 0.25;
+        Socket sock = co_await open_tcp_socket(std::move(addrs), std::move(race));
+        co_await create_connection(std::move(factory), std::move(sock), std::move(co));
         if (tunnel) {
             // CONNECT through the proxy, then TLS with the server inside the tunnel.
             std::string auth = proxy->user.empty() && proxy->password.empty()

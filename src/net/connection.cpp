@@ -77,6 +77,11 @@ Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOption
     auto infos = co_await getaddrinfo(host, port, o);
     if (infos.empty())
         throw std::system_error(EAI_NONAME, gai_category(), "getaddrinfo returned empty list for " + host);
+    co_return co_await open_tcp_socket(std::move(infos), std::move(options));
+}
+
+Coro<Socket> open_tcp_socket(std::vector<AddrInfo> infos, ConnectOptions options) {
+    if (infos.empty()) throw std::invalid_argument("open_tcp_socket: no addresses to connect to");
     int inter = options.interleave ? options.interleave : (options.happy_eyeballs_delay ? 1 : 0);
     if (inter) infos = interleave(std::move(infos), inter);
 

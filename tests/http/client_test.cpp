@@ -25,6 +25,7 @@
 #include <tulip/streams/open_connection.hpp>
 
 #include "support/coro_helpers.hpp"
+#include "support/fake_dns.hpp"
 #include "support/loop_test.hpp"
 #include "support/net.hpp"
 #include "support/tls_certs.hpp"
@@ -1280,6 +1281,29 @@ TEST_F(HttpClientTest, HttpsGoesThroughAConnectTunnelWithTlsToTheServer) {
         EXPECT_EQ(p.tunnels, 1);
         co_await session.close();
         co_await test::close_and_wait(proxy);
+        co_await server.shutdown(1.0);
+    })());
+}
+
+TEST_F(HttpClientTest, NamesResolveThroughTheSessionsDnsServers) {
+    run_io(([&]() -> Coro<void> {
+        test::DnsServer dns;
+        co_await dns.start();
+        dns.dns.records["api.test"] = {"127.0.0.1", 60};
+        http::Server server = co_await serve(app());
+        http::ClientSessionOptions o;
+        o.dns_servers = dns.servers();
+        o.keepalive_timeout = 0;  // no pooling: each request connects, and resolves from the cache
+        http::ClientSession session(std::move(o));
+        const std::string url = "http://api.test:" + std::to_string(port_of_http(server));
+        for (int i = 0; i < 3; ++i) {
+            http::ClientResponse r = co_await session.get(url + "/headers");
+            EXPECT_NE((co_await r.text()).find("Host: api.test:"), std::string::npos);
+        }
+        EXPECT_EQ(session.connections_made(), 3u);
+        EXPECT_EQ(dns.dns.a_queries["api.test"], 1);  // the answer's TTL covers the rest
+        co_await session.close();
+        dns.close();
         co_await server.shutdown(1.0);
     })());
 }

@@ -77,7 +77,8 @@ struct ClientSessionOptions {
     // port (0: no limit) (aiohttp's TCPConnector limit=100, limit_per_host=0).
     std::size_t limit = 100;
     std::size_t limit_per_host = 0;
-    // An idle connection is closed after this many seconds (aiohttp: 15).
+    // An idle connection is closed after this many seconds (aiohttp: 15);
+    // 0: none is kept (each request connects).
     double keepalive_timeout = 15.0;
     // For https: the TLS context (certificate checks, a custom CA). Empty:
     // ssl::create_default_context(), which verifies against the system's CAs.
@@ -87,6 +88,12 @@ struct ClientSessionOptions {
     // to end with the server). Its credentials go as Proxy-Authorization
     // (Basic).
     std::string proxy;
+    // Names resolve with c-ares on the loop, each answer kept for its TTL
+    // (tulip::Resolver; getaddrinfo on the executor when c-ares fails), and
+    // the addresses are raced as happy eyeballs (250 ms apart) as aiohttp
+    // does. dns_servers: "host:port,..." instead of /etc/resolv.conf's.
+    bool use_resolver = true;
+    std::string dns_servers;
     // raise_for_status() on every final response.
     bool raise_for_status = false;
     std::size_t max_redirects = 10;

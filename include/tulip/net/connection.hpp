@@ -20,10 +20,12 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <tulip/core/ref.hpp>
 #include <tulip/loop/event_loop.hpp>
 #include <tulip/net/address.hpp>
+#include <tulip/net/dns.hpp>
 #include <tulip/net/protocol.hpp>
 #include <tulip/net/secure_layer.hpp>
 #include <tulip/net/socket.hpp>
@@ -57,6 +59,9 @@ struct ConnectOptions {
 
 // Connects a TCP socket to host:port (every address tried, see above).
 Coro<Socket> open_tcp_socket(std::string host, std::uint16_t port, ConnectOptions options = {});
+// The same, to addresses resolved already (by a Resolver): tried in order,
+// or raced with options.happy_eyeballs_delay.
+Coro<Socket> open_tcp_socket(std::vector<AddrInfo> infos, ConnectOptions options);
 // Connects a Unix stream socket to path.
 Coro<Socket> open_unix_socket(std::string path);
 
