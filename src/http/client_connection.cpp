@@ -16,43 +16,11 @@ namespace {
 constexpr std::size_t kBodyHigh = 256 * 1024;
 }  // namespace
 
-// Parks the one coroutine that waits on the connection (a request is one
-// coroutine at a time: send, then read the head, then the body).
-class ClientConnection::Wait {
-public:
-    explicit Wait(ClientConnection& c) noexcept : c_(c) {}
-    Wait(const Wait&) = delete;
-    ~Wait() {
-        if (c_.waiter_ == &w_) c_.waiter_ = nullptr;
-    }
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) {
-        if (c_.waiter_) throw std::logic_error("two coroutines read one HTTP client connection at once");
-        w_.park(h);
-        c_.waiter_ = &w_;
-    }
-    void await_resume() {
-        if (c_.waiter_ == &w_) c_.waiter_ = nullptr;
-        w_.raise_if_cancelled();
-    }
-
-private:
-    ClientConnection& c_;
-    tulip::detail::Waiter w_;
-};
-
 ClientConnection::ClientConnection(Ref<SessionState> session, std::string key)
     : session_(std::move(session)), key_(std::move(key)),
       parser_(MessageParser::Kind::response, *this, session_->limits) {}
 
 ClientConnection::~ClientConnection() = default;
-
-void ClientConnection::wake() noexcept {
-    if (tulip::detail::Waiter* w = waiter_) {
-        waiter_ = nullptr;
-        if (!w->done()) w->set_result();
-    }
-}
 
 // ---- the protocol's events ------------------------------------------------------------
 
@@ -268,7 +236,7 @@ Coro<void> ClientConnection::send(Ref<ClientConnection> self, std::string bytes,
     self->transport_->write(bytes);
     while (self->write_paused_ && !self->lost_) {
         self->arm(deadline);
-        co_await Wait(*self);
+        co_await OneWaiter::Wait(self->waiter_);
         self->check("the request to be sent");
     }
     if (self->lost_ && !self->received_) {
@@ -284,7 +252,7 @@ Coro<MessageHead> ClientConnection::read_head(Ref<ClientConnection> self, std::o
         if (self->lost_ || self->eof_)
             throw ServerDisconnectedError("the server closed the connection without sending a response");
         self->arm(earliest(deadline, sock_read, self->transport_->get_loop()));
-        co_await Wait(*self);
+        co_await OneWaiter::Wait(self->waiter_);
         self->check("the response head");
     }
     self->disarm();
@@ -318,7 +286,7 @@ Coro<std::string> ClientConnection::read_body(Ref<ClientConnection> self, std::s
         if (self->error_) std::rethrow_exception(self->error_);
         if (self->lost_ || self->eof_) throw ClientPayloadError("the response body was cut short");
         self->arm(earliest(deadline, sock_read, self->transport_->get_loop()));
-        co_await Wait(*self);
+        co_await OneWaiter::Wait(self->waiter_);
         self->check("the response body");
     }
 }
@@ -341,7 +309,7 @@ Coro<void> ClientConnection::open_tunnel(Ref<ClientConnection> self, std::string
         if (self->lost_ || self->eof_)
             throw ServerDisconnectedError("the proxy closed the connection before answering CONNECT");
         self->arm(deadline);
-        co_await Wait(*self);
+        co_await OneWaiter::Wait(self->waiter_);
         self->check("the proxy's answer to CONNECT");
     }
     self->disarm();

@@ -34,6 +34,7 @@
 
 #include "inflater.hpp"
 #include "message_parser.hpp"
+#include "one_waiter.hpp"
 
 namespace tulip::http::detail {
 
@@ -110,8 +111,7 @@ public:
     void drop_slot();
 
 private:
-    class Wait;
-    void wake() noexcept;
+    void wake() noexcept { waiter_.wake(); }
     void arm(std::optional<double> deadline);
     void disarm() noexcept;
     void on_timer();
@@ -124,7 +124,7 @@ private:
     std::string key_;
     Ref<Transport> transport_;  // null once lost
     MessageParser parser_;
-    tulip::detail::Waiter* waiter_ = nullptr;
+    OneWaiter waiter_;
     TimerHandle timer_;
     double deadline_ = 0;
     bool timer_armed_ = false;
@@ -151,19 +151,7 @@ private:
 };
 
 // The protocol the transport drives: forwards to the connection.
-class ClientProtocol final : public Protocol {
-public:
-    explicit ClientProtocol(Ref<ClientConnection> c) : c_(std::move(c)) {}
-    void connection_made(Transport& t) override { c_->made(t); }
-    void data_received(std::string_view data) override { c_->data(data); }
-    bool eof_received() override { return c_->eof(); }
-    void connection_lost(std::exception_ptr exc) override { c_->lost(exc); }
-    void pause_writing() override { c_->pause_writing(); }
-    void resume_writing() override { c_->resume_writing(); }
-
-private:
-    Ref<ClientConnection> c_;
-};
+using ClientProtocol = ForwardingProtocol<ClientConnection>;
 
 // A request waiting for a connection (limit reached).
 struct SlotWaiter {

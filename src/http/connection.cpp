@@ -63,41 +63,6 @@ void ServerState::wake_idle_waiters() {
         if (!w.done()) w.set_result();
 }
 
-// ---- waiting ------------------------------------------------------------------------
-
-// The one coroutine of this connection that waits (the connection's task,
-// or the handler it runs) parks here until wake(). An awaiter, so a wait
-// costs no coroutine frame.
-class Connection::Wait {
-public:
-    explicit Wait(Connection& c) noexcept : c_(c) {}
-    Wait(const Wait&) = delete;
-    ~Wait() {
-        if (c_.waiter_ == &w_) c_.waiter_ = nullptr;
-    }
-    bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) {
-        if (c_.waiter_) throw std::runtime_error("another coroutine is already waiting on this HTTP connection");
-        w_.park(h);
-        c_.waiter_ = &w_;
-    }
-    void await_resume() {
-        if (c_.waiter_ == &w_) c_.waiter_ = nullptr;
-        w_.raise_if_cancelled();
-    }
-
-private:
-    Connection& c_;
-    tulip::detail::Waiter w_;
-};
-
-void Connection::wake() noexcept {
-    if (tulip::detail::Waiter* w = waiter_) {
-        waiter_ = nullptr;
-        if (!w->done()) w->set_result();
-    }
-}
-
 // ---- the protocol's events ------------------------------------------------------------
 
 Connection::Connection(Ref<ServerState> state)
@@ -360,7 +325,7 @@ Coro<void> Connection::run(Ref<Connection> self) {
                 else
                     c.arm(st.options.timeouts.keep_alive, TimerKind::idle);
             }
-            Wait w(c);
+            OneWaiter::Wait w(c.waiter_);
             co_await w;
         }
         if (c.lost_) co_return;
@@ -399,7 +364,7 @@ Coro<void> Connection::run(Ref<Connection> self) {
             c.update_reading();
             while (!c.message_done_ && !c.error_ && !c.lost_ && !c.body_timed_out_) {
                 if (c.timer_kind_ == TimerKind::none) c.arm(st.options.timeouts.body_idle, TimerKind::body);
-                Wait w(c);
+                OneWaiter::Wait w(c.waiter_);
                 co_await w;
             }
             c.disarm();
@@ -534,7 +499,7 @@ Coro<std::string> Connection::read_part(Ref<Connection> self) {
     c.maybe_send_continue();
     while (c.body_.empty() && !c.message_done_ && !c.error_ && !c.lost_ && !c.body_timed_out_) {
         if (c.timer_kind_ == TimerKind::none) c.arm(c.state_->options.timeouts.body_idle, TimerKind::body);
-        Wait w(c);
+        OneWaiter::Wait w(c.waiter_);
         co_await w;
     }
     if (c.timer_kind_ == TimerKind::body) c.disarm();
@@ -651,7 +616,7 @@ Coro<void> Connection::drain(Ref<Connection> self) {
     Connection& c = *self;
     while (c.write_paused_ && !c.lost_) {
         if (c.timer_kind_ == TimerKind::none) c.arm(c.state_->options.timeouts.send_idle, TimerKind::send);
-        Wait w(c);
+        OneWaiter::Wait w(c.waiter_);
         co_await w;
     }
     if (c.timer_kind_ == TimerKind::send) c.disarm();

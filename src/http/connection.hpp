@@ -29,6 +29,7 @@
 #include <tulip/task/task.hpp>
 
 #include "message_parser.hpp"
+#include "one_waiter.hpp"
 
 namespace tulip::http::detail {
 
@@ -107,12 +108,11 @@ public:
 
 private:
     enum class TimerKind : std::uint8_t { none, idle, head, body, send, linger };
-    class Wait;
 
     static Coro<void> run(Ref<Connection> self);
     static Coro<bool> answer(Ref<Connection> self);
     void start_task();
-    void wake() noexcept;
+    void wake() noexcept { waiter_.wake(); }
     void feed(std::string_view bytes);
     void feed_buffered();
     std::size_t parse(std::string_view bytes);
@@ -143,7 +143,7 @@ private:
     Ref<Transport> transport_;  // null once lost
     MessageParser parser_;
     Task<void> task_;
-    tulip::detail::Waiter* waiter_ = nullptr;
+    OneWaiter waiter_;
     SocketAddress peer_;
 
     // Bytes received while the parser waits between messages.
@@ -185,18 +185,6 @@ private:
 };
 
 // The protocol the transport drives: forwards to the Connection.
-class HttpProtocol final : public Protocol {
-public:
-    explicit HttpProtocol(Ref<Connection> c) : c_(std::move(c)) {}
-    void connection_made(Transport& t) override { c_->made(t); }
-    void data_received(std::string_view data) override { c_->data(data); }
-    bool eof_received() override { return c_->eof(); }
-    void connection_lost(std::exception_ptr exc) override { c_->lost(exc); }
-    void pause_writing() override { c_->pause_writing(); }
-    void resume_writing() override { c_->resume_writing(); }
-
-private:
-    Ref<Connection> c_;
-};
+using HttpProtocol = ForwardingProtocol<Connection>;
 
 }  // namespace tulip::http::detail

@@ -194,7 +194,8 @@ std::vector<AddrInfo> with_port(const std::vector<SocketAddress>& addrs, std::ui
 
 }  // namespace
 
-Resolver::Resolver(EventLoop& loop, ResolverOptions options) : impl_(std::make_shared<Impl>(loop, std::move(options))) {}
+Resolver::Resolver(EventLoop& loop, ResolverOptions options)
+    : impl_(std::make_shared<Impl>(loop, std::move(options))) {}
 
 Resolver::~Resolver() = default;
 

@@ -168,6 +168,27 @@ protected:
     }
 };
 
+// An https server (the test PKI's localhost certificate) whose /who says
+// whether the request came over TLS and its Host.
+Coro<http::Server> https_who_server() {
+    ssl::SSLContext ctx(ssl::PROTOCOL_TLS_SERVER);
+    ctx.load_cert_chain(test::test_pki().server.cert, test::test_pki().server.key);
+    http::ServerOptions so;
+    so.net.ssl = ctx;
+    http::Application a;
+    a.get("/who", [](http::Request& r) -> Coro<http::Response> {
+        co_return http::Response::text(std::string(r.secure() ? "secure " : "plain ") + std::string(r.host()));
+    });
+    co_return co_await http::start_server(std::move(a), "127.0.0.1", 0, std::move(so));
+}
+
+// A client context that trusts the test CA.
+ssl::SSLContext trusting_test_ca() {
+    ssl::SSLContext ca(ssl::PROTOCOL_TLS_CLIENT);
+    ca.load_verify_locations(test::test_pki().ca.cert);
+    return ca;
+}
+
 // A raw server that answers each connection with a script: read one request
 // head, send `reply`, then close (or keep reading when keep_open).
 struct Scripted {
@@ -1065,21 +1086,11 @@ TEST_F(HttpClientTest, CancellingARequestClosesItsConnection) {
 
 TEST_F(HttpClientTest, HttpsVerifiesTheServerAgainstTheSessionsCa) {
     run_io(([&]() -> Coro<void> {
-        ssl::SSLContext server_ctx(ssl::PROTOCOL_TLS_SERVER);
-        server_ctx.load_cert_chain(test::test_pki().server.cert, test::test_pki().server.key);
-        http::ServerOptions so;
-        so.net.ssl = server_ctx;
-        http::Application a;
-        a.get("/who", [](http::Request& r) -> Coro<http::Response> {
-            co_return http::Response::text(std::string(r.secure() ? "secure " : "plain ") + std::string(r.host()));
-        });
-        http::Server server = co_await http::start_server(std::move(a), "127.0.0.1", 0, std::move(so));
+        http::Server server = co_await https_who_server();
         const std::string port = std::to_string(server.addresses().at(0).port());
 
-        ssl::SSLContext ca(ssl::PROTOCOL_TLS_CLIENT);
-        ca.load_verify_locations(test::test_pki().ca.cert);
         http::ClientSessionOptions o;
-        o.ssl = ca;
+        o.ssl = trusting_test_ca();
         http::ClientSession session(std::move(o));
         for (int i = 0; i < 3; ++i) {
             http::ClientResponse r = co_await session.get("https://localhost:" + port + "/who");
@@ -1234,25 +1245,15 @@ TEST_F(HttpClientTest, PlainRequestsGoToTheProxyInAbsoluteForm) {
 
 TEST_F(HttpClientTest, HttpsGoesThroughAConnectTunnelWithTlsToTheServer) {
     run_io(([&]() -> Coro<void> {
-        ssl::SSLContext server_ctx(ssl::PROTOCOL_TLS_SERVER);
-        server_ctx.load_cert_chain(test::test_pki().server.cert, test::test_pki().server.key);
-        http::ServerOptions so;
-        so.net.ssl = server_ctx;
-        http::Application a;
-        a.get("/who", [](http::Request& r) -> Coro<http::Response> {
-            co_return http::Response::text(std::string(r.secure() ? "secure " : "plain ") + std::string(r.host()));
-        });
-        http::Server server = co_await http::start_server(std::move(a), "127.0.0.1", 0, std::move(so));
+        http::Server server = co_await https_who_server();
         const std::string port = std::to_string(server.addresses().at(0).port());
         Proxy p;
         p.require_auth = "Basic dTpw";  // u:p
         Server proxy = co_await proxy_server(p);
         const std::string proxy_at = "127.0.0.1:" + std::to_string(port_of(proxy));
 
-        ssl::SSLContext ca(ssl::PROTOCOL_TLS_CLIENT);
-        ca.load_verify_locations(test::test_pki().ca.cert);
         http::ClientSessionOptions o;
-        o.ssl = ca;
+        o.ssl = trusting_test_ca();
         o.proxy = "http://u:p@" + proxy_at;
         http::ClientSession session(std::move(o));
         for (int i = 0; i < 3; ++i) {

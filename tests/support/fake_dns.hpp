@@ -55,9 +55,18 @@ struct FakeDns {
             in_addr a{};
             inet_pton(AF_INET, it->second.ipv4.c_str(), &a);
             const std::uint32_t ttl = it->second.ttl;
-            const char rr[] = {static_cast<char>(0xC0), 12, 0, 1, 0, 1,  // name pointer, A, IN
-                               static_cast<char>(ttl >> 24), static_cast<char>(ttl >> 16), static_cast<char>(ttl >> 8),
-                               static_cast<char>(ttl), 0, 4};
+            const char rr[] = {static_cast<char>(0xC0),
+                               12,
+                               0,
+                               1,
+                               0,
+                               1,  // name pointer, A, IN
+                               static_cast<char>(ttl >> 24),
+                               static_cast<char>(ttl >> 16),
+                               static_cast<char>(ttl >> 8),
+                               static_cast<char>(ttl),
+                               0,
+                               4};
             r.append(rr, sizeof rr);
             r.append(reinterpret_cast<const char*>(&a), 4);
         }
@@ -88,7 +97,9 @@ private:
     struct Forward : DatagramProtocol {
         explicit Forward(FakeDns* d) : d(d) {}
         void connection_made(DatagramTransport& t) override { d->t = &t; }
-        void datagram_received(std::string_view q, const SocketAddress& from) override { d->datagram_received(q, from); }
+        void datagram_received(std::string_view q, const SocketAddress& from) override {
+            d->datagram_received(q, from);
+        }
         FakeDns* d;
     };
     Ref<DatagramTransport> transport_;
