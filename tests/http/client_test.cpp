@@ -221,6 +221,14 @@ Coro<Server> scripted_server(Scripted& sc) {
     co_return co_await start_server(cb, "127.0.0.1", 0);
 }
 
+// The end of a test against a scripted server: the session's connections
+// all closed (none leaked to the pool), the session and the server closed.
+Coro<void> all_closed(http::ClientSession& session, Server& server) {
+    co_await test::eventually([&] { return session.connection_count() == 0; });
+    co_await session.close();
+    co_await test::close_and_wait(server);
+}
+
 std::string url_of(const Server& s, const std::string& path = "/") {
     return "http://127.0.0.1:" + std::to_string(port_of(s)) + path;
 }
@@ -573,8 +581,7 @@ TEST_F(HttpClientTest, CorruptCompressedBodyIsAPayloadError) {
             payload_error = true;
         }
         EXPECT_TRUE(payload_error);
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -864,8 +871,7 @@ TEST_F(HttpClientTest, ABodyDelimitedByTheCloseIsReadToTheClose) {
             EXPECT_EQ(co_await r.read(), "until the close");
         }
         EXPECT_EQ(session.connections_made(), 2u);  // not reusable
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -886,9 +892,7 @@ TEST_F(HttpClientTest, ABodyCutShortIsAPayloadError) {
             }
             EXPECT_TRUE(payload_error) << i;
         }
-        co_await test::eventually([&] { return session.connection_count() == 0; });
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -906,9 +910,7 @@ TEST_F(HttpClientTest, AServerThatClosesWithoutAnsweringIsServerDisconnected) {
         }
         EXPECT_TRUE(disconnected);
         EXPECT_EQ(sc.connections, 1);  // a POST is not retried
-        co_await test::eventually([&] { return session.connection_count() == 0; });
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -963,9 +965,7 @@ TEST_F(HttpClientTest, AStaleKeepAliveConnectionFailsOrIsRetriedForIdempotentMet
         }
         EXPECT_TRUE(disconnected);
         EXPECT_EQ(connections, 2);
-        co_await test::eventually([&] { return session.connection_count() == 0; });
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -982,8 +982,7 @@ TEST_F(HttpClientTest, InterimResponsesAreSkipped) {
         EXPECT_EQ(r.status(), 200);
         EXPECT_FALSE(r.headers().contains("Link"));
         EXPECT_EQ(co_await r.read(), "final");
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -1003,9 +1002,7 @@ TEST_F(HttpClientTest, AMalformedResponseIsAResponseError) {
             }
             EXPECT_TRUE(malformed) << i;
         }
-        co_await test::eventually([&] { return session.connection_count() == 0; });
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -1031,9 +1028,7 @@ TEST_F(HttpClientTest, AStallingServerTimesOut) {
             }
             EXPECT_TRUE(timed_out) << kind;
         }
-        co_await test::eventually([&] { return session.connection_count() == 0; });
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -1056,9 +1051,7 @@ TEST_F(HttpClientTest, ABodyThatStallsTimesOutOnSockRead) {
         }
         EXPECT_TRUE(timed_out);
         r.release();
-        co_await test::eventually([&] { return session.connection_count() == 0; });
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
@@ -1078,9 +1071,7 @@ TEST_F(HttpClientTest, CancellingARequestClosesItsConnection) {
             cancelled = true;
         }
         EXPECT_TRUE(cancelled);
-        co_await test::eventually([&] { return session.connection_count() == 0; });
-        co_await session.close();
-        co_await test::close_and_wait(server);
+        co_await all_closed(session, server);
     })());
 }
 
