@@ -1,6 +1,9 @@
 // src/http/client_response.cpp — http::ClientResponse (see client_response.hpp).
 #include <tulip/http/client_response.hpp>
 
+#include <iconv.h>
+
+#include <cerrno>
 #include <limits>
 
 #include <tulip/http/client_errors.hpp>
@@ -21,6 +24,41 @@ std::string take_front(std::string& s, std::size_t n) {
     return out;
 }
 }  // namespace
+
+// text(): the body in UTF-8, from its charset (glibc's iconv knows them
+// all). No charset, or UTF-8 or ASCII: as it is. Bytes the charset cannot
+// have throw ClientPayloadError, as Python's decode does; so does a charset
+// iconv does not know (aiohttp raises LookupError).
+std::string to_utf8(std::string body, const std::string& charset) {
+    if (charset.empty() || charset == "utf-8" || charset == "utf8" || charset == "us-ascii" || charset == "ascii")
+        return body;
+    iconv_t cd = iconv_open("UTF-8", charset.c_str());
+    if (cd == reinterpret_cast<iconv_t>(-1)) throw ClientPayloadError("unknown charset '" + charset + "'");
+    struct Closer {
+        iconv_t cd;
+        ~Closer() { iconv_close(cd); }
+    } closer{cd};
+    std::string out(body.size() * 4 + 16, '\0');
+    char* in = body.data();
+    std::size_t in_left = body.size();
+    char* o = out.data();
+    std::size_t out_left = out.size();
+    while (in_left > 0) {
+        if (iconv(cd, &in, &in_left, &o, &out_left) == static_cast<std::size_t>(-1)) {
+            if (errno == E2BIG) {
+                std::size_t used = static_cast<std::size_t>(o - out.data());
+                out.resize(out.size() * 2);
+                o = out.data() + used;
+                out_left = out.size() - used;
+                continue;
+            }
+            throw ClientPayloadError("the body is not valid " + charset + " (at byte " +
+                                     std::to_string(body.size() - in_left) + ")");
+        }
+    }
+    out.resize(static_cast<std::size_t>(o - out.data()));
+    return out;
+}
 
 // More decoded bytes into `pending`; false at the end of the body.
 static Coro<bool> fill(Ref<ResponseState> self) {
@@ -139,19 +177,7 @@ Coro<std::string> ClientResponse::read() {
 Coro<std::string> ClientResponse::text() {
     ClientResponse self = *this;
     std::string body = co_await self.read();
-    std::string cs = self.charset();
-    if (cs != "iso-8859-1" && cs != "latin-1" && cs != "latin1") co_return body;
-    std::string out;
-    out.reserve(body.size() * 2);
-    for (unsigned char c : body) {
-        if (c < 0x80) {
-            out.push_back(static_cast<char>(c));
-        } else {
-            out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-            out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-        }
-    }
-    co_return out;
+    co_return detail::to_utf8(std::move(body), self.charset());
 }
 
 Coro<std::string> ClientResponse::read_some(std::size_t n) {

@@ -152,6 +152,14 @@ protected:
         a.get("/latin1", [](http::Request&) -> Coro<http::Response> {
             co_return http::Response(200, "caf\xe9", "text/plain; charset=ISO-8859-1");
         });
+        a.get("/charset/{cs}", [](http::Request& r) -> Coro<http::Response> {
+            // "naïve" in each: Windows-1252, UTF-16LE, and bytes UTF-8 cannot have.
+            const std::string& cs = r.match_info("cs");
+            std::string body = cs == "windows-1252" ? std::string("na\xefve")
+                               : cs == "utf-16le"   ? std::string("n\0a\0\xef\0v\0e\0", 10)
+                                                    : std::string("na\xefve");
+            co_return http::Response(200, body, "text/plain; charset=\"" + cs + "\"");
+        });
         return a;
     }
 
@@ -615,6 +623,20 @@ TEST_F(HttpClientTest, JsonAndLatin1Text) {
         r = co_await session.get("/latin1");
         EXPECT_EQ(r.charset(), "iso-8859-1");
         EXPECT_EQ(co_await r.text(), "caf\xc3\xa9");
+        r = co_await session.get("/charset/windows-1252");
+        EXPECT_EQ(co_await r.text(), "na\xc3\xafve");
+        r = co_await session.get("/charset/utf-16le");
+        EXPECT_EQ(co_await r.text(), "na\xc3\xafve");
+        for (const char* bad : {"utf-8-but-not", "utf-32"}) {  // unknown; bytes that are not UTF-32
+            r = co_await session.get(std::string("/charset/") + bad);
+            bool refused = false;
+            try {
+                (void)co_await r.text();
+            } catch (const http::ClientPayloadError&) {
+                refused = true;
+            }
+            EXPECT_TRUE(refused) << bad;
+        }
         r = co_await session.get("/");
         bool bad_json = false;
         try {

@@ -66,8 +66,9 @@ public:
 
     // The whole body (decoded), kept: a second call returns it again.
     Coro<std::string> read();
-    // read(), as text: a latin-1 (iso-8859-1) charset is converted to UTF-8;
-    // any other charset is returned as received (C++ strings are bytes).
+    // read() as UTF-8 text, converted from the Content-Type's charset (none,
+    // UTF-8 or ASCII: as received, unchecked). A body its charset cannot
+    // have, or an unknown charset, throws ClientPayloadError.
     Coro<std::string> text();
     // Up to n bytes of the body as they arrive ("" at its end): aiohttp's
     // resp.content.read(n).
