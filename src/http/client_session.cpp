@@ -443,7 +443,13 @@ Coro<Ref<ClientConnection>> SessionState::acquire(Ref<SessionState> self, URL ur
                 }
             }
             slot->sw.w.state = tulip::detail::Waiter::State::pending;
-            co_await ParkSlot(slot->sw);
+            try {
+                co_await ParkSlot(slot->sw);
+            } catch (...) {
+                // Cancelled after a wake-up meant for it: pass the turn on.
+                if (slot->sw.w.state == tulip::detail::Waiter::State::done) self->wake_waiters();
+                throw;
+            }
             if (slot->timed_out) throw TimeoutError("timed out waiting for a free connection to " + key);
         }
     }
