@@ -45,10 +45,7 @@ void ClientConnection::data(std::string_view bytes) {
         std::size_t n;
         try {
             n = parser_.feed(bytes);
-        } catch (const ParseError& e) {
-            fail(std::make_exception_ptr(ClientResponseError(0, std::string("malformed response: ") + e.what(), "")));
-            break;
-        } catch (const std::exception& e) {  // from a sink callback (a bad header, memory)
+        } catch (const std::exception& e) {  // ParseError, or a sink callback's (a bad header, memory)
             fail(std::make_exception_ptr(ClientResponseError(0, std::string("malformed response: ") + e.what(), "")));
             break;
         }
@@ -86,6 +83,8 @@ void ClientConnection::lost(std::exception_ptr exc) {
     if (lost_) return;
     lost_ = true;
     disarm();
+    timer_.cancel();  // its callback holds us: a closed connection goes now
+    timer_ = TimerHandle();
     if (in_request_ && !complete_ && !error_ && exc) {
         try {
             std::rethrow_exception(exc);
@@ -168,6 +167,9 @@ void ClientConnection::update_reading() {
 // One timer, moved lazily (as the server's connections do): a later deadline
 // only updates deadline_, and the timer re-arms itself when it fires early.
 void ClientConnection::arm(std::optional<double> deadline) {
+    // A deadline that passed while nobody waited (the caller was busy between
+    // two reads) is not this wait's: each wait starts with its own.
+    timed_out_ = false;
     if (!deadline || !transport_) {
         disarm();
         return;

@@ -1077,6 +1077,32 @@ TEST_F(HttpClientTest, ABodyThatStallsTimesOutOnSockRead) {
     })());
 }
 
+TEST_F(HttpClientTest, SockReadCountsOnlyWhileWaitingNotWhileTheCallerIsBusy) {
+    run_io(([&]() -> Coro<void> {
+        auto cb = [](StreamReader r, StreamWriter w) -> Coro<void> {
+            (void)co_await r.readuntil("\r\n\r\n");
+            w.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n");
+            co_await w.drain();
+            co_await sleep(0.02);  // the first read waits for its bytes
+            w.write("abc");
+            co_await w.drain();
+            co_await sleep(0.2);
+            w.write("def");
+            co_await w.drain();
+            w.close();
+        };
+        Server server = co_await start_server(cb, "127.0.0.1", 0);
+        http::ClientSessionOptions o;
+        o.timeout.sock_read = 0.1;
+        http::ClientSession session(std::move(o));
+        http::ClientResponse r = co_await session.get(url_of(server));
+        EXPECT_EQ(co_await r.read_some(), "abc");
+        co_await sleep(0.15);                      // busy past sock_read, not waiting on the server
+        EXPECT_EQ(co_await r.read_some(), "def");  // then waits 0.05 s: within sock_read
+        co_await all_closed(session, server);
+    })());
+}
+
 TEST_F(HttpClientTest, CancellingARequestClosesItsConnection) {
     run_io(([&]() -> Coro<void> {
         Scripted sc;
