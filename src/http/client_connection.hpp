@@ -183,6 +183,8 @@ public:
     static Coro<Ref<ClientConnection>> acquire(Ref<SessionState> self, URL url, std::optional<URL> proxy,
                                                std::optional<double> deadline, std::optional<double> connect_timeout,
                                                bool fresh);
+    // An idle connection to url's origin (through proxy), if the pool has one.
+    Ref<ClientConnection> try_idle(const URL& url, const std::optional<URL>& proxy);
     // A response is done with its connection: back to the pool if it can
     // serve again, else closed.
     void release(Ref<ClientConnection> c);

@@ -164,33 +164,44 @@ std::uint64_t file_size(const std::string& path) {
     return static_cast<std::uint64_t>(st.st_size);
 }
 
+// The request's bytes, written straight into one string: our defaults (Host,
+// User-Agent, Accept, Accept-Encoding, Authorization from the URL) unless
+// the caller's headers name them, then the caller's (the session's merged
+// with the request's) but for the framing, which is ours.
 std::string serialize(const Outgoing& o, const ClientSessionOptions& so) {
-    Headers h;
-    h.add("Host", o.url.host_header());
-    if (!so.user_agent.empty()) h.add("User-Agent", so.user_agent);
-    h.add("Accept", "*/*");
-    if (so.auto_decompress) h.add("Accept-Encoding", "gzip, deflate");
-    if (!o.url.user.empty() || !o.url.password.empty())
-        h.add("Authorization", "Basic " + base64(o.url.user + ":" + o.url.password));
+    const Headers& own = o.headers;
     const bool via_proxy = o.proxy && !o.url.is_secure();  // https goes through a tunnel: the proxy sees none of this
-    if (via_proxy && (!o.proxy->user.empty() || !o.proxy->password.empty()))
-        h.add("Proxy-Authorization", "Basic " + base64(o.proxy->user + ":" + o.proxy->password));
-    override_with(h, o.headers);
-    if (!o.jar_cookies.empty()) {
-        std::optional<std::string_view> own = h.get("Cookie");
-        h.set("Cookie", own ? std::string(*own) + "; " + o.jar_cookies : o.jar_cookies);
-    }
-    h.remove("Content-Length");
-    h.remove("Transfer-Encoding");
-    if (!o.content_type.empty() && !h.contains("Content-Type")) h.add("Content-Type", o.content_type);
     const bool streamed = o.stream || o.file;
     const bool wants_length = o.body || o.method == "POST" || o.method == "PUT" || o.method == "PATCH";
     std::string out;
-    out.reserve(256 + h.bytes() + 4 * h.size() + (o.body ? o.body->size() : 0));
+    out.reserve(192 + own.bytes() + 4 * own.size() + o.jar_cookies.size() + (o.body ? o.body->size() : 0));
+    auto field = [&out](std::string_view name, std::string_view value) {
+        out.append(name).append(": ").append(value).append("\r\n");
+    };
     out.append(o.method).append(" ");
     if (via_proxy) out.append(o.url.scheme).append("://").append(o.url.host_header());  // absolute form
     out.append(o.url.request_target()).append(" HTTP/1.1\r\n");
-    for (auto [name, value] : h) out.append(name).append(": ").append(value).append("\r\n");
+    if (!own.contains("Host")) field("Host", o.url.host_header());
+    if (!so.user_agent.empty() && !own.contains("User-Agent")) field("User-Agent", so.user_agent);
+    if (!own.contains("Accept")) field("Accept", "*/*");
+    if (so.auto_decompress && !own.contains("Accept-Encoding")) field("Accept-Encoding", "gzip, deflate");
+    if ((!o.url.user.empty() || !o.url.password.empty()) && !own.contains("Authorization"))
+        field("Authorization", "Basic " + base64(o.url.user + ":" + o.url.password));
+    if (via_proxy && (!o.proxy->user.empty() || !o.proxy->password.empty()) && !own.contains("Proxy-Authorization"))
+        field("Proxy-Authorization", "Basic " + base64(o.proxy->user + ":" + o.proxy->password));
+    bool cookie_sent = false;
+    for (auto [name, value] : own) {
+        if (ascii_iequals(name, "Content-Length") || ascii_iequals(name, "Transfer-Encoding")) continue;
+        if (!o.jar_cookies.empty() && ascii_iequals(name, "Cookie")) {
+            if (cookie_sent) continue;  // the first Cookie line carries the jar's too
+            cookie_sent = true;
+            field(name, std::string(value) + "; " + o.jar_cookies);
+            continue;
+        }
+        field(name, value);
+    }
+    if (!o.jar_cookies.empty() && !cookie_sent) field("Cookie", o.jar_cookies);
+    if (!o.content_type.empty() && !own.contains("Content-Type")) field("Content-Type", o.content_type);
     if (streamed && !o.length)
         out.append("Transfer-Encoding: chunked\r\n");
     else if (streamed)
@@ -300,6 +311,11 @@ bool SessionState::evict_idle_elsewhere(const std::string& key) {
     c->drop_slot();
     c->close();
     return true;
+}
+
+Ref<ClientConnection> SessionState::try_idle(const URL& url, const std::optional<URL>& proxy) {
+    if (closed || idle == 0 || loop != &get_running_loop()) return {};
+    return take_idle(pool_key(url, proxy));
 }
 
 void SessionState::remove_idle(ClientConnection* c) {
@@ -625,7 +641,9 @@ Coro<Ref<ResponseState>> exchange(Ref<SessionState> s, Outgoing& o, std::optiona
     std::string wire = serialize(o, s->options);
     const bool head_request = o.method == "HEAD";
     for (int attempt = 0;; ++attempt) {
-        Ref<ClientConnection> c = co_await SessionState::acquire(s, o.url, o.proxy, deadline, t.connect, attempt > 0);
+        // An idle connection of the origin needs no wait and no coroutine.
+        Ref<ClientConnection> c = attempt == 0 ? s->try_idle(o.url, o.proxy) : Ref<ClientConnection>();
+        if (!c) c = co_await SessionState::acquire(s, o.url, o.proxy, deadline, t.connect, attempt > 0);
         const bool reused = c->requests > 0;
         const bool may_retry =
             s->options.retry_stale_connections && reused && attempt == 0 && idempotent(o.method) && o.replayable();
