@@ -211,7 +211,7 @@ public:
 private:
     bool can_proceed(std::string_view key) const;
     Ref<ClientConnection> take_idle(const std::string& key);
-    bool evict_idle_elsewhere(const std::string& key);
+    bool evict_oldest_idle();
     void arm_expiry();
     void on_expiry();
     void remove_idle(ClientConnection* c);

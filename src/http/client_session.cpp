@@ -294,13 +294,12 @@ Ref<ClientConnection> SessionState::take_idle(const std::string& key) {
     return {};
 }
 
-bool SessionState::evict_idle_elsewhere(const std::string& key) {
-    // The connection idle longest, of another host (or of this one, when a
-    // fresh connection is wanted): closing it frees its slot now.
+bool SessionState::evict_oldest_idle() {
+    // The connection idle longest, whatever its origin (the caller's has
+    // none idle, or wants a fresh one): closing it frees its slot now.
     Host* oldest = nullptr;
     for (auto& [k, h] : hosts) {
         if (h.idle.empty()) continue;
-        (void)key;
         if (!oldest || h.idle.front()->idle_since < oldest->idle.front()->idle_since) oldest = &h;
     }
     if (!oldest) return false;
@@ -438,7 +437,7 @@ Coro<Ref<ClientConnection>> SessionState::acquire(Ref<SessionState> self, URL ur
             bool host_ok = self->options.limit_per_host == 0 || host_open < self->options.limit_per_host;
             bool total_ok = self->options.limit == 0 || self->open < self->options.limit;
             if (host_ok && total_ok) break;
-            if (host_ok && self->evict_idle_elsewhere(key)) continue;
+            if (host_ok && self->evict_oldest_idle()) continue;
             if (!host_ok && fresh && it != self->hosts.end() && !it->second.idle.empty()) {
                 // A fresh connection is wanted and this host is at its limit:
                 // one of its idle connections gives its slot up.

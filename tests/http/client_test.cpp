@@ -1083,22 +1083,23 @@ TEST_F(HttpClientTest, SockReadCountsOnlyWhileWaitingNotWhileTheCallerIsBusy) {
             (void)co_await r.readuntil("\r\n\r\n");
             w.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n");
             co_await w.drain();
-            co_await sleep(0.02);  // the first read waits for its bytes
+            co_await sleep(0.05);  // the first read waits for its bytes
             w.write("abc");
             co_await w.drain();
-            co_await sleep(0.2);
+            co_await sleep(1.0);
             w.write("def");
             co_await w.drain();
             w.close();
         };
         Server server = co_await start_server(cb, "127.0.0.1", 0);
         http::ClientSessionOptions o;
-        o.timeout.sock_read = 0.1;
+        // Margins of 0.3 s or more either way, for a loaded machine.
+        o.timeout.sock_read = 0.5;
         http::ClientSession session(std::move(o));
         http::ClientResponse r = co_await session.get(url_of(server));
         EXPECT_EQ(co_await r.read_some(), "abc");
-        co_await sleep(0.15);                      // busy past sock_read, not waiting on the server
-        EXPECT_EQ(co_await r.read_some(), "def");  // then waits 0.05 s: within sock_read
+        co_await sleep(0.8);                       // busy past sock_read, not waiting on the server
+        EXPECT_EQ(co_await r.read_some(), "def");  // then waits ~0.2 s: within sock_read
         co_await all_closed(session, server);
     })());
 }
