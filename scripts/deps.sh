@@ -3,7 +3,7 @@
 # which to install. Usage: scripts/deps.sh [build|bench]
 set -euo pipefail
 want=(g++ cmake ninja-build pkg-config libgtest-dev googletest clang-format-16 libssl-dev openssl python3
-      node-llhttp nlohmann-json3-dev zlib1g-dev libc-ares-dev curl wrk python3-aiohttp chromium nginx-light)
+      node-llhttp nlohmann-json3-dev zlib1g-dev libc-ares-dev liburing-dev curl wrk python3-aiohttp chromium nginx-light)
 if [ "${1:-build}" = bench ]; then
   want+=(libboost-dev libuv1-dev python3 python3-uvloop libbenchmark-dev wrk nginx-light python3-aiohttp python3-httpx)
 fi

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <system_error>
 
 #include "../core/sys.hpp"
@@ -28,38 +29,16 @@ void EpollPoller::add_wake_fd(int fd) {
         throw std::system_error(errno, std::generic_category(), "epoll_ctl(wake fd)");
 }
 
-CallbackNode* EpollPoller::set(int fd, bool write, CallbackNode* node) {
-    if (fd < 0) {
-        if (node) node->decref();
-        throw std::invalid_argument("invalid file descriptor " + std::to_string(fd));
-    }
-    if (static_cast<std::size_t>(fd) >= fds_.size()) {
-        if (!node) return nullptr;
-        fds_.resize(static_cast<std::size_t>(fd) + 1);
-    }
-    FdEntry& e = fds_[static_cast<std::size_t>(fd)];
-    CallbackNode*& slot = write ? e.writer : e.reader;
-    CallbackNode* old = slot;
-    bool had_any = e.reader || e.writer;
-    slot = node;
+void EpollPoller::interest_changed(int fd, FdEntry& e) {
     std::uint32_t want = (e.reader ? std::uint32_t(EPOLLIN) : 0u) | (e.writer ? std::uint32_t(EPOLLOUT) : 0u);
-    if (want != e.events) {
-        epoll_event ev{};
-        ev.events = want;
-        ev.data.fd = fd;
-        int op = e.events == 0 ? EPOLL_CTL_ADD : (want == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
-        if (::epoll_ctl(epfd_, op, fd, &ev) < 0) {
-            int err = errno;
-            slot = old;
-            if (node) node->decref();
-            throw std::system_error(err, std::generic_category(), "epoll_ctl on fd " + std::to_string(fd));
-        }
-        e.events = want;
-    }
-    bool has_any = e.reader || e.writer;
-    if (had_any && !has_any) --user_fds_;
-    if (!had_any && has_any) ++user_fds_;
-    return old;
+    if (want == e.events) return;
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.fd = fd;
+    int op = e.events == 0 ? EPOLL_CTL_ADD : (want == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
+    if (::epoll_ctl(epfd_, op, fd, &ev) < 0)
+        throw std::system_error(errno, std::generic_category(), "epoll_ctl on fd " + std::to_string(fd));
+    e.events = want;
 }
 
 bool EpollPoller::poll(int timeout_ms, NodeQueue& ready) {
@@ -76,39 +55,16 @@ bool EpollPoller::poll(int timeout_ms, NodeQueue& ready) {
             woke = true;
             continue;
         }
-        if (static_cast<std::size_t>(fd) >= fds_.size()) continue;
-        FdEntry& e = fds_[static_cast<std::size_t>(fd)];
-        // Errors and hang-ups wake both sides, as the selectors module reports them.
-        // A watcher is normally run (dequeued) by the iteration that polled it;
-        // if it is still queued (a callback threw out of run_forever, or called
-        // run_once itself, before it ran), that one run answers this report too:
-        // its node must not be queued twice.
-        if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) && e.reader && !e.reader->cancelled && !e.reader->queued()) {
-            e.reader->incref();
-            ready.push(e.reader);
-        }
-        if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && e.writer && !e.writer->cancelled && !e.writer->queued()) {
-            e.writer->incref();
-            ready.push(e.writer);
-        }
+        if (FdEntry* e = entry(fd))
+            report(*e, ev & (EPOLLIN | EPOLLERR | EPOLLHUP), ev & (EPOLLOUT | EPOLLERR | EPOLLHUP), ready);
     }
     if (static_cast<std::size_t>(n) == events_.size() && events_.size() < 4096) events_.resize(events_.size() * 2);
     return woke;
 }
 
-void EpollPoller::clear() {
-    for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
-        FdEntry& e = fds_[fd];
-        for (CallbackNode* n : {e.reader, e.writer})
-            if (n) {
-                n->cancelled = true;
-                n->decref();
-            }
-        if (e.events) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, static_cast<int>(fd), nullptr);
-        e = FdEntry{};
-    }
-    user_fds_ = 0;
-    internal_fds_ = 0;
+void EpollPoller::forget_all() noexcept {
+    for (std::size_t fd = 0; fd < fds_.size(); ++fd)
+        if (fds_[fd].events) ::epoll_ctl(epfd_, EPOLL_CTL_DEL, static_cast<int>(fd), nullptr);
 }
 
 }  // namespace tulip::detail

@@ -31,6 +31,7 @@
 
 #include "epoll_poller.hpp"
 #include "loop_cold.hpp"
+#include "uring_poller.hpp"
 
 namespace tulip {
 
@@ -79,6 +80,34 @@ void log(LogLevel level, const std::string& message) {
 }
 
 namespace detail {
+// The poller a new loop gets. An explicit EventLoopOptions::poller is obeyed
+// or throws; TULIP_POLLER is a preference (a machine that refuses io_uring
+// falls back to epoll with one warning); automatic takes epoll (see
+// docs/asyncio.md: io_uring's readiness path does not beat it yet).
+static Poller* make_poller(PollerKind kind) {
+    if (kind == PollerKind::epoll) return new EpollPoller();
+    if (kind == PollerKind::io_uring) return new UringPoller();
+    const char* v = std::getenv("TULIP_POLLER");
+    if (!v || !*v || std::strcmp(v, "auto") == 0 || std::strcmp(v, "epoll") == 0) return new EpollPoller();
+    if (std::strcmp(v, "io_uring") != 0)
+        throw std::invalid_argument(std::string("TULIP_POLLER must be epoll, io_uring or auto, not \"") + v + "\"");
+    // Asked once per process: a refusal does not change, and a failed
+    // io_uring_setup costs.
+    static std::atomic<int> uring_ok{-1};
+    if (uring_ok.load(std::memory_order_relaxed) != 0) {
+        try {
+            auto* p = new UringPoller();
+            uring_ok.store(1, std::memory_order_relaxed);
+            return p;
+        } catch (const std::system_error& e) {
+            if (uring_ok.exchange(0) != 0)
+                log(LogLevel::warning,
+                    std::string("TULIP_POLLER=io_uring: io_uring unavailable (") + e.what() + "), using epoll");
+        }
+    }
+    return new EpollPoller();
+}
+
 bool debug_from_env() noexcept {
     const char* v = std::getenv("TULIP_DEBUG");
     return v && *v && std::strcmp(v, "0") != 0;
@@ -233,7 +262,7 @@ void Handle::cancel() noexcept {
 EventLoop::EventLoop() : EventLoop(EventLoopOptions{}) {}
 
 EventLoop::EventLoop(EventLoopOptions options)
-    : poller_(detail::make_owned<detail::EpollPoller>()), virtual_(options.virtual_time),
+    : poller_(detail::make_poller(options.poller)), virtual_(options.virtual_time),
       debug_(options.debug || detail::debug_from_env()), cold_(detail::make_owned<detail::LoopCold>()) {
     door_ = new detail::LoopDoor(this);
     poller_->add_wake_fd(door_->wake_fd());
@@ -255,6 +284,8 @@ EventLoop::~EventLoop() {
     poller_.reset();
     door_->decref();  // threads holding a LoopRef keep the (shut) door, and its fd
 }
+
+std::string_view EventLoop::poller_name() const noexcept { return poller_->name(); }
 
 void EventLoop::throw_nan(const char* what) { throw std::invalid_argument(std::string(what) + " must not be NaN"); }
 

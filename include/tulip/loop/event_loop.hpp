@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -54,7 +55,7 @@ class Executor;
 class TaskFactory;
 
 namespace detail {
-class EpollPoller;
+class Poller;
 struct LoopAccess;
 struct LoopCold;
 
@@ -135,6 +136,15 @@ using LogSink = std::function<void(LogLevel, const std::string&)>;
 void set_log_sink(LogSink sink);
 void log(LogLevel level, const std::string& message);
 
+// What the loop waits on for I/O. `automatic` reads TULIP_POLLER from the
+// environment ("epoll", "io_uring" or "auto"; unset is auto) and takes epoll
+// otherwise: on the benchmarks io_uring's readiness path is at par with epoll,
+// not ahead (bench/RESULTS.md), so it is not yet the default. TULIP_POLLER=
+// io_uring on a kernel that refuses io_uring (the io_uring_disabled sysctl, a
+// seccomp filter) falls back to epoll with one warning; an explicit
+// PollerKind::io_uring there throws std::system_error.
+enum class PollerKind { automatic, epoll, io_uring };
+
 struct EventLoopOptions {
     // Virtual time: the clock starts at 0 and, when nothing is ready and no I/O
     // or thread work is pending, jumps straight to the next timer. For tests
@@ -142,6 +152,7 @@ struct EventLoopOptions {
     bool virtual_time = false;
     // Debug mode; also enabled by the environment variable TULIP_DEBUG=1.
     bool debug = false;
+    PollerKind poller = PollerKind::automatic;
 };
 
 class EventLoop {
@@ -208,6 +219,10 @@ public:
     // Closes the loop: drops pending callbacks, shuts the default executor down
     // without waiting. Raises std::runtime_error if the loop is running.
     void close();
+
+    // Which poller this loop waits on: "epoll" or "io_uring" (tulip's; asyncio
+    // exposes its selector as loop._selector).
+    std::string_view poller_name() const noexcept;
 
     // ---- file descriptors (the selector-level API) ------------------------------
     // The callback runs whenever fd is readable (writable), until removed.
@@ -428,7 +443,7 @@ private:
     detail::NodeQueue ready_;
     std::vector<HeapEntry> heap_;
     std::uint64_t timer_seq_ = 0;
-    detail::Owned<detail::EpollPoller> poller_;
+    detail::Owned<detail::Poller> poller_;
     // The entry for other threads (owns the wake eventfd); this loop holds one
     // reference, close() shuts it.
     detail::LoopDoor* door_ = nullptr;

@@ -1,0 +1,51 @@
+#include "poller.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace tulip::detail {
+
+CallbackNode* Poller::set(int fd, bool write, CallbackNode* node) {
+    if (fd < 0) {
+        if (node) node->decref();
+        throw std::invalid_argument("invalid file descriptor " + std::to_string(fd));
+    }
+    if (static_cast<std::size_t>(fd) >= fds_.size()) {
+        if (!node) return nullptr;
+        fds_.resize(static_cast<std::size_t>(fd) + 1);
+    }
+    FdEntry& e = fds_[static_cast<std::size_t>(fd)];
+    CallbackNode*& slot = write ? e.writer : e.reader;
+    CallbackNode* old = slot;
+    bool had_any = e.reader || e.writer;
+    slot = node;
+    try {
+        interest_changed(fd, e);
+    } catch (...) {
+        slot = old;
+        if (node) node->decref();
+        throw;
+    }
+    bool has_any = e.reader || e.writer;
+    if (had_any && !has_any) --user_fds_;
+    if (!had_any && has_any) ++user_fds_;
+    return old;
+}
+
+void Poller::clear() {
+    forget_all();
+    for (FdEntry& e : fds_) {
+        for (CallbackNode* n : {e.reader, e.writer})
+            if (n) {
+                n->cancelled = true;
+                n->decref();
+            }
+        e.reader = e.writer = nullptr;
+        e.events = 0;
+        ++e.gen;
+    }
+    user_fds_ = 0;
+    internal_fds_ = 0;
+}
+
+}  // namespace tulip::detail
