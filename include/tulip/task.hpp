@@ -5,6 +5,7 @@
 //   task/future.hpp           Future<T>
 //   task/task.hpp             Task<T>, create_task, ensure_future, current_task, all_tasks
 //   task/runner.hpp           run, Runner
+//   task/loop_threads.hpp     run_threads (one loop per thread)
 //   task/sleep.hpp            sleep
 //   task/gather.hpp           gather   task/outcome.hpp  Outcome<T> (return_exceptions)
 //   task/wait.hpp             wait, as_completed
@@ -24,6 +25,7 @@
 #include <tulip/task/future.hpp>
 #include <tulip/task/gather.hpp>
 #include <tulip/task/graph.hpp>
+#include <tulip/task/loop_threads.hpp>
 #include <tulip/task/outcome.hpp>
 #include <tulip/task/runner.hpp>
 #include <tulip/task/shield.hpp>

@@ -31,12 +31,16 @@ struct PollerEnv {
     std::optional<std::string> saved;
     explicit PollerEnv(const char* value) {
         if (const char* v = std::getenv("TULIP_POLLER")) saved = v;
-        if (value) ::setenv("TULIP_POLLER", value, 1);
-        else ::unsetenv("TULIP_POLLER");
+        if (value)
+            ::setenv("TULIP_POLLER", value, 1);
+        else
+            ::unsetenv("TULIP_POLLER");
     }
     ~PollerEnv() {
-        if (saved) ::setenv("TULIP_POLLER", saved->c_str(), 1);
-        else ::unsetenv("TULIP_POLLER");
+        if (saved)
+            ::setenv("TULIP_POLLER", saved->c_str(), 1);
+        else
+            ::unsetenv("TULIP_POLLER");
     }
 };
 

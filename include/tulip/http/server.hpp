@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,10 @@ struct ServerOptions {
     // Listening and TLS (ssl, backlog, reuse_port, ...). max_connections is
     // taken from limits.
     tulip::ServerOptions net;
+    // run_app only: how many loops serve (one thread each, nginx's
+    // worker_processes; 0: one per CPU), and whether each is pinned to a CPU.
+    std::size_t workers = 1;
+    bool pin_workers = false;
 };
 
 namespace detail {
@@ -98,5 +103,18 @@ inline Coro<Server> start_server(Application app, std::string host, std::uint16_
     ServerOptions options;
     return detail::start_server_impl(std::move(app), std::move(host), port, std::move(options));
 }
+
+// Serves until Ctrl-C, then shuts down gracefully (aiohttp's web.run_app;
+// blocks the calling thread). With options.workers != 1, run_threads: one
+// loop per worker thread, each serving an Application that make_app builds on
+// that thread (handlers and their state are never shared between loops), all
+// listening on one port with SO_REUSEPORT so that the kernel spreads the
+// connections, as nginx's workers. Port 0 picks one free port for all.
+// `body`, when given, runs on each worker instead of serving forever (the
+// server is shut down when it returns): for tests, and for programs that end
+// serving on their own terms.
+using RunAppBody = std::function<Coro<void>(std::size_t worker, Server& server)>;
+void run_app(std::function<Application()> make_app, std::string host, std::uint16_t port, ServerOptions options = {},
+             RunAppBody body = {});
 
 }  // namespace tulip::http
