@@ -22,6 +22,8 @@ inline bool inject(const char* name) {
 }
 }  // namespace
 
+int injected(const char* name) { return fault_hook ? fault_hook(name) : 0; }
+
 int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms) {
     if (inject("epoll_wait")) return -1;
     return ::epoll_wait(epfd, events, maxevents, timeout_ms);

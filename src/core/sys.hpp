@@ -14,6 +14,11 @@ namespace tulip::detail::sys {
 using FaultHook = int (*)(const char* syscall_name);
 extern FaultHook fault_hook;
 
+// The errno the hook injects for a call named `name`, or 0: for I/O done
+// without a syscall of ours (io_uring's receives), so that injected faults
+// reach the same code.
+int injected(const char* name);
+
 int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout_ms);
 long recv(int fd, void* buf, unsigned long len, int flags);
 long send(int fd, const void* buf, unsigned long len, int flags);

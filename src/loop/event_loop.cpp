@@ -296,8 +296,13 @@ void EventLoop::drain_threadsafe() noexcept {
     if (door_->pending()) door_->drain(ready_);
 }
 
-void EventLoop::set_fd_callback(int fd, bool write, detail::CallbackNode* n) {
-    if (auto* old = poller_->set(fd, write, n)) {
+bool EventLoop::can_receive() const noexcept { return poller_->can_receive(); }
+bool EventLoop::next_received(int fd, detail::Received& out) noexcept { return poller_->next_received(fd, out); }
+void EventLoop::release_received(const detail::Received& r) noexcept { poller_->release_received(r); }
+void EventLoop::unreceive(int fd, std::size_t taken) noexcept { poller_->unreceive(fd, taken); }
+
+void EventLoop::set_fd_callback(int fd, bool write, detail::CallbackNode* n, bool receive) {
+    if (auto* old = poller_->set(fd, write, n, receive)) {
         old->cancelled = true;
         old->decref();
     }
@@ -313,6 +318,7 @@ void EventLoop::check_thread_slow(const char* what) const {
 
 void EventLoop::set_fd_owner(int fd, detail::FdOwner* owner) {
     if (fd < 0) return;
+    if (!owner) poller_->discard_received(fd);  // its transport is closing it
     auto i = static_cast<std::size_t>(fd);
     if (i >= fd_owners_.size()) {
         if (!owner) return;

@@ -5,7 +5,7 @@
 
 namespace tulip::detail {
 
-CallbackNode* Poller::set(int fd, bool write, CallbackNode* node) {
+CallbackNode* Poller::set(int fd, bool write, CallbackNode* node, bool receive) {
     if (fd < 0) {
         if (node) node->decref();
         throw std::invalid_argument("invalid file descriptor " + std::to_string(fd));
@@ -18,11 +18,16 @@ CallbackNode* Poller::set(int fd, bool write, CallbackNode* node) {
     CallbackNode*& slot = write ? e.writer : e.reader;
     CallbackNode* old = slot;
     bool had_any = e.reader || e.writer;
+    bool old_receive = e.receive;
     slot = node;
+    // A reader's mode changes only when a new reader comes: the removal of a
+    // receiver must still cancel a receive, not a poll.
+    if (!write && node) e.receive = receive && can_receive();
     try {
         interest_changed(fd, e);
     } catch (...) {
         slot = old;
+        e.receive = old_receive;
         if (node) node->decref();
         throw;
     }

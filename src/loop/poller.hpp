@@ -24,7 +24,28 @@ public:
     // Installs (or replaces, or with nullptr clears) the reader/writer of fd.
     // Returns the node it replaced (the caller owns its reference). On error
     // the new node's reference is dropped and the table is left as it was.
-    CallbackNode* set(int fd, bool write, CallbackNode* node);
+    // receive (a reader on a stream socket, pollers that can_receive()): the
+    // poller reads for it, and the reader takes the data with next_received.
+    CallbackNode* set(int fd, bool write, CallbackNode* node, bool receive = false);
+
+    // ---- completion-based reading (io_uring); the defaults: not supported ----
+    virtual bool can_receive() const noexcept { return false; }
+    // The next chunk received on fd, if any; a data chunk's buffer is lent
+    // until release_received.
+    virtual bool next_received(int fd, Received& out) noexcept {
+        (void)fd;
+        (void)out;
+        return false;
+    }
+    virtual void release_received(const Received& r) noexcept { (void)r; }
+    // Puts back the chunk next_received just gave, less its first `taken`
+    // bytes (its buffer stays lent); its reader is asked again next iteration.
+    virtual void unreceive(int fd, std::size_t taken) noexcept {
+        (void)fd;
+        (void)taken;
+    }
+    // Drops what was received on fd and not taken (its owner closes it).
+    virtual void discard_received(int fd) noexcept { (void)fd; }
     // Adds the special wake-up fd (eventfd); its events are reported by poll()'s result.
     virtual void add_wake_fd(int fd) = 0;
     // Waits up to timeout_ms (-1 forever, 0 poll) and pushes the callbacks of
@@ -43,6 +64,8 @@ protected:
         CallbackNode* writer = nullptr;
         std::uint32_t events = 0;  // epoll: the registered mask; io_uring: the armed directions (1 read, 2 write)
         std::uint32_t gen = 0;     // io_uring: bumped on every disarm, so a late completion is known stale
+        std::uint16_t epoch = 0;   // io_uring: bumped when received data is discarded (the fd's owner closes it)
+        bool receive = false;      // the reader is a receiver (see set)
     };
     // The backend's part of set(): the watchers of fd changed (`e` already
     // holds the new ones). Throws to refuse (set() then restores the old node).

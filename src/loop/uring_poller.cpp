@@ -1,6 +1,7 @@
 #include "uring_poller.hpp"
 
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,13 +17,24 @@ namespace tulip::detail {
 namespace {
 // user_data: bit 63 marks the loop's own requests; otherwise fd in bits 0-31,
 // the direction (0 read, 1 write) in bit 32, the direction's generation in
-// bits 33-48. A completion whose generation is not the entry's current one
-// belongs to a request disarmed since (or to an fd closed and reused).
+// bits 33-48, a receive's epoch in bits 49-60, bit 61 for a receive. A
+// completion whose generation is not the entry's current one belongs to a
+// request disarmed since; a receive's data is kept unless its epoch is stale
+// (the fd was closed, and may be reused).
 constexpr std::uint64_t kOwn = std::uint64_t{1} << 63;
+constexpr std::uint64_t kRecv = std::uint64_t{1} << 61;
 constexpr std::uint64_t kWakeTag = kOwn | 1;
 constexpr std::uint64_t kIgnoreTag = kOwn | 2;
 
 constexpr unsigned kBit[2] = {1u, 2u};  // FdEntry::events: which directions have a request in the kernel
+constexpr unsigned kRecvArmed = 4u;     // FdEntry::events: the read request is a receive
+
+// The provided buffers: 256 x 8 KiB per loop (2 MiB, touched as used).
+constexpr std::uint32_t kBufCount = 256;
+constexpr std::size_t kBufSize = 8192;
+constexpr int kBufGroup = 0;
+
+inline std::uint32_t epoch_bits(std::uint16_t epoch) noexcept { return epoch & 0xfffu; }
 
 inline std::uint32_t gen_of(std::uint32_t gens, unsigned dir) noexcept { return (gens >> (16 * dir)) & 0xffffu; }
 inline void bump_gen(std::uint32_t& gens, unsigned dir) noexcept {
@@ -71,13 +83,17 @@ void UringPoller::setup_ring() {
 
 bool UringPoller::on_ring_thread() const noexcept { return !single_issuer_ || ring_thread_ == t_thread; }
 
-void UringPoller::take_ring_to_this_thread() {
+void UringPoller::take_ring_to_this_thread(NodeQueue& ready) {
     if (ring_thread_ != 0) {
-        // Run before on another thread: a new ring here. What the kernel held
-        // (polls, the wake-up) goes with the old one; the table says what to
-        // arm again.
+        // Run before on another thread: a new ring here. What the old one
+        // completed is taken first (reading the completion ring is no
+        // syscall); what it has not (polls, receives whose data is still in
+        // the socket, the wake-up) goes with it; the table says what to arm
+        // again.
+        reap(ready);
         ::io_uring_queue_exit(&ring_);
         setup_ring();
+        if (br_) register_buffers();
         for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
             FdEntry& e = fds_[fd];
             for (unsigned dir = 0; dir < 2; ++dir)
@@ -99,6 +115,8 @@ void UringPoller::take_ring_to_this_thread() {
 UringPoller::~UringPoller() {
     clear();
     ::io_uring_queue_exit(&ring_);
+    if (br_) ::munmap(br_, br_entries_ * sizeof(io_uring_buf));
+    if (bufs_) ::munmap(bufs_, kBufCount * kBufSize);
 }
 
 io_uring_sqe* UringPoller::next_sqe() {
@@ -138,6 +156,16 @@ void UringPoller::add_wake_fd(int fd) {
 }
 
 void UringPoller::arm(int fd, FdEntry& e, unsigned dir) {
+    if (dir == 0 && e.receive) {
+        if (!br_) setup_buffers();
+        io_uring_sqe* s = next_sqe();
+        ::io_uring_prep_recv_multishot(s, fd, nullptr, 0, 0);
+        s->flags |= IOSQE_BUFFER_SELECT;
+        s->buf_group = kBufGroup;
+        ::io_uring_sqe_set_data64(s, tag(fd, 0, e.gen) | kRecv | (std::uint64_t{epoch_bits(e.epoch)} << 49));
+        e.events |= kBit[0] | kRecvArmed;
+        return;
+    }
     io_uring_sqe* s = next_sqe();
     ::io_uring_prep_poll_add(s, fd, dir ? POLLOUT : POLLIN);
     ::io_uring_sqe_set_data64(s, tag(fd, dir, e.gen));
@@ -146,9 +174,13 @@ void UringPoller::arm(int fd, FdEntry& e, unsigned dir) {
 
 void UringPoller::disarm(int fd, FdEntry& e, unsigned dir) {
     io_uring_sqe* s = next_sqe();
-    ::io_uring_prep_poll_remove(s, tag(fd, dir, e.gen));
+    if (dir == 0 && (e.events & kRecvArmed))
+        ::io_uring_prep_cancel64(s, tag(fd, 0, e.gen) | kRecv | (std::uint64_t{epoch_bits(e.epoch)} << 49), 0);
+    else
+        ::io_uring_prep_poll_remove(s, tag(fd, dir, e.gen));
     ::io_uring_sqe_set_data64(s, kIgnoreTag);
     e.events &= ~kBit[dir];
+    if (dir == 0) e.events &= ~kRecvArmed;
     bump_gen(e.gen, dir);
 }
 
@@ -164,6 +196,15 @@ void UringPoller::interest_changed(int fd, FdEntry& e) {
             throw std::system_error(EPERM, std::generic_category(), "io_uring poll on fd " + std::to_string(fd));
     }
     bool removed = false;
+    // A reader that changed kind (poll <-> receive) needs the other request.
+    if (e.reader && (e.events & kBit[0]) && e.receive != bool(e.events & kRecvArmed)) {
+        disarm(fd, e, 0);
+        removed = true;
+    }
+    // A new receiver may have chunks waiting (a reader paused, then resumed).
+    if (e.reader && e.receive && static_cast<std::size_t>(fd) < received_.size() &&
+        !received_[static_cast<std::size_t>(fd)].empty())
+        to_report_.push_back(fd);
     for (unsigned dir = 0; dir < 2; ++dir) {
         bool want = dir ? e.writer != nullptr : e.reader != nullptr;
         bool armed = e.events & kBit[dir];
@@ -181,7 +222,7 @@ void UringPoller::interest_changed(int fd, FdEntry& e) {
 }
 
 bool UringPoller::poll(int timeout_ms, NodeQueue& ready) {
-    if (!on_ring_thread()) take_ring_to_this_thread();
+    if (!on_ring_thread()) take_ring_to_this_thread(ready);
     if (!wake_armed_ && wake_fd_ >= 0) add_wake_fd(wake_fd_);
     for (std::uint64_t k : rearm_) {
         int fd = static_cast<int>(k >> 1);
@@ -190,6 +231,8 @@ bool UringPoller::poll(int timeout_ms, NodeQueue& ready) {
         if (e && !(e->events & kBit[dir]) && (dir ? e->writer : e->reader)) arm(fd, *e, dir);
     }
     rearm_.clear();
+    // Readers with chunks still to take run this iteration: no waiting then.
+    if (!to_report_.empty() && report_received(ready)) timeout_ms = 0;
 
     if (timeout_ms == 0 || ::io_uring_cq_ready(&ring_) != 0) {
         // Nothing to wait for: submit what is new and run the deferred
@@ -230,6 +273,10 @@ bool UringPoller::reap(NodeQueue& ready) {
             }
             continue;
         }
+        if (ud & kRecv) {
+            on_received(cqe, ud, ready);
+            continue;
+        }
         int fd = static_cast<int>(ud & 0xffffffffu);
         unsigned dir = static_cast<unsigned>((ud >> 32) & 1);
         FdEntry* e = entry(fd);
@@ -244,7 +291,144 @@ bool UringPoller::reap(NodeQueue& ready) {
     return woke;
 }
 
+void UringPoller::on_received(io_uring_cqe* cqe, std::uint64_t ud, NodeQueue& ready) {
+    int fd = static_cast<int>(ud & 0xffffffffu);
+    int res = cqe->res;
+    bool has_buf = cqe->flags & IORING_CQE_F_BUFFER;
+    std::uint32_t bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
+    FdEntry* e = entry(fd);
+    if (!e || ((ud >> 49) & 0xfffu) != epoch_bits(e->epoch)) {
+        if (has_buf) recycle(bid);  // for a closed fd: nobody will take it
+        return;
+    }
+    bool current = (e->events & kRecvArmed) && ((ud >> 33) & 0xffffu) == gen_of(e->gen, 0);
+    bool ended = !(cqe->flags & IORING_CQE_F_MORE);
+    if (current && ended) e->events &= ~(kBit[0] | kRecvArmed);
+    if (res == -ECANCELED) return;  // a disarm (pause_reading): what came before it is queued
+    if (res == -ENOBUFS) {
+        // Every buffer is lent out: armed again next iteration, once readers
+        // have given some back (the data waits in the socket meanwhile).
+        if (current && ended && e->reader) rearm_.push_back(static_cast<std::uint64_t>(fd) << 1);
+        return;
+    }
+    if (static_cast<std::size_t>(fd) >= received_.size()) received_.resize(static_cast<std::size_t>(fd) + 1);
+    RecvQueue& q = received_[static_cast<std::size_t>(fd)];
+    if (q.empty()) {
+        q.items.clear();
+        q.head = 0;
+    }
+    Received r;
+    r.res = res;
+    if (res > 0 && has_buf) {
+        r.data = bufs_ + static_cast<std::size_t>(bid) * kBufSize;
+        r.size = static_cast<std::size_t>(res);
+        r.bid = bid;
+        lent_[bid] = 1;
+    } else if (has_buf) {
+        recycle(bid);
+    }
+    q.items.push_back(r);
+    report(*e, true, false, ready);
+    // Data and a multishot that stopped anyway (the kernel may end one at any
+    // time): go on receiving. EOF and errors end the stream.
+    if (current && ended && res > 0 && e->reader) rearm_.push_back(static_cast<std::uint64_t>(fd) << 1);
+}
+
+bool UringPoller::report_received(NodeQueue& ready) {
+    bool any = false;
+    std::size_t keep = 0;
+    for (int fd : to_report_) {
+        FdEntry* e = entry(fd);
+        if (!e || !e->reader || !e->receive || static_cast<std::size_t>(fd) >= received_.size() ||
+            received_[static_cast<std::size_t>(fd)].empty())
+            continue;
+        report(*e, true, false, ready);
+        any = true;
+        to_report_[keep++] = fd;  // until its reader has taken everything
+    }
+    to_report_.resize(keep);
+    return any;
+}
+
+bool UringPoller::next_received(int fd, Received& out) noexcept {
+    if (static_cast<std::size_t>(fd) >= received_.size()) return false;
+    RecvQueue& q = received_[static_cast<std::size_t>(fd)];
+    if (q.empty()) return false;
+    out = q.items[q.head++];
+    // A reader that stops before the end (pause_reading, an injected EAGAIN)
+    // is asked again next iteration, as a level-triggered poll would.
+    if (!q.empty() && (to_report_.empty() || to_report_.back() != fd)) to_report_.push_back(fd);
+    return true;
+}
+
+void UringPoller::unreceive(int fd, std::size_t taken) noexcept {
+    RecvQueue& q = received_[static_cast<std::size_t>(fd)];
+    Received& r = q.items[--q.head];
+    r.data += taken;
+    r.size -= taken;
+    if (to_report_.empty() || to_report_.back() != fd) to_report_.push_back(fd);
+}
+
+void UringPoller::release_received(const Received& r) noexcept {
+    if (r.data) recycle(r.bid);
+}
+
+void UringPoller::discard_received(int fd) noexcept {
+    FdEntry* e = entry(fd);
+    if (!e) return;
+    ++e->epoch;  // completions still on their way for this fd are stale now
+    if (static_cast<std::size_t>(fd) >= received_.size()) return;
+    RecvQueue& q = received_[static_cast<std::size_t>(fd)];
+    for (std::size_t i = q.head; i < q.items.size(); ++i) release_received(q.items[i]);
+    q.items.clear();
+    q.items.shrink_to_fit();
+    q.head = 0;
+}
+
+void UringPoller::setup_buffers() {
+    // The ring of buffer descriptors must be page-aligned: mmap.
+    br_entries_ = kBufCount;
+    void* ring =
+        ::mmap(nullptr, br_entries_ * sizeof(io_uring_buf), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ring == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap (io_uring buffer ring)");
+    void* bufs = ::mmap(nullptr, kBufCount * kBufSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (bufs == MAP_FAILED) {
+        int err = errno;
+        ::munmap(ring, br_entries_ * sizeof(io_uring_buf));
+        throw std::system_error(err, std::generic_category(), "mmap (io_uring buffers)");
+    }
+    br_ = static_cast<io_uring_buf_ring*>(ring);
+    bufs_ = static_cast<char*>(bufs);
+    lent_.assign(kBufCount, 0);
+    register_buffers();
+}
+
+void UringPoller::register_buffers() {
+    ::io_uring_buf_ring_init(br_);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(br_);
+    reg.ring_entries = br_entries_;
+    reg.bgid = kBufGroup;
+    int r = ::io_uring_register_buf_ring(&ring_, &reg, 0);
+    if (r < 0) throw std::system_error(-r, std::generic_category(), "io_uring_register_buf_ring");
+    int added = 0;
+    for (std::uint32_t bid = 0; bid < kBufCount; ++bid)
+        if (!lent_[bid])
+            ::io_uring_buf_ring_add(br_, bufs_ + static_cast<std::size_t>(bid) * kBufSize, kBufSize,
+                                    static_cast<unsigned short>(bid), ::io_uring_buf_ring_mask(br_entries_), added++);
+    ::io_uring_buf_ring_advance(br_, added);
+}
+
+void UringPoller::recycle(std::uint32_t bid) noexcept {
+    lent_[bid] = 0;
+    ::io_uring_buf_ring_add(br_, bufs_ + static_cast<std::size_t>(bid) * kBufSize, kBufSize,
+                            static_cast<unsigned short>(bid), ::io_uring_buf_ring_mask(br_entries_), 0);
+    ::io_uring_buf_ring_advance(br_, 1);
+}
+
 void UringPoller::forget_all() noexcept {
+    for (std::size_t fd = 0; fd < received_.size(); ++fd) discard_received(static_cast<int>(fd));
+    to_report_.clear();
     try {
         for (std::size_t fd = 0; fd < fds_.size(); ++fd)
             for (unsigned dir = 0; dir < 2; ++dir)

@@ -136,6 +136,14 @@ protected:
         detail::LoopAccess::watch_reader(*loop_, fd_, std::forward<F>(cb));
         reading_ = true;
     }
+    // The same for a receiver: the loop reads (io_uring) and cb takes the
+    // chunks (LoopAccess::next_received).
+    template <class F>
+    void watch_receive(F&& cb) {
+        if (reading_ || closing_ || lost_scheduled_) return;
+        detail::LoopAccess::watch_receiver(*loop_, fd_, std::forward<F>(cb));
+        reading_ = true;
+    }
     void remove_reader() noexcept {
         if (!reading_) return;
         reading_ = false;

@@ -15,6 +15,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -49,6 +50,8 @@ public:
         try {
             local_ = sock.getsockname();
         } catch (...) {}
+        // On io_uring the loop receives for stream sockets (no recv() per read).
+        receive_ = detail::LoopAccess::can_receive(loop) && sock.type() == SOCK_STREAM;
         (void)sock.detach();  // ours from here on: closed after connection_lost
         if (server_) server_->attach(this);
         begin();
@@ -207,7 +210,10 @@ private:
             buffered_proto_->connection_made(*this);
     }
     void start_reading() override {
-        watch_read([this] { read_ready(); });
+        if (receive_)
+            watch_receive([this] { take_received(); });
+        else
+            watch_read([this] { read_ready(); });
     }
     void on_force_close(std::exception_ptr exc) override {
         if (sendfile_waiter_ && !sendfile_waiter_.done())
@@ -252,6 +258,74 @@ private:
         } catch (...) {
             fatal_error(std::current_exception(), "Fatal error: protocol.data_received() call failed.");
         }
+    }
+
+    // The completion-based read_ready: what the loop received, chunk by chunk,
+    // until none is left or the protocol pauses or closes us. Nothing is
+    // delivered after pause_reading: the rest of a chunk waits in the loop.
+    void take_received() {
+        if (conn_lost_) return;
+        Ref<SocketTransport> keep(this);
+        detail::Received r;
+        while (!conn_lost_ && reading_ && detail::LoopAccess::next_received(*loop_, fd_, r)) {
+            // The fault seam (src/core/sys) reaches this path too: an
+            // injected EAGAIN/EINTR leaves the chunk for the next iteration.
+            if (int err = detail::sys::injected("recv")) {
+                if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+                    detail::LoopAccess::unreceive(*loop_, fd_, 0);
+                    return;
+                }
+                detail::LoopAccess::release_received(*loop_, r);
+                errno = err;
+                return read_error();
+            }
+            if (r.res <= 0) {
+                if (r.res == 0) return on_eof();
+                errno = -r.res;
+                return read_error();
+            }
+            std::size_t taken = deliver(r.data, r.size);
+            if (taken < r.size && !conn_lost_) {
+                detail::LoopAccess::unreceive(*loop_, fd_, taken);
+                return;
+            }
+            detail::LoopAccess::release_received(*loop_, r);
+        }
+    }
+
+    // Hands received bytes to the protocol; returns how many it took (fewer
+    // than size when a BufferedProtocol paused reading half-way through, or a
+    // callback failed: the transport is closing then).
+    std::size_t deliver(const char* data, std::size_t size) {
+        if (stream_proto_) {
+            try {
+                stream_proto_->data_received(std::string_view(data, size));
+            } catch (...) {
+                fatal_error(std::current_exception(), "Fatal error: protocol.data_received() call failed.");
+            }
+            return size;
+        }
+        std::size_t done = 0;
+        while (done < size && reading_ && !conn_lost_) {
+            std::span<char> buf;
+            try {
+                buf = buffered_proto_->get_buffer(static_cast<std::size_t>(-1));
+                if (buf.empty()) throw std::runtime_error("get_buffer() returned an empty buffer");
+            } catch (...) {
+                fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
+                return done;
+            }
+            std::size_t n = std::min(buf.size(), size - done);
+            std::memcpy(buf.data(), data + done, n);
+            done += n;
+            try {
+                buffered_proto_->buffer_updated(n);
+            } catch (...) {
+                fatal_error(std::current_exception(), "Fatal error: protocol.buffer_updated() call failed.");
+                return done;
+            }
+        }
+        return done;
     }
 
     void read_error() {
@@ -313,6 +387,7 @@ private:
     bool sendfile_ = false;
     bool sendfile_writing_ = false;
     bool sendfile_resume_reading_ = false;
+    bool receive_ = false;  // the loop receives for us (io_uring): take_received
     Future<void> sendfile_waiter_;
 };
 

@@ -33,7 +33,7 @@ struct Shared {
         : loops(detail::LoopThreadsAccess::make(n)), started(static_cast<std::ptrdiff_t>(n)), tasks(n),
           cancel_asked(std::make_unique<std::atomic<bool>[]>(n)), main(std::move(m)) {}
     LoopThreads loops;
-    std::latch started;  // every loop exists (its ref is in `loops`) before any main runs
+    std::latch started;          // every loop exists (its ref is in `loops`) before any main runs
     std::vector<AnyTask> tasks;  // each worker's main task; touched on its own loop only
     std::unique_ptr<std::atomic<bool>[]> cancel_asked;
     LoopThreadMain main;

@@ -384,6 +384,17 @@ private:
     bool unwatch_reader(int fd) { return unwatch(fd, false); }
     bool unwatch_writer(int fd) { return unwatch(fd, true); }
     bool unwatch(int fd, bool write);
+    // Completion-based reading (the io_uring poller): the loop reads a stream
+    // socket for its transport, which takes the chunks when f runs.
+    bool can_receive() const noexcept;
+    template <class F>
+    void watch_receiver(int fd, F&& f) {
+        check_closed();
+        set_fd_callback(fd, /*write=*/false, detail::CallbackNode::make(this, std::forward<F>(f)), /*receive=*/true);
+    }
+    bool next_received(int fd, detail::Received& out) noexcept;
+    void release_received(const detail::Received& r) noexcept;
+    void unreceive(int fd, std::size_t taken) noexcept;
     // A transport claims its fd for its life (nullptr releases it); see FdOwner.
     void set_fd_owner(int fd, detail::FdOwner* owner);
     void check_closed() const {
@@ -429,7 +440,7 @@ private:
     void remove_all_signal_handlers() noexcept;
     int signal_read_fd_ = -1;  // the self-pipe, when signal handlers are set (run_once polls it)
     void drain_threadsafe() noexcept;
-    void set_fd_callback(int fd, bool write, detail::CallbackNode* n);
+    void set_fd_callback(int fd, bool write, detail::CallbackNode* n, bool receive = false);
     void heap_up(std::size_t i) noexcept;
     void heap_down(std::size_t i) noexcept;
     void heap_set(std::size_t i, detail::TimerNode* t) noexcept;

@@ -67,6 +67,15 @@ struct LoopAccess {
         l.watch_writer(fd, std::forward<F>(f));
     }
     static bool unwatch_reader(EventLoop& l, int fd) { return l.unwatch_reader(fd); }
+    // Completion-based reading (io_uring): the poller reads for the transport.
+    static bool can_receive(const EventLoop& l) noexcept { return l.can_receive(); }
+    template <class F>
+    static void watch_receiver(EventLoop& l, int fd, F&& f) {
+        l.watch_receiver(fd, std::forward<F>(f));
+    }
+    static bool next_received(EventLoop& l, int fd, Received& out) noexcept { return l.next_received(fd, out); }
+    static void release_received(EventLoop& l, const Received& r) noexcept { l.release_received(r); }
+    static void unreceive(EventLoop& l, int fd, std::size_t taken) noexcept { l.unreceive(fd, taken); }
     static bool unwatch_writer(EventLoop& l, int fd) { return l.unwatch_writer(fd); }
     // A transport claims its fd for its life (nullptr releases it): add_reader(fd) refuses it.
     static void set_fd_owner(EventLoop& l, int fd, FdOwner* owner) { l.set_fd_owner(fd, owner); }

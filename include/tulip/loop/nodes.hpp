@@ -54,6 +54,16 @@ struct TimerNode : ReadyNode {
 // A FIFO of ReadyNodes (singly linked, O(1) push and splice). Invariant: a
 // node is in at most one queue, at most once (checked by push in debug
 // builds; the layout and the release code do not depend on NDEBUG).
+// A chunk a completion-based poller received for a stream fd (io_uring's
+// multishot recv): size bytes at data, in a buffer the poller lends until
+// release_received; or res == 0 for end of stream, res < 0 for -errno.
+struct Received {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    int res = 0;
+    std::uint32_t bid = 0;
+};
+
 struct NodeQueue {
     ReadyNode* head = nullptr;
     ReadyNode* tail = nullptr;
