@@ -51,6 +51,7 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 SERVERS = [
     ("tulip", "tulip http::Application"),
+    ("tulip-uring", "tulip http::Application on io_uring"),
     ("nginx", "nginx (1 process)"),
     ("beast", "Boost.Beast (1 thread)"),
     ("epoll", "raw epoll (C)"),
@@ -131,6 +132,8 @@ def start(name, bin_dir, root, tmp):
     elif name.startswith("aiohttp"):
         cmd = [PY, os.path.join(HERE, "aiohttp_server.py"), "uvloop" if name.endswith("uvloop") else "asyncio",
                "--root", root]
+    elif name == "tulip-uring":
+        cmd = ["env", "TULIP_POLLER=io_uring", os.path.join(bin_dir, "http_tulip"), "--root", root]
     else:
         cmd = [os.path.join(bin_dir, f"http_{name}"), "--root", root]
     s = echorun.Server(name, cmd, SRV)

@@ -81,15 +81,17 @@ void log(LogLevel level, const std::string& message) {
 
 namespace detail {
 // The poller a new loop gets. An explicit EventLoopOptions::poller is obeyed
-// or throws; TULIP_POLLER is a preference (a machine that refuses io_uring
-// falls back to epoll with one warning); automatic takes epoll (see
-// docs/asyncio.md: io_uring's readiness path does not beat it yet).
-static Poller* make_poller(PollerKind kind) {
+// or throws; otherwise TULIP_POLLER, then io_uring where the kernel allows it
+// (it is the faster one: bench/RESULTS.md), epoll where it does not, with one
+// line logged (a warning when TULIP_POLLER asked for io_uring, debug mode's
+// debug line otherwise).
+static Poller* make_poller(PollerKind kind, bool debug) {
     if (kind == PollerKind::epoll) return new EpollPoller();
     if (kind == PollerKind::io_uring) return new UringPoller();
     const char* v = std::getenv("TULIP_POLLER");
-    if (!v || !*v || std::strcmp(v, "auto") == 0 || std::strcmp(v, "epoll") == 0) return new EpollPoller();
-    if (std::strcmp(v, "io_uring") != 0)
+    bool asked = v && std::strcmp(v, "io_uring") == 0;
+    if (v && std::strcmp(v, "epoll") == 0) return new EpollPoller();
+    if (v && *v && !asked && std::strcmp(v, "auto") != 0)
         throw std::invalid_argument(std::string("TULIP_POLLER must be epoll, io_uring or auto, not \"") + v + "\"");
     // Asked once per process: a refusal does not change, and a failed
     // io_uring_setup costs.
@@ -100,9 +102,9 @@ static Poller* make_poller(PollerKind kind) {
             uring_ok.store(1, std::memory_order_relaxed);
             return p;
         } catch (const std::system_error& e) {
-            if (uring_ok.exchange(0) != 0)
-                log(LogLevel::warning,
-                    std::string("TULIP_POLLER=io_uring: io_uring unavailable (") + e.what() + "), using epoll");
+            if (uring_ok.exchange(0) != 0 && (asked || debug))
+                log(asked ? LogLevel::warning : LogLevel::debug,
+                    std::string("io_uring unavailable (") + e.what() + "), using epoll");
         }
     }
     return new EpollPoller();
@@ -262,8 +264,9 @@ void Handle::cancel() noexcept {
 EventLoop::EventLoop() : EventLoop(EventLoopOptions{}) {}
 
 EventLoop::EventLoop(EventLoopOptions options)
-    : poller_(detail::make_poller(options.poller)), virtual_(options.virtual_time),
-      debug_(options.debug || detail::debug_from_env()), cold_(detail::make_owned<detail::LoopCold>()) {
+    : poller_(detail::make_poller(options.poller, options.debug || detail::debug_from_env())),
+      virtual_(options.virtual_time), debug_(options.debug || detail::debug_from_env()),
+      cold_(detail::make_owned<detail::LoopCold>()) {
     door_ = new detail::LoopDoor(this);
     poller_->add_wake_fd(door_->wake_fd());
     std::lock_guard g(registry_mu());
