@@ -19,6 +19,7 @@ inline constexpr const char* kHello = "Hello, World!";
 struct Args {
     int port = 0;
     std::string root = ".";
+    int workers = 1;  // tulip only: loops (threads), http::run_app's workers
 };
 
 inline Args parse(int argc, char** argv) {
@@ -28,8 +29,10 @@ inline Args parse(int argc, char** argv) {
             a.port = std::atoi(argv[++i]);
         } else if (std::strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
             a.root = argv[++i];
+        } else if (std::strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+            a.workers = std::atoi(argv[++i]);
         } else {
-            std::fprintf(stderr, "usage: %s [--port N] [--root DIR]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--port N] [--root DIR] [--workers N]\n", argv[0]);
             std::exit(2);
         }
     }

@@ -1,6 +1,7 @@
 #include "uring_poller.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -12,9 +13,28 @@
 #include <string>
 #include <system_error>
 
+// ThreadSanitizer runs a program's signal handlers late: when the thread
+// next enters a libc call it intercepts (epoll_wait is one). io_uring_enter,
+// made by liburing with syscall(), is not: a signal that arrives while the
+// loop waits in it would have its handler (which writes the loop's signal
+// pipe) wait for the next libc call, which the waiting loop never makes.
+// Under TSan a wait is cut into slices of kTsanSliceMs with an intercepted
+// call (pthread_sigmask) between them, where TSan runs what it deferred.
+#if defined(__SANITIZE_THREAD__)
+#define TULIP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TULIP_TSAN 1
+#endif
+#endif
+
 namespace tulip::detail {
 
 namespace {
+#ifdef TULIP_TSAN
+constexpr int kTsanSliceMs = 20;
+#endif
+
 // user_data: bit 63 marks the loop's own requests; otherwise fd in bits 0-31,
 // the direction (0 read, 1 write) in bit 32, the direction's generation in
 // bits 33-48, a receive's epoch in bits 49-60, bit 61 for a receive. A
@@ -242,20 +262,40 @@ bool UringPoller::poll(int timeout_ms, NodeQueue& ready) {
             (IO_URING_READ_ONCE(*ring_.sq.kflags) & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN)))
             submit_and_get_events();
     } else {
+        wait(timeout_ms);
+    }
+    return reap(ready);
+}
+
+// Submits and waits up to timeout_ms (-1: no limit) for one completion.
+void UringPoller::wait(int timeout_ms) {
+    auto wait_once = [this](int ms) {
         io_uring_cqe* cqe = nullptr;
         __kernel_timespec ts{};
         int r;
-        if (timeout_ms < 0) {
+        if (ms < 0) {
             r = ::io_uring_submit_and_wait(&ring_, 1);
         } else {
-            ts.tv_sec = timeout_ms / 1000;
-            ts.tv_nsec = static_cast<long long>(timeout_ms % 1000) * 1000000;
+            ts.tv_sec = ms / 1000;
+            ts.tv_nsec = static_cast<long long>(ms % 1000) * 1000000;
             r = ::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
         }
         if (r < 0 && r != -ETIME && r != -EINTR && r != -EBUSY && r != -EAGAIN)
             throw std::system_error(-r, std::generic_category(), "io_uring_enter");
+        return r;
+    };
+#ifdef TULIP_TSAN
+    for (int left = timeout_ms;;) {
+        int slice = left < 0 || left > kTsanSliceMs ? kTsanSliceMs : left;
+        int r = wait_once(slice);
+        if (r != -ETIME || ::io_uring_cq_ready(&ring_) != 0) return;
+        if (left >= 0 && (left -= slice) <= 0) return;
+        sigset_t cur;
+        ::pthread_sigmask(SIG_BLOCK, nullptr, &cur);  // TSan runs the handlers it deferred
     }
-    return reap(ready);
+#else
+    wait_once(timeout_ms);
+#endif
 }
 
 bool UringPoller::reap(NodeQueue& ready) {

@@ -69,6 +69,7 @@ private:
     void disarm(int fd, FdEntry& e, unsigned dir);
     void submit_now();
     void submit_and_get_events();
+    void wait(int timeout_ms);
     bool reap(NodeQueue& ready);
     void on_received(io_uring_cqe* cqe, std::uint64_t ud, NodeQueue& ready);
     bool report_received(NodeQueue& ready);
