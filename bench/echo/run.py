@@ -51,8 +51,9 @@ PY = "/usr/bin/python3"  # Debian's Python, the one with python3-uvloop
 # name, label, how to start it
 SERVERS = [
     ("epoll", "raw epoll (C, 1 thread)", lambda b: [os.path.join(b, "echo_epoll")]),
-    ("tulip-streams", "tulip streams (read/write/drain)", lambda b: [os.path.join(b, "echo_tulip_streams")]),
-    ("tulip-protocol", "tulip Protocol", lambda b: [os.path.join(b, "echo_tulip_protocol")]),
+    ("tulip-streams", "tulip streams (read/write/drain), epoll",
+     lambda b: ["env", "TULIP_POLLER=epoll", os.path.join(b, "echo_tulip_streams")]),
+    ("tulip-protocol", "tulip Protocol, epoll", lambda b: ["env", "TULIP_POLLER=epoll", os.path.join(b, "echo_tulip_protocol")]),
     ("tulip-streams-uring", "tulip streams on io_uring",
      lambda b: ["env", "TULIP_POLLER=io_uring", os.path.join(b, "echo_tulip_streams")]),
     ("tulip-protocol-uring", "tulip Protocol on io_uring",

@@ -50,7 +50,7 @@ PY = "/usr/bin/python3"  # Debian's Python, the one with python3-aiohttp and pyt
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 SERVERS = [
-    ("tulip", "tulip http::Application"),
+    ("tulip", "tulip http::Application, epoll"),
     ("tulip-uring", "tulip http::Application on io_uring"),
     ("nginx", "nginx (1 process)"),
     ("beast", "Boost.Beast (1 thread)"),
@@ -132,8 +132,9 @@ def start(name, bin_dir, root, tmp):
     elif name.startswith("aiohttp"):
         cmd = [PY, os.path.join(HERE, "aiohttp_server.py"), "uvloop" if name.endswith("uvloop") else "asyncio",
                "--root", root]
-    elif name == "tulip-uring":
-        cmd = ["env", "TULIP_POLLER=io_uring", os.path.join(bin_dir, "http_tulip"), "--root", root]
+    elif name in ("tulip", "tulip-uring"):
+        poller = "io_uring" if name == "tulip-uring" else "epoll"
+        cmd = ["env", f"TULIP_POLLER={poller}", os.path.join(bin_dir, "http_tulip"), "--root", root]
     else:
         cmd = [os.path.join(bin_dir, f"http_{name}"), "--root", root]
     s = echorun.Server(name, cmd, SRV)
