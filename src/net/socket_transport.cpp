@@ -227,18 +227,25 @@ private:
         }
     }
 
+    // A BufferedProtocol's buffer (asyncio asks with -1: any size); empty
+    // when get_buffer failed or gave none, the transport closing then.
+    std::span<char> protocol_buffer() {
+        try {
+            std::span<char> buf = buffered_proto_->get_buffer(static_cast<std::size_t>(-1));
+            if (buf.empty()) throw std::runtime_error("get_buffer() returned an empty buffer");
+            return buf;
+        } catch (...) {
+            fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
+            return {};
+        }
+    }
+
     void read_ready() {
         if (conn_lost_) return;
         Ref<SocketTransport> keep(this);  // a protocol callback may drop the last user reference
         if (buffered_proto_) {
-            std::span<char> buf;
-            try {
-                buf = buffered_proto_->get_buffer(static_cast<std::size_t>(-1));
-                if (buf.empty()) throw std::runtime_error("get_buffer() returned an empty buffer");
-            } catch (...) {
-                fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
-                return;
-            }
+            std::span<char> buf = protocol_buffer();
+            if (buf.empty()) return;
             long n = detail::sys::recv(fd_, buf.data(), buf.size(), 0);
             if (n < 0) return read_error();
             if (n == 0) return on_eof();
@@ -307,14 +314,8 @@ private:
         }
         std::size_t done = 0;
         while (done < size && reading_ && !conn_lost_) {
-            std::span<char> buf;
-            try {
-                buf = buffered_proto_->get_buffer(static_cast<std::size_t>(-1));
-                if (buf.empty()) throw std::runtime_error("get_buffer() returned an empty buffer");
-            } catch (...) {
-                fatal_error(std::current_exception(), "Fatal error: protocol.get_buffer() call failed.");
-                return done;
-            }
+            std::span<char> buf = protocol_buffer();
+            if (buf.empty()) return done;
             std::size_t n = std::min(buf.size(), size - done);
             std::memcpy(buf.data(), data + done, n);
             done += n;
