@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -387,6 +388,12 @@ bool UringPoller::report_received(NodeQueue& ready) {
         to_report_[keep++] = fd;  // until its reader has taken everything
     }
     to_report_.resize(keep);
+    // An fd may be listed more than once (a reader that keeps leaving chunks
+    // is listed again each time): keep the list from growing.
+    if (to_report_.size() > 64) {
+        std::sort(to_report_.begin(), to_report_.end());
+        to_report_.erase(std::unique(to_report_.begin(), to_report_.end()), to_report_.end());
+    }
     return any;
 }
 
