@@ -36,8 +36,19 @@ void EpollPoller::interest_changed(int fd, FdEntry& e) {
     ev.events = want;
     ev.data.fd = fd;
     int op = e.events == 0 ? EPOLL_CTL_ADD : (want == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
-    if (::epoll_ctl(epfd_, op, fd, &ev) < 0)
+    if (::epoll_ctl(epfd_, op, fd, &ev) < 0) {
+        // An fd closed under its watcher has left the epoll set already:
+        // nothing to remove (CPython's EpollSelector.unregister ignores this
+        // OSError too). A removal must not throw: transports remove their
+        // watchers in noexcept paths. The fd is in the set no more: a later
+        // change adds it again (and fails there if it is still closed).
+        bool removal = (want & ~e.events) == 0;
+        if (removal && (errno == EBADF || errno == ENOENT)) {
+            e.events = 0;
+            return;
+        }
         throw std::system_error(errno, std::generic_category(), "epoll_ctl on fd " + std::to_string(fd));
+    }
     e.events = want;
 }
 

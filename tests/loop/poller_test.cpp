@@ -165,6 +165,26 @@ TEST_P(PollerKinds, AFdNoLongerWatchedIsReleasedWhenClosed) {
     loop.close();
 }
 
+TEST_P(PollerKinds, RemovingTheWatcherOfAnFdClosedUnderItDoesNotThrow) {
+    // The fd has left epoll's set with its close; selectors.EpollSelector
+    // ignores the OSError of unregistering it, and transports remove their
+    // watchers in paths that cannot throw.
+    EventLoop loop(options());
+    SocketPair sp;
+    loop.add_reader(sp.a, [] {});
+    loop.add_writer(sp.a, [] {});
+    bool ran = false;
+    loop.call_soon([&] { ran = true; });
+    ASSERT_TRUE(run_until(loop, [&] { return ran; }));
+    ::close(sp.a);
+    int fd = sp.a;
+    sp.a = -1;
+    EXPECT_TRUE(loop.remove_writer(fd));
+    EXPECT_TRUE(loop.remove_reader(fd));
+    EXPECT_FALSE(loop.remove_reader(fd));
+    loop.close();
+}
+
 TEST_P(PollerKinds, ALoopBuiltHereRunsOnAnotherThreadThenHereAgain) {
     // io_uring's ring is single-issuer: built disabled, enabled by the first
     // thread that runs the loop, and remade on a thread that runs it later.
