@@ -50,8 +50,10 @@ public:
         try {
             local_ = sock.getsockname();
         } catch (...) {}
-        // On io_uring the loop receives for stream sockets (no recv() per read).
-        receive_ = detail::LoopAccess::can_receive(loop) && sock.type() == SOCK_STREAM;
+        // On io_uring the loop receives for us (no recv() per read). The
+        // socket is a stream one: the server accepts those, create_connection
+        // (sock=) checks it.
+        receive_ = detail::LoopAccess::can_receive(loop);
         (void)sock.detach();  // ours from here on: closed after connection_lost
         if (server_) server_->attach(this);
         begin();

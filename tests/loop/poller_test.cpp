@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/fd_pair.hpp"
+
 namespace loop_poller_test {
 
 using namespace tulip;
@@ -53,20 +55,7 @@ bool uring_available() {
     }
 }
 
-struct SocketPair {
-    int a = -1, b = -1;
-    SocketPair() {
-        int fds[2];
-        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
-            throw std::system_error(errno, std::generic_category(), "socketpair");
-        a = fds[0];
-        b = fds[1];
-    }
-    ~SocketPair() {
-        if (a >= 0) ::close(a);
-        if (b >= 0) ::close(b);
-    }
-};
+using test::SocketPair;
 
 // Runs the loop until `done` or 2 s.
 template <class F>
