@@ -254,9 +254,12 @@ void Handle::cancel() noexcept {
     }
     if (n_->cancelled) return;
     n_->cancelled = true;
-    if (n_->heap_index != detail::TimerNode::kNotInHeap) {
-        n_->loop->remove_timer(n_);
-        n_->decref();  // the heap's reference
+    if (n_->ops->timed) {
+        auto* t = static_cast<detail::TimedCallbackNode*>(n_);
+        if (t->heap_index != detail::TimerNode::kNotInHeap) {
+            n_->loop->remove_timer(t);
+            n_->decref();  // the heap's reference
+        }
     }
     if (!n_->running) n_->drop_callable();  // release captures now, as asyncio does
 }
@@ -392,12 +395,13 @@ void EventLoop::heap_down(std::size_t i) noexcept {
     e.node->heap_index = i;
 }
 
-void EventLoop::add_timer(detail::TimerNode* t, std::int64_t when_ns) {
+void EventLoop::add_timer(detail::TimerNode* t, detail::ReadyNode* node, std::int64_t when_ns) {
     // A timer node is in the heap or in a queue, once: every caller arms a
     // node that is idle (a fresh call_later node, a sleep's own timer when it
     // is awaited, which happens once).
-    if (t->heap_index != detail::TimerNode::kNotInHeap || t->queued()) [[unlikely]]
+    if (t->heap_index != detail::TimerNode::kNotInHeap || node->queued()) [[unlikely]]
         throw std::logic_error("tulip: a timer node was armed while it is already scheduled");
+    t->node = node;
     t->when = when_ns;
     t->seq = timer_seq_++;
     heap_.push_back(HeapEntry{});
@@ -479,7 +483,7 @@ void EventLoop::run_once() {
         while (!heap_.empty() && heap_.front().when <= now) {
             detail::TimerNode* t = heap_.front().node;
             remove_timer(t);
-            ready_.push(t);  // the heap's reference moves to the ready queue
+            ready_.push(t->node);  // the heap's reference moves to the ready queue
         }
     }
 
@@ -577,7 +581,7 @@ void EventLoop::close() {
     while (!heap_.empty()) {
         auto* t = heap_.back().node;
         remove_timer(t);
-        if (t->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(t));
+        if (t->node->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(t->node));
     }
     poller_->clear();
     // The task layer destroys the tasks still pending and detaches its async

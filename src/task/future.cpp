@@ -21,8 +21,12 @@ FutureStateBase::~FutureStateBase() {
     }
 }
 
+static DoneCallbackNode* done_node(ReadyNode* n) noexcept {
+    return static_cast<DoneCallbackNode*>(static_cast<CallbackNode*>(n));
+}
+
 static bool is_dead_callback(ReadyNode* n) noexcept {
-    return n->run == &run_done_callback && static_cast<CallbackNode*>(n)->aux == nullptr;
+    return n->run == &run_done_callback && done_node(n)->future == nullptr;
 }
 
 void FutureStateBase::sweep_dead_callbacks() noexcept {
@@ -112,8 +116,8 @@ void FutureStateBase::report_unretrieved() noexcept {
 }
 
 void run_done_callback(ReadyNode* r) {
-    auto* n = static_cast<CallbackNode*>(r);
-    auto* fut = static_cast<FutureStateBase*>(n->aux);
+    auto* n = done_node(r);
+    auto* fut = static_cast<FutureStateBase*>(n->future);
     CallbackNode::run_node(r);
     fut->decref();
 }
@@ -125,8 +129,8 @@ void schedule_done_callback(FutureStateBase& st, ReadyNode* n) {
 
 // A scheduled done-callback dropped by the loop's close(): it will never run.
 void drop_done_callback(ReadyNode* r) noexcept {
-    auto* n = static_cast<CallbackNode*>(r);
-    auto* fut = static_cast<FutureStateBase*>(n->aux);
+    auto* n = done_node(r);
+    auto* fut = static_cast<FutureStateBase*>(n->future);
     n->cancelled = true;
     n->drop_callable();
     n->decref();
@@ -138,11 +142,11 @@ void drop_done_callback(ReadyNode* r) noexcept {
 namespace tulip {
 
 std::size_t FutureBase::remove_done_callback(const DoneCallback& cb) const {
-    detail::CallbackNode* n = cb.n_;
-    // aux is this future while the node is registered on it; once the future
+    auto* n = static_cast<detail::DoneCallbackNode*>(cb.n_);
+    // `future` is this future while the node is registered on it; once the future
     // is done its callbacks were scheduled and can no longer be removed.
-    if (!n || !s_ || n->aux != s_ || s_->done()) return 0;
-    n->aux = nullptr;  // dead: the next sweep unlinks it and drops the list's reference
+    if (!n || !s_ || n->future != s_ || s_->done()) return 0;
+    n->future = nullptr;  // dead: the next sweep unlinks it and drops the list's reference
     n->cancelled = true;
     n->drop_callable();
     s_->note_dead_callback();

@@ -61,9 +61,9 @@ FutureCallGraph build(detail::FutureStateBase* s, Walk& w) {
         if (n->run == &detail::run_task_step) {
             waiter = static_cast<detail::TaskBase*>(n);  // suspended on s with co_await
         } else if (n->run == &detail::run_done_callback) {
-            auto* cb = static_cast<detail::CallbackNode*>(n);
+            auto* cb = static_cast<detail::DoneCallbackNode*>(static_cast<detail::CallbackNode*>(n));
             auto* t = static_cast<detail::TaskBase*>(cb->added_by_task);  // gather, wait, TaskGroup...
-            if (cb->aux && w.live.count(t)) waiter = t;
+            if (cb->future && w.live.count(t)) waiter = t;
         }
         if (!waiter || waiter->fut->done()) continue;
         bool seen = false;

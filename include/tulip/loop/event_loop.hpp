@@ -328,7 +328,8 @@ private:
         take_posted();
         ready_.splice(q);
     }
-    void add_timer(detail::TimerNode* t, std::int64_t when_ns);
+    // Arms t: `node` is queued when `when_ns` is due (t and node: one object).
+    void add_timer(detail::TimerNode* t, detail::ReadyNode* node, std::int64_t when_ns);
     void remove_timer(detail::TimerNode* t) noexcept;
     std::int64_t now_ns() const noexcept;
     // The deadline that never comes: infinite and huge delays (it never fires,
@@ -416,9 +417,9 @@ private:
     TimerHandle call_at_ns(std::int64_t when, F&& f) {
         check_closed();
         check_thread("call_at");
-        auto* n = detail::CallbackNode::make(this, std::forward<F>(f));
+        auto* n = detail::CallbackNode::make<detail::TimedCallbackNode>(this, std::forward<F>(f));
         TimerHandle h(n);
-        add_timer(n, when);  // the heap keeps the creation reference
+        add_timer(n, static_cast<detail::CallbackNode*>(n), when);  // the heap keeps the creation reference
         return h;
     }
     void install_signal(int sig, detail::CallbackNode* n);

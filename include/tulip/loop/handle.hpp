@@ -52,7 +52,8 @@ public:
     // +inf for a timer that never fires (an infinite or huge delay).
     double when() const noexcept {
         if (!n_) return 0.0;
-        return n_->when == INT64_MAX ? std::numeric_limits<double>::infinity() : static_cast<double>(n_->when) * 1e-9;
+        std::int64_t when = static_cast<const detail::TimedCallbackNode*>(n_)->when;
+        return when == INT64_MAX ? std::numeric_limits<double>::infinity() : static_cast<double>(when) * 1e-9;
     }
 };
 

@@ -24,7 +24,9 @@ struct LoopAccess {
     // ---- the ready queue and the timer heap ----------------------------------
     static void schedule(EventLoop& l, ReadyNode* n) noexcept { l.schedule(n); }
     static void schedule_all(EventLoop& l, NodeQueue& q) noexcept { l.schedule_all(q); }
-    static void add_timer(EventLoop& l, TimerNode* t, std::int64_t when_ns) { l.add_timer(t, when_ns); }
+    static void add_timer(EventLoop& l, TimerNode* t, ReadyNode* node, std::int64_t when_ns) {
+        l.add_timer(t, node, when_ns);
+    }
     static void remove_timer(EventLoop& l, TimerNode* t) noexcept { l.remove_timer(t); }
 
     // ---- the clock, in nanoseconds -------------------------------------------

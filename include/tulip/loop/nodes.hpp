@@ -38,17 +38,15 @@ inline ReadyNode* queue_end() noexcept { return reinterpret_cast<ReadyNode*>(ali
 // follows it. Defined in the library (event_loop.cpp).
 [[noreturn]] void node_queued_twice(const ReadyNode* n) noexcept;
 
-// A node that can also sit in the loop's timer heap.
-struct TimerNode : ReadyNode {
+// What the loop's timer heap holds: a deadline and the node to schedule when
+// it is due. A separate base, not a ReadyNode, so that a node which is not
+// always a timer (a callback) carries these fields only when it is one.
+struct TimerNode {
     static constexpr std::size_t kNotInHeap = ~std::size_t{0};
-    union {
-        std::int64_t when = 0;  // deadline, nanoseconds on the loop's clock (INT64_MAX: never)
-        // A future's done-callback node is never a timer: there this holds
-        // the task that added it (or null), the "awaited_by" of call graphs.
-        void* added_by_task;
-    };
+    std::int64_t when = 0;  // deadline, nanoseconds on the loop's clock (INT64_MAX: never)
     std::uint64_t seq = 0;  // scheduling order: equal deadlines run FIFO
     std::size_t heap_index = kNotInHeap;
+    ReadyNode* node = nullptr;  // set by add_timer: the ready queue gets it when due
 };
 
 // A FIFO of ReadyNodes (singly linked, O(1) push and splice). Invariant: a
@@ -124,16 +122,20 @@ struct NodeQueue {
 };
 
 // A type-erased callable owned by a ref-counted node: what call_soon,
-// call_later and add_reader store. Allocated from the frame pool.
-struct CallbackNode : TimerNode {
+// add_reader and signal handlers store (call_later's and done-callbacks' are
+// the derived nodes below). Allocated from the frame pool, the callable right
+// after the node's fields: 40 bytes of fields, so a call_soon node with a
+// lambda of three captures takes one 64-byte block. Bytes per node are what
+// a burst of callbacks costs (first touch of fresh memory).
+struct CallbackNode : ReadyNode {
     struct Ops {
         void (*invoke)(CallbackNode*);
         void (*destroy)(CallbackNode*) noexcept;  // destroys the callable only
-        std::size_t size;                         // bytes allocated for the node
+        void (*release)(CallbackNode*) noexcept;  // frees the whole node (its callable already destroyed)
+        bool timed;                               // a TimedCallbackNode (call_later, call_at)
     };
     const Ops* ops = nullptr;
     EventLoop* loop = nullptr;
-    void* aux = nullptr;  // owner-specific (a done-callback's future)
     std::uint32_t refs = 1;
     bool cancelled = false;
     bool has_callable = true;
@@ -142,16 +144,6 @@ struct CallbackNode : TimerNode {
     // and written through atomic_ref too. See run_threadsafe_node.
     bool running = false;
     bool threadsafe = false;  // allocated off the loop thread: plain heap
-
-    template <class F>
-    F* callable() noexcept {
-        return std::launder(reinterpret_cast<F*>(reinterpret_cast<char*>(this) + payload_offset<F>()));
-    }
-    template <class F>
-    static constexpr std::size_t payload_offset() noexcept {
-        constexpr std::size_t a = alignof(F) > alignof(CallbackNode) ? alignof(F) : alignof(CallbackNode);
-        return (sizeof(CallbackNode) + a - 1) / a * a;
-    }
 
     void drop_callable() noexcept {
         if (has_callable) {
@@ -174,45 +166,78 @@ struct CallbackNode : TimerNode {
             threadsafe ? std::atomic_ref<std::uint32_t>(refs).fetch_sub(1, std::memory_order_acq_rel) - 1 : --refs;
         if (left == 0) {
             drop_callable();
-            std::size_t n = ops->size;
-            bool ts = threadsafe;
-            this->~CallbackNode();
-            if (ts)
-                ::operator delete(this);
-            else
-                pool_deallocate(this, n);
+            ops->release(this);
         }
     }
 
     static void run_node(ReadyNode* n);  // defined in event_loop.cpp
 
-    template <class F>
-    static CallbackNode* make(EventLoop* loop, F&& f, bool threadsafe = false) {
-        using Fn = std::decay_t<F>;
-        static_assert(std::is_invocable_v<Fn&>, "a loop callback must be callable with no arguments");
-        static constexpr Ops ops{
-            [](CallbackNode* self) { (*self->callable<Fn>())(); },
-            [](CallbackNode* self) noexcept { self->callable<Fn>()->~Fn(); },
-            payload_offset<Fn>() + sizeof(Fn),
-        };
-        void* mem = threadsafe ? ::operator new(ops.size) : pool_allocate(ops.size);
-        auto* node = ::new (mem) CallbackNode();
-        try {
-            ::new (node->callable<Fn>()) Fn(std::forward<F>(f));
-        } catch (...) {
-            node->~CallbackNode();
-            if (threadsafe)
+    // A node of type Node (CallbackNode or one derived from it) holding f.
+    template <class Node = CallbackNode, class F>
+    static Node* make(EventLoop* loop, F&& f, bool threadsafe = false);
+};
+
+// The fields of every node type are trivially destructible: a node is freed
+// without running a destructor (only its callable has one).
+static_assert(std::is_trivially_destructible_v<CallbackNode>);
+
+// A call_later / call_at node: when due, the loop queues its CallbackNode
+// part, which runs as a call_soon node does.
+struct TimedCallbackNode : TimerNode, CallbackNode {};
+
+// A future's done-callback (add_done_callback).
+struct DoneCallbackNode : CallbackNode {
+    // The future while the callback is registered on it; null once removed
+    // (remove_done_callback leaves the node linked, dead, for the next sweep).
+    void* future = nullptr;
+    // The task that added it (or null), the "awaited_by" of call graphs.
+    void* added_by_task = nullptr;
+};
+
+template <class Node, class F>
+Node* CallbackNode::make(EventLoop* loop, F&& f, bool threadsafe) {
+    using Fn = std::decay_t<F>;
+    static_assert(std::is_invocable_v<Fn&>, "a loop callback must be callable with no arguments");
+    static_assert(std::is_base_of_v<CallbackNode, Node> && std::is_trivially_destructible_v<Node>);
+    // The pool's blocks are 32-byte aligned, operator new's 16.
+    static_assert(alignof(Fn) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__,
+                  "a loop callback's captures must not be over-aligned");
+    static constexpr std::size_t offset = (sizeof(Node) + alignof(Fn) - 1) / alignof(Fn) * alignof(Fn);
+    static constexpr std::size_t size = offset + sizeof(Fn);
+    struct Impl {
+        static Fn* callable(CallbackNode* self) noexcept {
+            return std::launder(reinterpret_cast<Fn*>(reinterpret_cast<char*>(static_cast<Node*>(self)) + offset));
+        }
+    };
+    static constexpr Ops ops{
+        [](CallbackNode* self) { (*Impl::callable(self))(); },
+        [](CallbackNode* self) noexcept { Impl::callable(self)->~Fn(); },
+        [](CallbackNode* self) noexcept {
+            void* mem = static_cast<Node*>(self);
+            if (self->threadsafe)
                 ::operator delete(mem);
             else
-                pool_deallocate(mem, ops.size);
-            throw;
-        }
-        node->ops = &ops;
-        node->loop = loop;
-        node->threadsafe = threadsafe;
-        node->run = &CallbackNode::run_node;
-        return node;
+                pool_deallocate(mem, size);
+        },
+        std::is_base_of_v<TimerNode, Node>,
+    };
+    void* mem = threadsafe ? ::operator new(size) : pool_allocate(size);
+    auto* node = ::new (mem) Node();
+    try {
+        ::new (reinterpret_cast<char*>(mem) + offset) Fn(std::forward<F>(f));
+    } catch (...) {
+        if (threadsafe)
+            ::operator delete(mem);
+        else
+            pool_deallocate(mem, size);
+        throw;
     }
-};
+    CallbackNode* cb = node;
+    cb->ops = &ops;
+    cb->loop = loop;
+    cb->threadsafe = threadsafe;
+    cb->run = &CallbackNode::run_node;
+    return node;
+}
 
 }  // namespace tulip::detail

@@ -104,7 +104,7 @@ struct FutureStateBase : Cancellable {
     void add_waiter(ReadyNode* n) noexcept { callbacks.push(n); }
     // Unlinks a task's step node (O(n); only when a suspended frame is torn down).
     bool remove_waiter(ReadyNode* n) noexcept { return callbacks.remove(n); }
-    // remove_done_callback leaves the node linked, marked dead (aux = null),
+    // remove_done_callback leaves the node linked, marked dead (its future = null),
     // and sweeps the list once the dead outnumber the live: removing n
     // callbacks of one future is O(n) overall, with no back pointer per node.
     void note_dead_callback() noexcept {
@@ -362,14 +362,14 @@ void schedule_done_callback(FutureStateBase& st, ReadyNode* n);
 template <class Fn, class Self>
 DoneCallback FutureBase::add_done_callback_impl(Fn&& fn) const {
     auto* st = s_;
-    auto* n = detail::CallbackNode::make(st->loop, [st, f = std::forward<Fn>(fn)]() mutable {
+    auto* n = detail::CallbackNode::make<detail::DoneCallbackNode>(st->loop, [st, f = std::forward<Fn>(fn)]() mutable {
         Self self(st);
         if constexpr (std::is_invocable_v<decltype(f)&, Self&>)
             f(self);
         else
             f();
     });
-    n->aux = st;
+    n->future = st;
     n->added_by_task = detail::tls_current_task;  // awaited_by in call graphs (task/graph.hpp)
     n->run = &detail::run_done_callback;
     DoneCallback h(n);

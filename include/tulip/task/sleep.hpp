@@ -53,7 +53,7 @@ public:
         state_ = State::armed;
         timer_.run = &on_timer;
         timer_.owner = this;
-        detail::LoopAccess::add_timer(*loop_, &timer_, detail::LoopAccess::deadline_after(*loop_, delay_ns_));
+        detail::LoopAccess::add_timer(*loop_, &timer_, &timer_, detail::LoopAccess::deadline_after(*loop_, delay_ns_));
         t.waiter = this;
         if (t.must_cancel && cancel(t.fut->cancel_message)) t.must_cancel = false;
     }
@@ -81,7 +81,7 @@ public:
 
 private:
     enum class State : std::uint8_t { idle, yielded, armed, fired, cancelled };
-    struct SleepTimer : TimerNode {
+    struct SleepTimer : TimerNode, ReadyNode {
         SleepAwaiter* owner = nullptr;
     };
     static void on_timer(ReadyNode* n) {
