@@ -256,10 +256,7 @@ void Handle::cancel() noexcept {
     n_->cancelled = true;
     if (n_->ops->timed) {
         auto* t = static_cast<detail::TimedCallbackNode*>(n_);
-        if (t->heap_index != detail::TimerNode::kNotInHeap) {
-            n_->loop->remove_timer(t);
-            n_->decref();  // the heap's reference
-        }
+        if (t->heap_index != detail::TimerNode::kNotInHeap) n_->loop->cancel_timer(t);
     }
     if (!n_->running) n_->drop_callable();  // release captures now, as asyncio does
 }
@@ -349,82 +346,75 @@ bool EventLoop::unwatch(int fd, bool write) {
     return true;
 }
 
-// ---- timer heap: a 4-ary min-heap ordered by (when, seq); nodes know their
-// index so a cancelled timer leaves at once. Four children per node halve the
-// depth of a binary heap and keep siblings in one cache line or two.
+// ---- timers: a sleep's timer is indexed in the heap and leaves it at once;
+// a call_later node is cancelled lazily (see heap_ in the header).
 
-void EventLoop::heap_set(std::size_t i, detail::TimerNode* t) noexcept {
-    heap_[i] = HeapEntry{t->when, t->seq, t};
-    t->heap_index = i;
-}
-
-static inline bool earlier(std::int64_t w1, std::uint64_t s1, std::int64_t w2, std::uint64_t s2) noexcept {
-    return w1 < w2 || (w1 == w2 && s1 < s2);
-}
-
-void EventLoop::heap_up(std::size_t i) noexcept {
-    HeapEntry e = heap_[i];
-    while (i > 0) {
-        std::size_t p = (i - 1) / 4;
-        if (!earlier(e.when, e.seq, heap_[p].when, heap_[p].seq)) break;
-        heap_[i] = heap_[p];
-        heap_[i].node->heap_index = i;
-        i = p;
-    }
-    heap_[i] = e;
-    e.node->heap_index = i;
-}
-
-void EventLoop::heap_down(std::size_t i) noexcept {
-    HeapEntry e = heap_[i];
-    const std::size_t n = heap_.size();
-    HeapEntry* h = heap_.data();
-    for (;;) {
-        std::size_t c = 4 * i + 1;
-        if (c >= n) break;
-        std::size_t best = c;
-        std::size_t last = c + 4 < n ? c + 4 : n;
-        for (std::size_t k = c + 1; k < last; ++k)
-            if (earlier(h[k].when, h[k].seq, h[best].when, h[best].seq)) best = k;
-        if (!earlier(h[best].when, h[best].seq, e.when, e.seq)) break;
-        h[i] = h[best];
-        h[i].node->heap_index = i;
-        i = best;
-    }
-    h[i] = e;
-    e.node->heap_index = i;
-}
+namespace {
+// heap_index of a call_later node while it is in the heap (its position is not tracked).
+constexpr std::size_t kLazyInHeap = detail::TimerNode::kNotInHeap - 1;
+// asyncio's rule for sweeping cancelled timers out of the heap (base_events.py:
+// _MIN_SCHEDULED_TIMER_HANDLES, _MIN_CANCELLED_TIMER_HANDLES_FRACTION).
+constexpr std::size_t kMinTimersToSweep = 100;
+}  // namespace
 
 void EventLoop::add_timer(detail::TimerNode* t, detail::ReadyNode* node, std::int64_t when_ns) {
     // A timer node is in the heap or in a queue, once: every caller arms a
-    // node that is idle (a fresh call_later node, a sleep's own timer when it
-    // is awaited, which happens once).
+    // node that is idle (a sleep's own timer when it is awaited, which
+    // happens once).
     if (t->heap_index != detail::TimerNode::kNotInHeap || node->queued()) [[unlikely]]
         throw std::logic_error("tulip: a timer node was armed while it is already scheduled");
     t->node = node;
     t->when = when_ns;
     t->seq = timer_seq_++;
-    heap_.push_back(HeapEntry{});
-    heap_set(heap_.size() - 1, t);
-    heap_up(heap_.size() - 1);
+    heap_.push(t, /*indexed=*/true);
+}
+
+void EventLoop::add_timer_lazy(detail::TimedCallbackNode* n, std::int64_t when_ns) {
+    detail::TimerNode* t = n;
+    t->node = static_cast<detail::CallbackNode*>(n);
+    t->when = when_ns;
+    t->seq = timer_seq_++;
+    t->heap_index = kLazyInHeap;
+    heap_.push(t, /*indexed=*/false);
 }
 
 void EventLoop::remove_timer(detail::TimerNode* t) noexcept {
     std::size_t i = t->heap_index;
     if (i == detail::TimerNode::kNotInHeap) return;
     t->heap_index = detail::TimerNode::kNotInHeap;
-    std::size_t last = heap_.size() - 1;
-    if (i != last) {
-        heap_[i] = heap_[last];
-        heap_[i].node->heap_index = i;
-        heap_.pop_back();
-        if (i > 0 && earlier(heap_[i].when, heap_[i].seq, heap_[(i - 1) / 4].when, heap_[(i - 1) / 4].seq))
-            heap_up(i);
-        else
-            heap_down(i);
-    } else {
-        heap_.pop_back();
+    heap_.remove(i);
+}
+
+// Handle::cancel of a call_later node still in the heap: it stays there,
+// counted, until it reaches the front or the next sweep (the heap's
+// reference goes then).
+void EventLoop::cancel_timer(detail::TimedCallbackNode*) noexcept { ++cancelled_timers_; }
+
+static detail::CallbackNode* lazy_callback(detail::TimerNode* t) noexcept {
+    return static_cast<detail::CallbackNode*>(t->node);
+}
+
+void EventLoop::drop_cancelled_front() noexcept {
+    while (!heap_.empty() && !heap_.front().indexed()) {
+        detail::TimerNode* t = heap_.front().node();
+        detail::CallbackNode* cb = lazy_callback(t);
+        if (!cb->cancelled) break;
+        heap_.pop_front();
+        t->heap_index = detail::TimerNode::kNotInHeap;
+        if (cancelled_timers_) --cancelled_timers_;
+        cb->decref();  // the heap's reference
     }
+}
+
+void EventLoop::purge_cancelled_timers() noexcept {
+    heap_.retain([](const detail::TimerHeap::Entry& e) noexcept {
+        detail::TimerNode* t = e.node();
+        if (e.indexed() || !lazy_callback(t)->cancelled) return true;
+        t->heap_index = detail::TimerNode::kNotInHeap;
+        lazy_callback(t)->decref();  // the heap's reference
+        return false;
+    });
+    cancelled_timers_ = 0;
 }
 
 // ---- running ----------------------------------------------------------------
@@ -432,6 +422,14 @@ void EventLoop::remove_timer(detail::TimerNode* t) noexcept {
 void EventLoop::run_once() {
     drain_threadsafe();
     if (signal_read_fd_ >= 0) poll_signals();
+    if (cancelled_timers_) [[unlikely]] {
+        // As asyncio: sweep when the cancelled are over half of a big heap,
+        // else drop those at the front (they must not set the wait below).
+        if (heap_.size() > kMinTimersToSweep && cancelled_timers_ * 2 > heap_.size())
+            purge_cancelled_timers();
+        else
+            drop_cancelled_front();
+    }
 
     int timeout_ms;
     if (!ready_.empty() || stopping_) {
@@ -481,8 +479,15 @@ void EventLoop::run_once() {
     if (!heap_.empty()) {
         std::int64_t now = now_ns();
         while (!heap_.empty() && heap_.front().when <= now) {
-            detail::TimerNode* t = heap_.front().node;
-            remove_timer(t);
+            detail::TimerHeap::Entry e = heap_.front();
+            detail::TimerNode* t = e.node();
+            heap_.pop_front();
+            t->heap_index = detail::TimerNode::kNotInHeap;
+            if (!e.indexed() && lazy_callback(t)->cancelled) {
+                if (cancelled_timers_) --cancelled_timers_;
+                lazy_callback(t)->decref();  // the heap's reference
+                continue;
+            }
             ready_.push(t->node);  // the heap's reference moves to the ready queue
         }
     }
@@ -578,11 +583,18 @@ void EventLoop::close() {
         else if (extension_)
             extension_->drop_node(n);  // a future's done-callback, a task step
     }
-    while (!heap_.empty()) {
-        auto* t = heap_.back().node;
-        remove_timer(t);
-        if (t->node->run == &detail::CallbackNode::run_node) drop(static_cast<detail::CallbackNode*>(t->node));
+    // Sleeps' timers just leave (their awaiters are torn down with their tasks).
+    // The heap is emptied before any callback is dropped: a capture's
+    // destructor may tear down a sleeping frame, whose timer then leaves.
+    std::vector<detail::CallbackNode*> timed;
+    for (std::size_t i = 0; i < heap_.size(); ++i) {
+        const detail::TimerHeap::Entry& e = heap_[i];
+        e.node()->heap_index = detail::TimerNode::kNotInHeap;
+        if (!e.indexed()) timed.push_back(lazy_callback(e.node()));
     }
+    heap_.clear();
+    cancelled_timers_ = 0;
+    for (auto* c : timed) drop(c);
     poller_->clear();
     // The task layer destroys the tasks still pending and detaches its async
     // generators (see LoopExtension).

@@ -4,6 +4,7 @@
 // and test_events.py, plus tulip's own promise that equal deadlines keep FIFO order.
 #include <tulip/loop/event_loop.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -127,6 +128,54 @@ TEST_F(EventLoopTest, EqualDeadlinesKeepTheirOrderWhenOtherTimersAreCancelled) {
     }
     advance(10.0);
     EXPECT_EQ(order, expected);
+}
+
+TEST_F(EventLoopTest, WhenMostTimersAreCancelledTheRestStillRunInDeadlineOrder) {
+    // A cancelled call_later stays in the heap until it reaches the front or
+    // the cancelled are over half of it (asyncio's sweep); the sweep rebuilds
+    // the heap, whose order the survivors show. Captures go at cancel().
+    constexpr int kCount = 1000;
+    std::vector<std::pair<int, double>> ran;
+    std::vector<TimerHandle> handles;
+    auto token = std::make_shared<int>(0);
+    for (int i = 0; i < kCount; ++i) {
+        double delay = 1.0 + static_cast<double>((i * 7919) % kCount) * 0.001;  // distinct, scrambled
+        handles.push_back(loop().call_later(delay, [&, i, token] { ran.emplace_back(i, loop().time()); }));
+    }
+    std::vector<int> expected;  // survivors, by deadline
+    for (int i = 0; i < kCount; ++i) {
+        if (i % 5 == 0)
+            expected.push_back(i);
+        else
+            handles[static_cast<std::size_t>(i)].cancel();
+    }
+    EXPECT_EQ(token.use_count(), 1 + kCount / 5);  // the cancelled ones' captures are gone already
+    std::sort(expected.begin(), expected.end(), [](int a, int b) { return (a * 7919) % kCount < (b * 7919) % kCount; });
+    // More timers after the sweep point, and a cancel of an already swept one.
+    run_one_iteration_via_stop();
+    handles[1].cancel();
+    EXPECT_TRUE(handles[1].cancelled());
+    advance(3.0);
+    ASSERT_EQ(ran.size(), expected.size());
+    for (std::size_t k = 0; k < ran.size(); ++k) {
+        EXPECT_EQ(ran[k].first, expected[k]) << "at position " << k;
+        if (k) {
+            EXPECT_GT(ran[k].second, ran[k - 1].second);
+        }
+    }
+    EXPECT_DOUBLE_EQ(handles[0].when(), 1.0);      // a handle keeps its node (and deadline) past the run
+    EXPECT_EQ(token.use_count(), 1 + kCount / 5);  // and, as asyncio's, the callback
+    handles.clear();
+    EXPECT_EQ(token.use_count(), 1);
+}
+
+TEST_F(EventLoopTest, ACancelledTimerAtTheFrontDoesNotHoldBackTheNextOne) {
+    double fired_at = -1;
+    TimerHandle early = loop().call_later(1.0, [] { ADD_FAILURE() << "a cancelled timer ran"; });
+    loop().call_later(2.0, [&] { fired_at = loop().time(); });
+    early.cancel();
+    advance(5.0);
+    EXPECT_DOUBLE_EQ(fired_at, 2.0);
 }
 
 TEST_F(EventLoopTest, TimersRunInDeadlineOrderWhateverTheSchedulingOrder) {

@@ -403,6 +403,31 @@ TEST_F(TaskCancellation, BeforeTheFirstStepKeepsTheMessage) {
     }
 }
 
+TEST_F(TaskCancellation, SleepsAmidSweptCancelledTimersStillCancelAndWakeInOrder) {
+    // Sleeps' timers keep their heap position in the node (they leave the heap
+    // at once when cancelled); call_later's are swept lazily. A sweep that
+    // rebuilds the heap must leave every sleep's position right.
+    std::vector<TimerHandle> handles;
+    for (int i = 0; i < 600; ++i) handles.push_back(loop().call_later(0.5 + 0.001 * i, [] {}));
+    std::vector<Task<int>> sleepers;
+    for (int i = 0; i < 20; ++i) sleepers.push_back(loop().create_task(sleep_then(1.0 + 0.01 * i, i)));
+    run(sleep(0));  // every sleeper is now in the heap
+    for (auto& h : handles) h.cancel();
+    run(sleep(0));  // the sweep (600 of 620 cancelled)
+    for (int i = 0; i < 20; i += 2) sleepers[static_cast<std::size_t>(i)].cancel();
+    std::vector<int> woke;
+    for (int i = 0; i < 20; ++i) {
+        auto& t = sleepers[static_cast<std::size_t>(i)];
+        if (i % 2 == 0) {
+            EXPECT_THROW(run(t), CancelledError);
+        } else {
+            woke.push_back(run(t));
+            EXPECT_NEAR(loop().time(), 1.0 + 0.01 * i, 1e-9);
+        }
+    }
+    EXPECT_EQ(woke, (std::vector<int>{1, 3, 5, 7, 9, 11, 13, 15, 17, 19}));
+}
+
 TEST_F(TaskCancellation, WhileSleepingStopsTheSleepAtOnce) {
     // test_cancel: loop.call_soon(t.cancel) while the task sleeps 10 s.
     auto t = loop().create_task(sleep_then(10, 12));

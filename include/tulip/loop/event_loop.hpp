@@ -40,6 +40,7 @@
 #include <tulip/loop/handle.hpp>
 #include <tulip/loop/loop_ref.hpp>
 #include <tulip/loop/nodes.hpp>
+#include <tulip/loop/timer_heap.hpp>
 
 namespace tulip {
 
@@ -329,7 +330,10 @@ private:
         ready_.splice(q);
     }
     // Arms t: `node` is queued when `when_ns` is due (t and node: one object).
+    // remove_timer takes it out early. call_at's nodes go in by add_timer_lazy
+    // (see HeapEntry) and leave by Handle::cancel.
     void add_timer(detail::TimerNode* t, detail::ReadyNode* node, std::int64_t when_ns);
+    void add_timer_lazy(detail::TimedCallbackNode* t, std::int64_t when_ns);
     void remove_timer(detail::TimerNode* t) noexcept;
     std::int64_t now_ns() const noexcept;
     // The deadline that never comes: infinite and huge delays (it never fires,
@@ -419,7 +423,7 @@ private:
         check_thread("call_at");
         auto* n = detail::CallbackNode::make<detail::TimedCallbackNode>(this, std::forward<F>(f));
         TimerHandle h(n);
-        add_timer(n, static_cast<detail::CallbackNode*>(n), when);  // the heap keeps the creation reference
+        add_timer_lazy(n, when);  // the heap keeps the creation reference
         return h;
     }
     void install_signal(int sig, detail::CallbackNode* n);
@@ -444,19 +448,22 @@ private:
     int signal_read_fd_ = -1;  // the self-pipe, when signal handlers are set (run_once polls it)
     void drain_threadsafe() noexcept;
     void set_fd_callback(int fd, bool write, detail::CallbackNode* n, bool receive = false);
-    void heap_up(std::size_t i) noexcept;
-    void heap_down(std::size_t i) noexcept;
-    void heap_set(std::size_t i, detail::TimerNode* t) noexcept;
+    void cancel_timer(detail::TimedCallbackNode* t) noexcept;
+    void purge_cancelled_timers() noexcept;
+    void drop_cancelled_front() noexcept;
     void run_ready(std::size_t n);
 
-    struct HeapEntry {
-        std::int64_t when;
-        std::uint64_t seq;
-        detail::TimerNode* node;
-    };
+    // Two kinds of timers are in the heap. A call_later node (refcounted; the
+    // heap holds a reference) is cancelled lazily, as asyncio does: marked,
+    // left in place, dropped when it reaches the front or when the cancelled
+    // are over half the heap; moving its entry writes nothing to the node (at
+    // 1M timers those random writes were a large part of the heap's cost).
+    // Any other timer (a sleep's, in its awaiter) is removed at once: its
+    // entry is indexed (see TimerHeap).
     detail::NodeQueue ready_;
-    std::vector<HeapEntry> heap_;
+    detail::TimerHeap heap_;
     std::uint64_t timer_seq_ = 0;
+    std::size_t cancelled_timers_ = 0;  // cancelled call_later nodes still in heap_
     detail::Owned<detail::Poller> poller_;
     // The entry for other threads (owns the wake eventfd); this loop holds one
     // reference, close() shuts it.
