@@ -88,7 +88,7 @@ struct AsyncGenPromise : AsyncGenNode, SentSlot<S>, FrameLink {
     std::optional<T> current;
 
     // The default argument names the generator function (see CoroPromise).
-    AsyncGenPromise(std::source_location w = std::source_location::current()) : FrameLink{w, nullptr, true} {
+    AsyncGenPromise(std::source_location w = std::source_location::current()) : FrameLink(w, /*gen=*/true) {
         frame = std::coroutine_handle<AsyncGenPromise>::from_promise(*this);
     }
     ~AsyncGenPromise() { unregister(); }
