@@ -5,7 +5,8 @@ set -euo pipefail
 want=(g++ cmake ninja-build pkg-config libgtest-dev googletest clang-format-16 libssl-dev openssl python3
       node-llhttp nlohmann-json3-dev zlib1g-dev libc-ares-dev liburing-dev curl wrk python3-aiohttp chromium nginx-light)
 if [ "${1:-build}" = bench ]; then
-  want+=(libboost-dev libuv1-dev python3 python3-uvloop libbenchmark-dev wrk nginx-light python3-aiohttp python3-httpx)
+  # Boost 1.81 (not the default 1.74): its Asio has the io_uring backend (since 1.78).
+  want+=(libboost1.81-dev libuv1-dev python3 python3-uvloop libbenchmark-dev wrk nginx-light python3-aiohttp python3-httpx)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -59,6 +59,7 @@ SERVERS = [
     ("tulip-protocol-uring", "tulip Protocol on io_uring",
      lambda b: ["env", "TULIP_POLLER=io_uring", os.path.join(b, "echo_tulip_protocol")]),
     ("asio", "Boost.Asio C++20 coroutines", lambda b: [os.path.join(b, "echo_asio")]),
+    ("asio-uring", "Boost.Asio on io_uring (Boost >= 1.78)", lambda b: [os.path.join(b, "echo_asio_uring")]),
     ("libuv", "libuv", lambda b: [os.path.join(b, "echo_libuv")]),
     ("asyncio-streams", "asyncio streams", lambda b: [PY, os.path.join(HERE, "server_asyncio.py"), "asyncio", "streams"]),
     ("asyncio-protocol", "asyncio Protocol", lambda b: [PY, os.path.join(HERE, "server_asyncio.py"), "asyncio", "protocol"]),
