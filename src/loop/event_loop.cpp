@@ -374,8 +374,8 @@ void EventLoop::add_timer_lazy(detail::TimedCallbackNode* n, std::int64_t when_n
     t->node = static_cast<detail::CallbackNode*>(n);
     t->when = when_ns;
     t->seq = timer_seq_++;
-    t->heap_index = kLazyInHeap;
     heap_.push(t, /*indexed=*/false);
+    t->heap_index = kLazyInHeap;  // in the heap, position not tracked
 }
 
 void EventLoop::remove_timer(detail::TimerNode* t) noexcept {

@@ -331,7 +331,7 @@ private:
     }
     // Arms t: `node` is queued when `when_ns` is due (t and node: one object).
     // remove_timer takes it out early. call_at's nodes go in by add_timer_lazy
-    // (see HeapEntry) and leave by Handle::cancel.
+    // and are cancelled lazily (see heap_).
     void add_timer(detail::TimerNode* t, detail::ReadyNode* node, std::int64_t when_ns);
     void add_timer_lazy(detail::TimedCallbackNode* t, std::int64_t when_ns);
     void remove_timer(detail::TimerNode* t) noexcept;
