@@ -2,7 +2,7 @@
 # Installs the Debian packages tulip needs (as root, non-interactive), or says
 # which to install. Usage: scripts/deps.sh [build|bench]
 set -euo pipefail
-want=(g++ cmake ninja-build pkg-config libgtest-dev googletest clang-format-16 libssl-dev openssl python3
+want=(g++ cmake ninja-build pkg-config valgrind libgtest-dev googletest clang-format-16 libssl-dev openssl python3
       node-llhttp nlohmann-json3-dev zlib1g-dev libc-ares-dev liburing-dev curl wrk python3-aiohttp chromium nginx-light)
 if [ "${1:-build}" = bench ]; then
   # Boost 1.81 (not the default 1.74): its Asio has the io_uring backend (since 1.78).
