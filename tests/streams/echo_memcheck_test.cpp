@@ -27,7 +27,8 @@ std::string message(int i) {
     std::uint32_t n = static_cast<std::uint32_t>((i * 37) % 2000 + 1);
     std::string m(4 + n, '\0');
     for (int k = 0; k < 4; ++k) m[static_cast<std::size_t>(k)] = static_cast<char>((n >> (8 * k)) & 0xff);
-    for (std::uint32_t k = 0; k < n; ++k) m[4 + k] = static_cast<char>((k * 131 + static_cast<std::uint32_t>(i)) & 0xff);
+    for (std::uint32_t k = 0; k < n; ++k)
+        m[4 + k] = static_cast<char>((k * 131 + static_cast<std::uint32_t>(i)) & 0xff);
     return m;
 }
 
@@ -38,7 +39,8 @@ Coro<void> echo_framed(StreamReader reader, StreamWriter writer) {
         // read(4) may return fewer: take the rest of the header exactly.
         if (head.size() < 4) head += co_await reader.readexactly(4 - head.size());
         std::uint32_t n = 0;
-        for (int k = 0; k < 4; ++k) n |= static_cast<std::uint32_t>(static_cast<unsigned char>(head[static_cast<std::size_t>(k)])) << (8 * k);
+        for (int k = 0; k < 4; ++k)
+            n |= static_cast<std::uint32_t>(static_cast<unsigned char>(head[static_cast<std::size_t>(k)])) << (8 * k);
         std::string body = co_await reader.readexactly(n);
         writer.write(head + body);
         co_await writer.drain();
