@@ -256,7 +256,7 @@ void Handle::cancel() noexcept {
     n_->cancelled = true;
     if (n_->ops->timed) {
         auto* t = static_cast<detail::TimedCallbackNode*>(n_);
-        if (t->heap_index != detail::TimerNode::kNotInHeap) n_->loop->cancel_timer(t);
+        if (t->heap_index != detail::TimerNode::kNotInHeap) n_->loop->note_timer_cancelled();
     }
     if (!n_->running) n_->drop_callable();  // release captures now, as asyncio does
 }
@@ -384,11 +384,6 @@ void EventLoop::remove_timer(detail::TimerNode* t) noexcept {
     t->heap_index = detail::TimerNode::kNotInHeap;
     heap_.remove(i);
 }
-
-// Handle::cancel of a call_later node still in the heap: it stays there,
-// counted, until it reaches the front or the next sweep (the heap's
-// reference goes then).
-void EventLoop::cancel_timer(detail::TimedCallbackNode*) noexcept { ++cancelled_timers_; }
 
 static detail::CallbackNode* lazy_callback(detail::TimerNode* t) noexcept {
     return static_cast<detail::CallbackNode*>(t->node);

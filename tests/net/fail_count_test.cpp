@@ -9,7 +9,6 @@
 
 #include <unistd.h>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -17,6 +16,7 @@
 #include <tulip/tulip.hpp>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 namespace net_fail_count_test {
 
@@ -70,7 +70,7 @@ Outcome run_with_fault(const Scenario& scenario, int fail_at) {
     loop->set_exception_handler([](EventLoop&, const ExceptionContext&) {});
     detail::sys::fault_hook = &sweep_hook;
     try {
-        loop->run_until_complete(wait_for(scenario(out.corrupt), Seconds(5)));
+        loop->run_until_complete(wait_for(scenario(out.corrupt), test::kLoopbackTimeout));
         out.completed = true;
     } catch (const TimeoutError&) {
         out.timed_out = true;
@@ -112,17 +112,6 @@ protected:
 };
 
 // Three messages each way, then a half-close and a close.
-Coro<void> echo_handler(StreamReader reader, StreamWriter writer) {
-    for (;;) {
-        std::string line = co_await reader.readline();
-        if (line.empty()) break;
-        writer.write(line);
-        co_await writer.drain();
-    }
-    writer.close();
-    co_await writer.wait_closed();
-}
-
 Coro<void> talk(StreamReader& reader, StreamWriter& writer, bool& corrupt) {
     for (int i = 0; i < 3; ++i) {
         std::string m = "message " + std::to_string(i) + "\n";
@@ -145,8 +134,8 @@ Coro<void> talk(StreamReader& reader, StreamWriter& writer, bool& corrupt) {
 
 TEST_F(FailCount, StreamsEchoOverTcp) {
     int n = run_sweep([](bool& corrupt) -> Coro<void> {
-        Server server = co_await start_server(echo_handler, "127.0.0.1", 0);
-        auto port = server.addresses().at(0).port();
+        Server server = co_await start_server(test::echo_lines, "127.0.0.1", 0);
+        auto port = test::port_of(server);
         std::exception_ptr failed;
         try {
             auto [reader, writer] = co_await open_connection("127.0.0.1", port);
@@ -165,7 +154,12 @@ TEST_F(FailCount, StreamsEchoOverUnixSockets) {
     int n = run_sweep([](bool& corrupt) -> Coro<void> {
         std::string path = "/tmp/tulip-failcount-" + std::to_string(::getpid()) + ".sock";
         ::unlink(path.c_str());
-        Server server = co_await start_unix_server(echo_handler, path);
+        // Gone however the run ends (a timed-out run's frame is destroyed too).
+        struct Unlink {
+            std::string path;
+            ~Unlink() { ::unlink(path.c_str()); }
+        } unlink_at_end{path};
+        Server server = co_await start_unix_server(test::echo_lines, path);
         std::exception_ptr failed;
         try {
             auto [reader, writer] = co_await open_unix_connection(path);
@@ -175,7 +169,6 @@ TEST_F(FailCount, StreamsEchoOverUnixSockets) {
         }
         server.close();
         co_await server.wait_closed();
-        ::unlink(path.c_str());
         if (failed) std::rethrow_exception(failed);
     });
     RecordProperty("seam_calls", n);
@@ -183,9 +176,7 @@ TEST_F(FailCount, StreamsEchoOverUnixSockets) {
 
 TEST_F(FailCount, SockOpsOverTcp) {
     int n = run_sweep([](bool& corrupt) -> Coro<void> {
-        Socket listener = Socket::create(AF_INET);
-        listener.bind(SocketAddress::from_ip("127.0.0.1", 0));
-        listener.listen();
+        Socket listener = test::listener();
         Socket client = Socket::create(AF_INET);
         co_await sock_connect(client, listener.getsockname());
         auto [conn, peer] = co_await sock_accept(listener);

@@ -3,6 +3,7 @@
 #include <tulip/tulip.hpp>
 
 #include "support/loop_test.hpp"
+#include "support/net.hpp"
 
 namespace streams_streams_smoke_test {
 
@@ -10,20 +11,9 @@ using namespace tulip;
 
 class StreamsSmoke : public test::RealTimeLoopTest {};
 
-Coro<void> echo(StreamReader reader, StreamWriter writer) {
-    for (;;) {
-        std::string line = co_await reader.readline();
-        if (line.empty()) break;
-        writer.write(line);
-        co_await writer.drain();
-    }
-    writer.close();
-    co_await writer.wait_closed();
-}
-
 TEST_F(StreamsSmoke, EchoServerAndClient) {
     auto main = []() -> Coro<void> {
-        Server server = co_await start_server(echo, "127.0.0.1", 0);
+        Server server = co_await start_server(test::echo_lines, "127.0.0.1", 0);
         auto port = server.addresses().at(0).port();
         auto [reader, writer] = co_await open_connection("127.0.0.1", port);
         writer.write("hello\n");

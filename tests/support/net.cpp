@@ -40,6 +40,17 @@ Coro<std::pair<Socket, Socket>> tcp_pair() {
     co_return std::pair<Socket, Socket>(std::move(c), std::move(accepted.first));
 }
 
+Coro<void> echo_lines(StreamReader reader, StreamWriter writer) {
+    for (;;) {
+        std::string line = co_await reader.readline();
+        if (line.empty()) break;
+        writer.write(line);
+        co_await writer.drain();
+    }
+    writer.close();
+    co_await writer.wait_closed();
+}
+
 Coro<std::string> recv_exactly(Socket& s, std::size_t n) {
     std::string out;
     while (out.size() < n) {

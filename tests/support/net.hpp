@@ -31,6 +31,9 @@ inline std::uint16_t port_of(const Server& s) { return s.addresses().at(0).port(
 // A connected TCP pair over 127.0.0.1: {the connecting side, the accepted side}.
 Coro<std::pair<Socket, Socket>> tcp_pair();
 
+// A start_server callback: echoes each line back until EOF, then closes.
+Coro<void> echo_lines(StreamReader reader, StreamWriter writer);
+
 // Reads from a raw socket until n bytes came (fewer at EOF).
 Coro<std::string> recv_exactly(Socket& s, std::size_t n);
 // Reads from a raw socket until EOF.

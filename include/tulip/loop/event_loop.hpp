@@ -448,7 +448,9 @@ private:
     int signal_read_fd_ = -1;  // the self-pipe, when signal handlers are set (run_once polls it)
     void drain_threadsafe() noexcept;
     void set_fd_callback(int fd, bool write, detail::CallbackNode* n, bool receive = false);
-    void cancel_timer(detail::TimedCallbackNode* t) noexcept;
+    // Handle::cancel of a call_later node still in the heap: the node stays,
+    // counted, until it reaches the front or the next sweep (see heap_).
+    void note_timer_cancelled() noexcept { ++cancelled_timers_; }
     void purge_cancelled_timers() noexcept;
     void drop_cancelled_front() noexcept;
     void run_ready(std::size_t n);
