@@ -132,20 +132,26 @@ Coro<void> talk(StreamReader& reader, StreamWriter& writer, bool& corrupt) {
     co_await writer.wait_closed();
 }
 
+// Connects (lazily, when awaited here), talks, and closes the server however
+// the talk ended.
+Coro<void> talk_then_close(Server server, Coro<StreamPair> connecting, bool& corrupt) {
+    std::exception_ptr failed;
+    try {
+        auto [reader, writer] = co_await std::move(connecting);
+        co_await talk(reader, writer, corrupt);
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    server.close();
+    co_await server.wait_closed();
+    if (failed) std::rethrow_exception(failed);
+}
+
 TEST_F(FailCount, StreamsEchoOverTcp) {
     int n = run_sweep([](bool& corrupt) -> Coro<void> {
         Server server = co_await start_server(test::echo_lines, "127.0.0.1", 0);
         auto port = test::port_of(server);
-        std::exception_ptr failed;
-        try {
-            auto [reader, writer] = co_await open_connection("127.0.0.1", port);
-            co_await talk(reader, writer, corrupt);
-        } catch (...) {
-            failed = std::current_exception();
-        }
-        server.close();
-        co_await server.wait_closed();
-        if (failed) std::rethrow_exception(failed);
+        co_await talk_then_close(server, open_connection("127.0.0.1", port), corrupt);
     });
     RecordProperty("seam_calls", n);
 }
@@ -160,16 +166,7 @@ TEST_F(FailCount, StreamsEchoOverUnixSockets) {
             ~Unlink() { ::unlink(path.c_str()); }
         } unlink_at_end{path};
         Server server = co_await start_unix_server(test::echo_lines, path);
-        std::exception_ptr failed;
-        try {
-            auto [reader, writer] = co_await open_unix_connection(path);
-            co_await talk(reader, writer, corrupt);
-        } catch (...) {
-            failed = std::current_exception();
-        }
-        server.close();
-        co_await server.wait_closed();
-        if (failed) std::rethrow_exception(failed);
+        co_await talk_then_close(server, open_unix_connection(path), corrupt);
     });
     RecordProperty("seam_calls", n);
 }
