@@ -131,6 +131,21 @@ struct MessageParser::Impl {
     const char* exec_begin = nullptr;
     const char* exec_end = nullptr;
 
+    // The last four bytes consumed, across feeds: a chunked request must end
+    // in CRLF CRLF. llhttp 8.1 also ends its trailer section at a bare LF
+    // ("0\r\n\n"), where a front end that wants CRLF reads on: the bytes
+    // after it would be a second request to us and trailer lines to it.
+    char tail[4] = {};
+    bool complete_pending = false;  // a chunked request's end, checked by feed() before the sink hears of it
+    void remember_tail(std::string_view bytes) noexcept {
+        for (const char c : bytes.substr(bytes.size() > 4 ? bytes.size() - 4 : 0)) {
+            tail[0] = tail[1];
+            tail[1] = tail[2];
+            tail[2] = tail[3];
+            tail[3] = c;
+        }
+    }
+
     // Across messages.
     bool response_to_head = false;
     bool upgraded = false;
@@ -451,7 +466,11 @@ struct MessageParser::Impl {
         if (parser.upgrade != 0) {
             upgraded = true;
         }
-        sink.on_message_complete();
+        if (kind == Kind::request && (parser.flags & F_CHUNKED) != 0) {
+            complete_pending = true;
+        } else {
+            sink.on_message_complete();
+        }
         return HPE_PAUSED;  // one message per feed(): the caller answers it first
     }
 };
@@ -590,6 +609,14 @@ std::size_t MessageParser::feed(std::string_view data) {
                 s.scan(rest.substr(0, n));
             }
             total += n;
+            s.remember_tail(rest.substr(0, n));
+            if (s.complete_pending) {
+                s.complete_pending = false;
+                if (std::string_view(s.tail, 4) != "\r\n\r\n") {
+                    s.fail(400, "bare LF ends the chunked body's trailer section (CRLF required)");
+                }
+                s.sink.on_message_complete();
+            }
             if (err == HPE_PAUSED_UPGRADE) {
                 s.upgraded = true;
                 break;
@@ -641,6 +668,8 @@ void MessageParser::reset() noexcept {
     s.in_message = s.head_done = s.in_trailers = false;
     s.field = Impl::Field::none;
     s.head_pending = false;
+    s.complete_pending = false;
+    std::fill(std::begin(s.tail), std::end(s.tail), '\0');
     s.reset_scan();
     s.value_next = nullptr;
     s.value_at_feed_start = s.value_broken = false;

@@ -19,9 +19,30 @@ SocketAddress::SocketAddress(const sockaddr* sa, socklen_t len) : SocketAddress(
     len_ = len;
 }
 
+namespace {
+
+// An IPv6 zone: an interface name or a decimal index (RFC 4007 11.2). All of
+// it: stoul would take "12abc" as 12 and "-1" as 4294967295.
+unsigned scope_index(const std::string& scope, const std::string& address) {
+    if (unsigned idx = ::if_nametoindex(scope.c_str()); idx != 0) return idx;
+    unsigned long n = 0;
+    bool digits = !scope.empty() && scope.size() <= 10;
+    for (char c : scope) {
+        if (c < '0' || c > '9') digits = false;
+        if (!digits) break;
+        n = n * 10 + static_cast<unsigned long>(c - '0');
+    }
+    if (!digits || n > 0xffffffffUL) throw std::invalid_argument("unknown IPv6 scope in address '" + address + "'");
+    return static_cast<unsigned>(n);
+}
+
+}  // namespace
+
 SocketAddress SocketAddress::from_ip(std::string_view host, std::uint16_t port) {
     SocketAddress a;
     std::string h(host);
+    // inet_pton reads a C string: a NUL would make it parse a prefix.
+    if (h.find('\0') != std::string::npos) throw std::invalid_argument("embedded null byte in IP address");
     if (!h.empty() && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
     auto* v4 = reinterpret_cast<sockaddr_in*>(&a.ss_);
     if (::inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
@@ -40,15 +61,7 @@ SocketAddress SocketAddress::from_ip(std::string_view host, std::uint16_t port) 
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons(port);
         if (!scope.empty()) {
-            unsigned idx = ::if_nametoindex(scope.c_str());
-            if (idx == 0) {
-                try {
-                    idx = static_cast<unsigned>(std::stoul(scope));
-                } catch (...) {
-                    throw std::invalid_argument("unknown IPv6 scope in address '" + h + "'");
-                }
-            }
-            v6->sin6_scope_id = idx;
+            v6->sin6_scope_id = scope_index(scope, h);
         }
         a.len_ = sizeof(sockaddr_in6);
         return a;
@@ -60,6 +73,10 @@ SocketAddress SocketAddress::from_unix(std::string_view path) {
     SocketAddress a;
     auto* un = reinterpret_cast<sockaddr_un*>(&a.ss_);
     if (path.empty()) throw std::invalid_argument("empty Unix socket path");
+    // A filesystem path ends at its first NUL; only an abstract name (which
+    // starts with one) may hold more.
+    if (path[0] != '\0' && path.find('\0') != std::string_view::npos)
+        throw std::invalid_argument("embedded null byte in Unix socket path");
     if (path.size() >= sizeof un->sun_path)
         throw std::invalid_argument("Unix socket path too long (" + std::to_string(path.size()) + " bytes, max " +
                                     std::to_string(sizeof un->sun_path - 1) + ")");

@@ -21,6 +21,8 @@
 #include <tulip/task/gather.hpp>
 #include <tulip/task/task.hpp>
 
+#include "spawn_args.hpp"
+
 extern char** environ;
 
 namespace tulip {
@@ -224,7 +226,8 @@ struct SpawnPlan {
 
 Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
     EventLoop& loop = get_running_loop();
-    if (argv.empty() || argv[0].empty()) throw std::invalid_argument("create_subprocess: empty program name");
+    // Checked before anything is made: a bad argument costs no fd.
+    detail::SpawnArgs args(std::move(argv), o.env, o.cwd);
     (void)detail::checked_stream_limit(o.limit);  // before the child exists
     if (o.std_in.kind == Stdio::Kind::to_stdout || o.std_out.kind == Stdio::Kind::to_stdout)
         throw std::invalid_argument("STDOUT can only be used for stderr");
@@ -274,21 +277,9 @@ Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
     ::posix_spawnattr_setsigdefault(&plan.attr, &all);  // handlers (ours: SIGINT...) reset in the child
     ::posix_spawnattr_setflags(&plan.attr, flags);
 
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    std::vector<std::string> envs;
-    std::vector<char*> cenv;
-    char** envp = environ;
-    if (o.env) {
-        for (auto& [k, v] : *o.env) envs.push_back(k + "=" + v);
-        for (auto& e : envs) cenv.push_back(e.data());
-        cenv.push_back(nullptr);
-        envp = cenv.data();
-    }
     pid_t pid = -1;
-    int rc = ::posix_spawnp(&pid, argv[0].c_str(), &plan.actions, &plan.attr, cargv.data(), envp);
-    if (rc != 0) throw_os_error(rc, "cannot run '" + argv[0] + "'");
+    int rc = ::posix_spawnp(&pid, args.program().c_str(), &plan.actions, &plan.attr, args.argv(), args.envp());
+    if (rc != 0) throw_os_error(rc, "cannot run '" + args.program() + "'");
     for (auto& c : child_ends) c.close();
 
     int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));

@@ -374,6 +374,24 @@ std::string final_line(const std::string& log) {
     return end == std::string::npos ? log : log.substr(end + 1);
 }
 
+// Found by fuzz/http_chunked: llhttp 8.1 ends a chunked body's trailer
+// section at a bare LF. A front end that wants CRLF there reads on, so the
+// bytes after it were a second request to us and trailer lines to it. The
+// first message is refused, before the sink hears that it completed.
+TEST(MessageParser, ABareLfEndingTheTrailerSectionIsRefused) {
+    const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n";
+    for (const std::string end : {"0\r\n\n", "0\r\nX-T: 1\r\n\n", "0\r\nX-T: 1\n\n", "0\r\n\n\r\n"}) {
+        const std::string got =
+            parse_every_way(Kind::request, head + end + "GET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n");
+        EXPECT_EQ(final_line(got), "ERROR 400\n") << end;
+        EXPECT_EQ(got.find("END"), std::string::npos) << end;
+        EXPECT_EQ(got.find("smuggled"), std::string::npos) << end;
+    }
+    // CRLF there, with or without trailers, still ends the message.
+    EXPECT_EQ(final_line(parse_every_way(Kind::request, head + "0\r\n\r\n")), "END\n");
+    EXPECT_EQ(final_line(parse_every_way(Kind::request, head + "0\r\nX-T: 1\r\n\r\n")), "END\n");
+}
+
 TEST(MessageParser, LimitRequestTarget) {
     ParserLimits l;
     l.max_line = 100;

@@ -93,6 +93,27 @@ TEST_F(SocketAddressTest, UnknownIpv6ScopeIsRejected) {
     EXPECT_THROW(SocketAddress::from_ip("fe80::1%no-such-interface", 1), std::invalid_argument);
 }
 
+// Found by fuzz/address: inet_pton reads a C string, so "127.0.0.1\0junk"
+// was taken as 127.0.0.1; and stoul took "12abc" as scope 12, "-1" as
+// 4294967295.
+TEST_F(SocketAddressTest, AHostWithANulInsideIsRejectedNotCutAtIt) {
+    EXPECT_THROW(SocketAddress::from_ip(std::string("127.0.0.1\0junk", 14), 1), std::invalid_argument);
+    EXPECT_THROW(SocketAddress::from_ip(std::string("::1\0", 4), 1), std::invalid_argument);
+}
+
+TEST_F(SocketAddressTest, ANumericScopeMustBeAllDigitsAndFitThirtyTwoBits) {
+    for (const char* bad : {"fe80::1%12abc", "fe80::1%-1", "fe80::1%+3", "fe80::1% 3", "fe80::1%4294967296"})
+        EXPECT_THROW(SocketAddress::from_ip(bad, 1), std::invalid_argument) << bad;
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(SocketAddress::from_ip("fe80::1%4294967295", 1).data());
+    EXPECT_EQ(in6->sin6_scope_id, 4294967295u);
+}
+
+TEST_F(SocketAddressTest, AUnixPathWithANulInsideIsRejectedButAnAbstractNameMayHoldOne) {
+    EXPECT_THROW(SocketAddress::from_unix(std::string("/tmp/a\0b", 8)), std::invalid_argument);
+    std::string abstract("\0a\0b", 4);
+    EXPECT_EQ(SocketAddress::from_unix(abstract).path(), abstract);
+}
+
 TEST_F(SocketAddressTest, NamesAndMalformedAddressesAreRejected) {
     for (const char* bad : {"localhost", "", "1.2.3", "256.0.0.1", "1.2.3.4.5", "::1::2", "[::1", "example.com",
                             " 127.0.0.1", "127.0.0.1 "}) {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -424,6 +425,49 @@ TEST_F(SubprocessTest, AFileWithoutExecutePermissionRaisesEACCES) {
 
 TEST_F(SubprocessTest, AnEmptyProgramNameIsRejected) {
     auto body = []() -> Coro<void> { EXPECT_THROW(co_await create_subprocess_exec(""), std::invalid_argument); };
+    run(bounded(body()));
+}
+
+// Found by fuzz/subprocess_args: argv and envp are C strings, so a NUL cut
+// an argument short and "A=B" as a name set variable A; CPython raises
+// ValueError for both. Refused before any pipe is made: no fd is spent.
+// One variable. (GCC 12.2 rejects a braced map of string literals inside a
+// coroutine: "array used as initializer".)
+std::map<std::string, std::string> env_of(std::string name, std::string value) {
+    std::map<std::string, std::string> m;
+    m.emplace(std::move(name), std::move(value));
+    return m;
+}
+
+TEST_F(SubprocessTest, ANulInAnArgumentOrTheEnvironmentOrAnEqualsSignInANameIsRejected) {
+    auto body = []() -> Coro<void> {
+        const std::size_t fds_before = test::open_fd_count();
+        SubprocessOptions pipes;
+        pipes.std_out = PIPE;
+        std::vector<std::string> nul_arg;
+        nul_arg.emplace_back("a\0b", 3);
+        EXPECT_THROW(co_await create_subprocess_exec("echo", nul_arg, pipes), std::invalid_argument);
+        EXPECT_THROW(co_await create_subprocess_exec(std::string("ec\0ho", 5), kNoArgs, pipes), std::invalid_argument);
+        SubprocessOptions env = pipes;
+        env.env = env_of("A=B", "C");
+        EXPECT_THROW(co_await create_subprocess_exec("true", kNoArgs, env), std::invalid_argument);
+        env.env = env_of("A", std::string("x\0y", 3));
+        EXPECT_THROW(co_await create_subprocess_exec("true", kNoArgs, env), std::invalid_argument);
+        SubprocessOptions cwd = pipes;
+        cwd.cwd = std::string("/tmp\0/etc", 9);
+        EXPECT_THROW(co_await create_subprocess_exec("true", kNoArgs, cwd), std::invalid_argument);
+        EXPECT_EQ(test::open_fd_count(), fds_before);
+        // An empty name and an empty value are fine, as in CPython.
+        SubprocessOptions ok = pipes;
+        ok.env = env_of("EMPTY", "");
+        std::vector<std::string> print_empty;
+        print_empty.emplace_back("-c");
+        print_empty.emplace_back("printf '%s' \"${EMPTY-unset}\"");
+        Process p = co_await create_subprocess_exec("/bin/sh", print_empty, ok);
+        auto [out, err] = co_await p.communicate();
+        EXPECT_EQ(out.value_or("?"), "");
+        EXPECT_EQ(p.returncode(), 0);
+    };
     run(bounded(body()));
 }
 
