@@ -79,8 +79,19 @@ std::optional<Decoded> strict_decode(std::string_view s) {
         i += size;
         if (!crlf()) return std::nullopt;
     }
-    // Trailer fields, then the empty line.
+    // Trailer fields, then the empty line. A line that starts with SP or HTAB
+    // after a field is obs-fold, which RFC 9112 5.2 lets a server replace
+    // with SP (tulip refuses a fold that carries a value; one of whitespace
+    // only adds nothing and is let through): where the section ends is the
+    // same either way.
+    bool after_field = false;
     while (!crlf()) {
+        if (after_field && i < s.size() && (s[i] == ' ' || s[i] == '\t')) {
+            while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+            if (!crlf()) return std::nullopt;
+            continue;
+        }
+        after_field = true;
         if (!token()) return std::nullopt;
         if (i >= s.size() || s[i] != ':') return std::nullopt;
         ++i;

@@ -7,7 +7,7 @@
 # New inputs the fuzzer finds go to build/fuzz/found/<target>/, not to the
 # committed corpus; `scripts/fuzz.sh --merge` folds the ones that add
 # coverage into fuzz/corpus/.
-# Usage: scripts/fuzz.sh [SECONDS] [target...]   (CI: 30; docs: 600)
+# Usage: scripts/fuzz.sh [SECONDS] [target...]   (CI: 30; docs: 600; FUZZ_JOBS=1: one at a time)
 #        scripts/fuzz.sh --merge [target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +65,7 @@ run_one() {
   fi
 }
 export -f run_one
-printf '%s\n' "${targets[@]}" | xargs -P 2 -I{} bash -c "run_one {} $seconds $out" | tee "$out/status"
+printf '%s\n' "${targets[@]}" | xargs -P "${FUZZ_JOBS:-2}" -I{} bash -c "run_one {} $seconds $out" | tee "$out/status"
 
 printf '\n| target | seconds | runs | execs/s | coverage (cov) | features (ft) | corpus (committed + found) | result |\n'
 printf '|---|---|---|---|---|---|---|---|\n'

@@ -29,6 +29,7 @@
 
 #include <tulip/loop/executor.hpp>
 
+#include "../core/sys.hpp"
 #include "epoll_poller.hpp"
 #include "loop_cold.hpp"
 #include "uring_poller.hpp"
@@ -461,12 +462,12 @@ void EventLoop::run_once() {
         }
         if (woke) {
             std::uint64_t v;
-            [[maybe_unused]] auto r = ::read(door_->wake_fd(), &v, sizeof v);
+            [[maybe_unused]] auto r = detail::sys::read(door_->wake_fd(), &v, sizeof v);
         }
     } else if (timeout_ms != 0 || poller_->user_fd_count() != 0) {
         if (poller_->poll(timeout_ms, ready_)) {
             std::uint64_t v;
-            [[maybe_unused]] auto r = ::read(door_->wake_fd(), &v, sizeof v);
+            [[maybe_unused]] auto r = detail::sys::read(door_->wake_fd(), &v, sizeof v);
         }
     }
     drain_threadsafe();

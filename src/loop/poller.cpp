@@ -12,7 +12,12 @@ CallbackNode* Poller::set(int fd, bool write, CallbackNode* node, bool receive) 
     }
     if (static_cast<std::size_t>(fd) >= fds_.size()) {
         if (!node) return nullptr;
-        fds_.resize(static_cast<std::size_t>(fd) + 1);
+        try {
+            fds_.resize(static_cast<std::size_t>(fd) + 1);
+        } catch (...) {
+            node->decref();  // ours however set() ends, as below
+            throw;
+        }
     }
     FdEntry& e = fds_[static_cast<std::size_t>(fd)];
     CallbackNode*& slot = write ? e.writer : e.reader;

@@ -19,6 +19,7 @@
 #include <system_error>
 #include <utility>
 
+#include "../core/sys.hpp"
 #include "epoll_poller.hpp"
 #include "loop_cold.hpp"
 
@@ -107,7 +108,7 @@ void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
     }
     if (signal_read_fd_ < 0) {
         int p[2];
-        if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+        if (detail::sys::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
             n->decref();
             g_signal_owner.store(nullptr);
             throw std::system_error(errno, std::generic_category(), "pipe2 for signals");
@@ -163,7 +164,7 @@ void EventLoop::poll_signals() {
 void EventLoop::dispatch_signals() {
     unsigned char buf[64];
     for (;;) {
-        ssize_t r = ::read(signal_read_fd_, buf, sizeof buf);
+        long r = detail::sys::read(signal_read_fd_, buf, sizeof buf);
         if (r <= 0) break;
         for (ssize_t i = 0; i < r; ++i) {
             std::size_t sig = buf[i];

@@ -253,7 +253,7 @@ bool UringPoller::poll(int timeout_ms, NodeQueue& ready) {
     }
     rearm_.clear();
     // Readers with chunks still to take run this iteration: no waiting then.
-    if (!to_report_.empty() && report_received(ready)) timeout_ms = 0;
+    if ((!to_report_.empty() || scan_all_received_) && report_received(ready)) timeout_ms = 0;
 
     if (timeout_ms == 0 || ::io_uring_cq_ready(&ring_) != 0) {
         // Nothing to wait for: submit what is new and run the deferred
@@ -304,6 +304,9 @@ bool UringPoller::reap(NodeQueue& ready) {
     unsigned head;
     unsigned seen = 0;
     io_uring_cqe* cqe;
+    // Room for every re-arm this reap may ask for, before any completion is
+    // taken: a push_back below then cannot throw (bad_alloc) half-way.
+    rearm_.reserve(rearm_.size() + ::io_uring_cq_ready(&ring_));
     io_uring_for_each_cqe(&ring_, head, cqe) {
         ++seen;
         std::uint64_t ud = ::io_uring_cqe_get_data64(cqe);
@@ -315,7 +318,15 @@ bool UringPoller::reap(NodeQueue& ready) {
             continue;
         }
         if (ud & kRecv) {
-            on_received(cqe, ud, ready);
+            try {
+                on_received(cqe, ud, ready);
+            } catch (...) {
+                // It could not be queued (bad_alloc; on_received changed
+                // nothing): it stays in the ring for the next reap, and the
+                // completions before it are consumed, so none is seen twice.
+                ::io_uring_cq_advance(&ring_, seen - 1);
+                throw;
+            }
             continue;
         }
         int fd = static_cast<int>(ud & 0xffffffffu);
@@ -342,6 +353,13 @@ void UringPoller::on_received(io_uring_cqe* cqe, std::uint64_t ud, NodeQueue& re
         if (has_buf) recycle(bid);  // for a closed fd: nobody will take it
         return;
     }
+    if (res != -ECANCELED && res != -ENOBUFS) {
+        // What may throw (bad_alloc) first, before anything changes: the
+        // completion is then taken again by the next reap.
+        if (static_cast<std::size_t>(fd) >= received_.size()) received_.resize(static_cast<std::size_t>(fd) + 1);
+        std::vector<Received>& items = received_[static_cast<std::size_t>(fd)].items;
+        if (items.size() == items.capacity()) items.reserve(std::max<std::size_t>(8, 2 * items.capacity()));
+    }
     bool current = (e->events & kRecvArmed) && ((ud >> 33) & 0xffffu) == gen_of(e->gen, 0);
     bool ended = !(cqe->flags & IORING_CQE_F_MORE);
     if (current && ended) e->events &= ~(kBit[0] | kRecvArmed);
@@ -352,10 +370,9 @@ void UringPoller::on_received(io_uring_cqe* cqe, std::uint64_t ud, NodeQueue& re
         if (current && ended && e->reader) rearm_.push_back(static_cast<std::uint64_t>(fd) << 1);
         return;
     }
-    if (static_cast<std::size_t>(fd) >= received_.size()) received_.resize(static_cast<std::size_t>(fd) + 1);
-    RecvQueue& q = received_[static_cast<std::size_t>(fd)];
+    RecvQueue& q = received_[static_cast<std::size_t>(fd)];  // made above
     if (q.empty()) {
-        q.items.clear();
+        q.items.clear();  // (keeps the capacity reserved above)
         q.head = 0;
     }
     Received r;
@@ -377,6 +394,16 @@ void UringPoller::on_received(io_uring_cqe* cqe, std::uint64_t ud, NodeQueue& re
 
 bool UringPoller::report_received(NodeQueue& ready) {
     bool any = false;
+    if (scan_all_received_) {
+        // Kept until no queue holds chunks any more.
+        scan_all_received_ = false;
+        for (std::size_t fd = 0; fd < received_.size(); ++fd) {
+            FdEntry* e = entry(static_cast<int>(fd));
+            if (!e || !e->reader || !e->receive || received_[fd].empty()) continue;
+            report(*e, true, false, ready);
+            any = scan_all_received_ = true;
+        }
+    }
     std::size_t keep = 0;
     for (int fd : to_report_) {
         FdEntry* e = entry(fd);
@@ -404,8 +431,17 @@ bool UringPoller::next_received(int fd, Received& out) noexcept {
     out = q.items[q.head++];
     // A reader that stops before the end (pause_reading, an injected EAGAIN)
     // is asked again next iteration, as a level-triggered poll would.
-    if (!q.empty() && (to_report_.empty() || to_report_.back() != fd)) to_report_.push_back(fd);
+    if (!q.empty()) note_to_report(fd);
     return true;
+}
+
+void UringPoller::note_to_report(int fd) noexcept {
+    if (!to_report_.empty() && to_report_.back() == fd) return;
+    try {
+        to_report_.push_back(fd);
+    } catch (...) {
+        scan_all_received_ = true;  // bad_alloc: no terminate, and no reader forgotten
+    }
 }
 
 void UringPoller::unreceive(int fd, std::size_t taken) noexcept {
@@ -413,7 +449,7 @@ void UringPoller::unreceive(int fd, std::size_t taken) noexcept {
     Received& r = q.items[--q.head];
     r.data += taken;
     r.size -= taken;
-    if (to_report_.empty() || to_report_.back() != fd) to_report_.push_back(fd);
+    note_to_report(fd);
 }
 
 void UringPoller::release_received(const Received& r) noexcept {
@@ -433,6 +469,10 @@ void UringPoller::discard_received(int fd) noexcept {
 }
 
 void UringPoller::setup_buffers() {
+    // br_ is set only once everything is in place: a failure here (bad_alloc,
+    // mmap, the registration) leaves no half-made ring that the next arm()
+    // would take as ready.
+    std::vector<std::uint8_t> lent(kBufCount, 0);
     // The ring of buffer descriptors must be page-aligned: mmap.
     br_entries_ = kBufCount;
     void* ring =
@@ -446,8 +486,16 @@ void UringPoller::setup_buffers() {
     }
     br_ = static_cast<io_uring_buf_ring*>(ring);
     bufs_ = static_cast<char*>(bufs);
-    lent_.assign(kBufCount, 0);
-    register_buffers();
+    lent_ = std::move(lent);
+    try {
+        register_buffers();
+    } catch (...) {
+        ::munmap(br_, br_entries_ * sizeof(io_uring_buf));
+        ::munmap(bufs_, kBufCount * kBufSize);
+        br_ = nullptr;
+        bufs_ = nullptr;
+        throw;
+    }
 }
 
 void UringPoller::register_buffers() {

@@ -73,6 +73,9 @@ private:
     bool reap(NodeQueue& ready);
     void on_received(io_uring_cqe* cqe, std::uint64_t ud, NodeQueue& ready);
     bool report_received(NodeQueue& ready);
+    // Lists fd in to_report_ (noexcept: from next_received and unreceive); if
+    // the list cannot grow (bad_alloc), every queue is scanned instead.
+    void note_to_report(int fd) noexcept;
     void setup_buffers();
     void register_buffers();
     void recycle(std::uint32_t bid) noexcept;
@@ -95,6 +98,7 @@ private:
     };
     std::vector<RecvQueue> received_;  // by fd
     std::vector<int> to_report_;       // fds whose readers may have chunks to take
+    bool scan_all_received_ = false;   // to_report_ could not grow: look at every queue
     io_uring_buf_ring* br_ = nullptr;
     char* bufs_ = nullptr;
     std::vector<std::uint8_t> lent_;  // by buffer id: held by a queue, not in the ring

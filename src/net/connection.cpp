@@ -196,7 +196,14 @@ Coro<Ref<Transport>> connect_transport(Socket sock, std::unique_ptr<BaseProtocol
     Ref<Transport> t = make_socket_transport(loop, std::move(sock), std::move(protocol));
     // connection_made was scheduled with call_soon: one yield lets it run
     // before the caller sees the transport (asyncio awaits a waiter future).
-    co_await sleep(0);
+    // Cancelled there, the transport is closed (as asyncio's
+    // _create_connection_transport): nobody else would ever close it.
+    try {
+        co_await sleep(0);
+    } catch (...) {
+        t->close();
+        throw;
+    }
     co_return t;
 }
 

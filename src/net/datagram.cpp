@@ -35,8 +35,8 @@ public:
         try {
             local_ = sock.getsockname();
         } catch (...) {}
+        begin();              // may throw (bad_alloc): `sock` then still closes the fd
         (void)sock.detach();  // ours from here on: closed after connection_lost
-        begin();
     }
 
     void accept_protocol(BaseProtocol& p) override {
@@ -181,7 +181,12 @@ Coro<Ref<DatagramTransport>> datagram_endpoint_from_socket(std::unique_ptr<Datag
         peer = sock.getpeername();  // a connected socket keeps its peer
     } catch (const std::system_error&) {}
     Ref<DatagramTransport> t = make_datagram_transport(loop, std::move(sock), std::move(protocol), peer);
-    co_await sleep(0);  // connection_made runs first, as in datagram_endpoint_impl
+    try {
+        co_await sleep(0);  // connection_made runs first, as in datagram_endpoint_impl
+    } catch (...) {
+        t->close();  // cancelled: nobody else would ever close it
+        throw;
+    }
     co_return t;
 }
 
@@ -202,7 +207,12 @@ Coro<Ref<DatagramTransport>> datagram_endpoint_impl(std::unique_ptr<DatagramProt
     if (connect) co_await sock_connect(s, *options.remote_addr);
     Ref<DatagramTransport> t =
         make_datagram_transport(loop, std::move(s), std::move(protocol), options.remote_addr, connect);
-    co_await sleep(0);  // let connection_made run first, as asyncio's waiter does
+    try {
+        co_await sleep(0);  // let connection_made run first, as asyncio's waiter does
+    } catch (...) {
+        t->close();  // cancelled: nobody else would ever close it (asyncio closes it too)
+        throw;
+    }
     co_return t;
 }
 

@@ -22,33 +22,12 @@
 #include <tulip/loop/loop_access.hpp>
 #include <tulip/task/sleep.hpp>
 
+#include "../core/sys.hpp"
 #include "selector_transport.hpp"
 
 namespace tulip {
 
 namespace {
-
-// write(2) that never raises SIGPIPE: a pipe's reader going away must be an
-// EPIPE error, not the end of the process (Python ignores SIGPIPE; a C++
-// program may not). SIGPIPE is blocked around the call and a SIGPIPE it
-// raised is consumed before unblocking.
-long write_no_sigpipe(int fd, const char* data, std::size_t len) {
-    sigset_t pipe_set, old, pending;
-    ::sigemptyset(&pipe_set);
-    ::sigaddset(&pipe_set, SIGPIPE);
-    ::sigpending(&pending);
-    bool was_pending = ::sigismember(&pending, SIGPIPE) == 1;
-    ::pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    long n = ::write(fd, data, len);
-    int err = errno;
-    if (n < 0 && err == EPIPE && !was_pending) {
-        timespec zero{};
-        while (::sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {}
-    }
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    errno = err;
-    return n;
-}
 
 bool transient(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
@@ -154,7 +133,7 @@ private:
         if (closing_) return;
         Ref<ReadPipeTransport> keep(this);  // a protocol callback may drop the last user reference
         char* buf = detail::transport_read_buffer();
-        long n = ::read(fd_, buf, detail::kMaxReadSize);
+        long n = detail::sys::read(fd_, buf, detail::kMaxReadSize);
         if (n < 0) {
             if (transient(errno)) return;
             int err = errno;
@@ -208,7 +187,7 @@ public:
         }
         // A failure counts as a lost connection (asyncio's _conn_lost += 1) through force_close.
         send_or_buffer(
-            data, [this](std::string_view d) { return write_no_sigpipe(fd_, d.data(), d.size()); },
+            data, [this](std::string_view d) { return detail::sys::write(fd_, d.data(), d.size()); },
             [this] { write_ready(); }, "Fatal write error on pipe transport");
     }
     void writelines(std::span<const std::string_view> parts) override {
@@ -251,7 +230,7 @@ private:
     void write_ready() {
         if (lost_scheduled_) return;
         Ref<WritePipeTransport> keep(this);
-        long n = write_no_sigpipe(fd_, buffer_data(), buffered());
+        long n = detail::sys::write(fd_, buffer_data(), buffered());
         if (n < 0) {
             if (transient(errno)) return;
             fatal_error(make_os_error(errno, "Fatal write error on pipe transport"),
@@ -288,7 +267,14 @@ Coro<Ref<Transport>> connect_pipe_transport(int fd, std::unique_ptr<BaseProtocol
                              : make_read_pipe_transport(loop, fd, std::move(protocol));
     // connection_made was scheduled with call_soon: one yield lets it run
     // before the caller sees the transport (asyncio awaits a waiter future).
-    co_await sleep(0);
+    // Cancelled there, the transport is closed (as asyncio's
+    // connect_read_pipe/connect_write_pipe): nobody else would ever close it.
+    try {
+        co_await sleep(0);
+    } catch (...) {
+        t->close();
+        throw;
+    }
     co_return t;
 }
 

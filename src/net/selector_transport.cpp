@@ -24,10 +24,17 @@ SelectorTransport<Iface>::SelectorTransport(EventLoop& loop, int fd, std::unique
 
 template <class Iface>
 void SelectorTransport<Iface>::begin() {
-    this->incref();                                       // the loop's reference, dropped after connection_lost
-    link_to_loop(*loop_);                                 // a loop closed first force-closes us (on_loop_close)
+    // What may fail (both allocate) comes first and is undone on failure, so
+    // that a transport whose constructor throws leaves nothing behind.
     detail::LoopAccess::set_fd_owner(*loop_, fd_, this);  // add_reader(fd) & co. refuse it while we are open
-    loop_->call_soon([this] { start(); });
+    try {
+        loop_->call_soon([this] { start(); });
+    } catch (...) {
+        detail::LoopAccess::set_fd_owner(*loop_, fd_, nullptr);
+        throw;
+    }
+    this->incref();        // the loop's reference, dropped after connection_lost
+    link_to_loop(*loop_);  // a loop closed first force-closes us (on_loop_close)
 }
 
 template <class Iface>
@@ -41,7 +48,15 @@ void SelectorTransport<Iface>::start() {
         return;
     }
     connected_ = true;
-    if (!closing_ && !paused_) start_reading();
+    if (!closing_ && !paused_) {
+        // Watching the fd can fail (bad_alloc growing the poller's table): a
+        // transport that never reads would hang its peer, so it closes.
+        try {
+            start_reading();
+        } catch (...) {
+            fatal_error(std::current_exception(), "Fatal error: the transport could not start reading.");
+        }
+    }
 }
 
 template <class Iface>

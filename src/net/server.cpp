@@ -283,7 +283,16 @@ Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string
     if (socks.empty()) throw std::runtime_error("create_server: no address to listen on");
     Server server(Ref<ServerCore>(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog)));
     server.core()->set_max_connections(options.max_connections);
-    if (options.start_serving) co_await server.start_serving();
+    if (options.start_serving) {
+        // Cancelled in its one-iteration yield, the server nobody got is
+        // closed, not left listening for the loop's life (asyncio leaves it).
+        try {
+            co_await server.start_serving();
+        } catch (...) {
+            server.close();
+            throw;
+        }
+    }
     co_return server;
 }
 
@@ -302,7 +311,16 @@ Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, 
     socks.push_back(std::move(s));
     Server server(Ref<ServerCore>(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog)));
     server.core()->set_max_connections(options.max_connections);
-    if (options.start_serving) co_await server.start_serving();
+    if (options.start_serving) {
+        // Cancelled in its one-iteration yield, the server nobody got is
+        // closed, not left listening for the loop's life (asyncio leaves it).
+        try {
+            co_await server.start_serving();
+        } catch (...) {
+            server.close();
+            throw;
+        }
+    }
     co_return server;
 }
 

@@ -10,6 +10,8 @@
 
 #include <tulip/core/exceptions.hpp>
 
+#include "../core/sys.hpp"
+
 namespace tulip {
 
 Socket::Socket(int fd) : fd_(fd) {
@@ -23,7 +25,7 @@ Socket::Socket(int fd) : fd_(fd) {
 }
 
 Socket Socket::create(int family, int type, int protocol) {
-    int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    int fd = detail::sys::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd < 0) throw_os_error(errno, "socket()");
     Socket s;
     s.fd_ = fd;
@@ -32,7 +34,8 @@ Socket Socket::create(int family, int type, int protocol) {
 
 std::pair<Socket, Socket> Socket::pair(int type) {
     int fds[2];
-    if (::socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0) throw_os_error(errno, "socketpair()");
+    if (detail::sys::socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) < 0)
+        throw_os_error(errno, "socketpair()");
     Socket a, b;
     a.fd_ = fds[0];
     b.fd_ = fds[1];

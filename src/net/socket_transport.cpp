@@ -54,9 +54,15 @@ public:
         // socket is a stream one: the server accepts those, create_connection
         // (sock=) checks it.
         receive_ = detail::LoopAccess::can_receive(loop);
-        (void)sock.detach();  // ours from here on: closed after connection_lost
+        // attach and begin may throw (bad_alloc): `sock` then still closes the fd.
         if (server_) server_->attach(this);
-        begin();
+        try {
+            begin();
+        } catch (...) {
+            if (server_) server_->detach(this);
+            throw;
+        }
+        (void)sock.detach();  // ours from here on: closed after connection_lost
     }
 
     // ---- Transport ----------------------------------------------------------

@@ -21,6 +21,7 @@
 #include <tulip/task/gather.hpp>
 #include <tulip/task/task.hpp>
 
+#include "../core/sys.hpp"
 #include "spawn_args.hpp"
 
 extern char** environ;
@@ -278,14 +279,25 @@ Coro<Process> spawn(std::vector<std::string> argv, SubprocessOptions o) {
     ::posix_spawnattr_setflags(&plan.attr, flags);
 
     pid_t pid = -1;
-    int rc = ::posix_spawnp(&pid, args.program().c_str(), &plan.actions, &plan.attr, args.argv(), args.envp());
+    int rc =
+        detail::sys::posix_spawnp(&pid, args.program().c_str(), &plan.actions, &plan.attr, args.argv(), args.envp());
     if (rc != 0) throw_os_error(rc, "cannot run '" + args.program() + "'");
     for (auto& c : child_ends) c.close();
 
-    int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    int pidfd = detail::sys::pidfd_open(pid);
     if (pidfd >= 0) ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
-    Ref<detail::ProcessState> st(new detail::ProcessState(loop, pid, pidfd));
-    st->watch();
+    Ref<detail::ProcessState> st;
+    try {
+        st = Ref<detail::ProcessState>(new detail::ProcessState(loop, pid, pidfd));
+        st->watch();
+    } catch (...) {
+        // Nothing will watch the child (bad_alloc): kill it and reap it here,
+        // rather than leave it running, then a zombie, and its pidfd open.
+        ::kill(pid, SIGKILL);
+        while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+        if (!st && pidfd >= 0) ::close(pidfd);
+        throw;
+    }
     Process p(st);
     // Cancelled (or failed) while the pipes are being wrapped: the child is
     // killed, as asyncio kills it ("Exception during subprocess creation");

@@ -47,8 +47,17 @@ void TaskGroup::check_can_create() const {
 }
 
 void TaskGroup::adopt(AnyTask task) {
-    tasks_->map.emplace(task.state(), task);
-    task.add_done_callback([this](AnyTask& t) { on_task_done(t); });
+    // The task is already scheduled: if the group cannot take it (bad_alloc),
+    // it is cancelled rather than left running unsupervised.
+    bool inserted = false;
+    try {
+        inserted = tasks_->map.emplace(task.state(), task).second;
+        task.add_done_callback([this](AnyTask& t) { on_task_done(t); });
+    } catch (...) {
+        if (inserted) tasks_->map.erase(task.state());
+        task.cancel();
+        throw;
+    }
 }
 
 void TaskGroup::abort() {

@@ -152,8 +152,21 @@ void SSLProtocol::bio_write(const char* data, int len) { out_.append(data, stati
 
 void SSLProtocol::connection_made(Transport& transport) {
     raw_ = &transport;
-    app_transport_ = Ref<SSLTransport>(new SSLTransport(Ref<Transport>(&transport), this));
-    start_handshake();
+    try {
+        app_transport_ = Ref<SSLTransport>(new SSLTransport(Ref<Transport>(&transport), this));
+        start_handshake();
+    } catch (...) {
+        // (bad_alloc) The raw transport closes, but connection_lost does not
+        // follow a connection_made that failed: whoever waits for the
+        // handshake (open_connection, start_tls) must hear of it here.
+        handshake_timer_.cancel();
+        if (app_transport_) app_transport_->mark_closed();
+        app_transport_ = {};
+        state_ = State::unwrapped;
+        raw_ = nullptr;
+        wakeup_waiter(std::current_exception());
+        throw;
+    }
 }
 
 void SSLProtocol::start_handshake() {
@@ -635,9 +648,20 @@ void SSLProtocol::abort(std::exception_ptr exc) {
 void SSLProtocol::connection_lost(std::exception_ptr exc) {
     Ref<SSLTransport> app_t = std::move(app_transport_);  // released on return
     app_transport_ = {};
+    // Making an exception allocates: a bad_alloc there must not skip the
+    // rest (the app protocol would never hear of the loss, its readers would
+    // wait forever); the bad_alloc is what the waiters get then.
+    auto or_made = [](std::exception_ptr e, auto make) noexcept {
+        if (e) return e;
+        try {
+            return make();
+        } catch (...) {
+            return std::current_exception();
+        }
+    };
     if (app_t) {
         app_t->mark_closed();
-        app_t->sendfile_wake(exc ? exc : make_os_error(EPIPE, "sendfile: the connection is closed"));
+        app_t->sendfile_wake(or_made(exc, [] { return make_os_error(EPIPE, "sendfile: the connection is closed"); }));
     }
     backlog_.clear();
     out_.clear();
@@ -657,7 +681,7 @@ void SSLProtocol::connection_lost(std::exception_ptr exc) {
         }
     }
     state_ = State::unwrapped;
-    wakeup_waiter(exc ? exc : connection_reset("Connection lost during the TLS handshake"));
+    wakeup_waiter(or_made(exc, [] { return connection_reset("Connection lost during the TLS handshake"); }));
     raw_ = nullptr;
 }
 

@@ -10,6 +10,11 @@
 // half-read (aiohttp's behaviour).
 //
 // A ClientResponse is a handle: copies share one response. Loop thread only.
+//
+// Cancel safety: read() and text() are not safe: the parts already taken are
+// lost (the body is kept only once read whole). read_some(), readany(),
+// readline() and iter_chunked() are safe: bytes are taken only when they
+// return, so what a cancelled call had not returned stays for the next one.
 #pragma once
 
 #include <cstddef>

@@ -29,6 +29,11 @@
 // Through an HTTP proxy (proxy=), plain requests are sent to it in absolute
 // form and https ones through a CONNECT tunnel.
 //
+// Cancel safety: request() (get(), post(), ...) is not safe: a request
+// cancelled after it went out may have reached the server (it is not resent),
+// and a connection left mid-exchange is closed, never reused half-read; one
+// cancelled while connecting is aborted. close() is safe.
+//
 // Loop thread only; a session belongs to the loop it was first used on.
 #pragma once
 

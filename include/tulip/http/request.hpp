@@ -6,6 +6,10 @@
 // (read(), text(), post(), readany()), so a handler that never reads a body
 // never buffers it. A Request is lent to the handler for the call: it lives
 // until the response has been sent.
+//
+// Cancel safety: read(), text() and post() are not safe: the parts of the
+// body already taken are lost (the body is kept only once read whole).
+// readany() takes bytes only when it returns.
 #pragma once
 
 #include <cstdint>

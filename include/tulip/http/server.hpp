@@ -83,6 +83,10 @@ public:
     void close();
     Coro<void> wait_closed();
     // Serves until cancelled, then shuts down (as asyncio's serve_forever).
+    // Cancel safety: serve_forever() is ended by a cancel (it then shuts
+    // down). shutdown() cancelled has already stopped accepting and asked the
+    // connections to finish; the cutting-off at the deadline does not happen:
+    // call close() to abort what is left. wait_closed() is safe.
     Coro<void> serve_forever();
     explicit operator bool() const noexcept { return static_cast<bool>(s_); }
 

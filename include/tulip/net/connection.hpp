@@ -11,7 +11,8 @@
 //
 // Errors: when every attempt fails, the error of the single address, or a
 // std::system_error "Multiple exceptions: ..." listing them (as asyncio).
-// Cancellation: pending attempts are cancelled and their sockets closed.
+// Cancel safety: safe; pending attempts are cancelled and their sockets
+// closed, and a transport made before the cancel is closed (as asyncio).
 // Thread safety: loop thread only.
 #pragma once
 

@@ -10,6 +10,8 @@
 // DatagramTransport in transport.hpp. Errors of a send or receive (e.g. ICMP port unreachable on a
 // connected socket) go to protocol.error_received() and do not close the
 // endpoint.
+// Cancel safety: create_datagram_endpoint is safe: a transport made before the
+// cancel is closed (as asyncio).
 // Thread safety: loop thread only.
 #pragma once
 

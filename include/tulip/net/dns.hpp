@@ -4,7 +4,8 @@
 // A numeric host is answered at once (asyncio's _ipaddr_info fast path);
 // names are resolved by the system resolver on the default executor.
 // Errors: std::system_error with the resolver's message (socket.gaierror).
-// Cancellation: the caller stops waiting; the lookup finishes on its thread.
+// Cancel safety: safe; the caller stops waiting; the lookup finishes on its
+// thread and its answer is dropped.
 #pragma once
 
 #include <netdb.h>

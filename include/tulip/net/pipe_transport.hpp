@@ -23,6 +23,8 @@
 // are dropped, as asyncio (a warning is logged after a few). A write pipe
 // does not read: pause_reading()/resume_reading() do nothing.
 // Writing never raises SIGPIPE, whatever the process's disposition.
+// Cancel safety: connect_read_pipe/connect_write_pipe are safe: a transport
+// made before the cancel is closed, with the fd it took over.
 // Thread safety: loop thread only.
 #pragma once
 

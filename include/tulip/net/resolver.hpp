@@ -14,6 +14,8 @@
 // also sees what nsswitch adds (mDNS, LDAP...). Errors: std::system_error
 // in gai_category (as tulip::getaddrinfo).
 //
+// Cancel safety (resolve()): safe; the caller stops waiting, nothing else
+// changes.
 // Thread safety: the loop's thread only. Lookups in flight keep what they
 // need alive: the resolver may be dropped while they run.
 #pragma once

@@ -24,8 +24,8 @@
 // ValueError; tulip checks blocking sockets always, a blocked loop being
 // worse than a failed call); a closing transport -> std::runtime_error;
 // OS errors as std::system_error (BrokenPipeError, ConnectionResetError ...).
-// Cancellation: a prefix of the file may have been sent; the file position
-// is updated as for a finished call; the transport resumes reading.
+// Cancel safety: not safe: a prefix of the file may have been sent; the file
+// position is updated as for a finished call; the transport resumes reading.
 // Thread safety: loop thread only. The socket / transport is borrowed (a Ref
 // for the transport), and must stay open until the call finishes.
 #pragma once

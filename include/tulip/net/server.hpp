@@ -11,6 +11,10 @@
 // Errors: binding failures throw std::system_error naming the address.
 // When accept() runs out of fds (EMFILE/ENFILE/ENOBUFS/ENOMEM) the server
 // stops accepting for 1 s (asyncio's ACCEPT_RETRY_DELAY) instead of spinning.
+// Cancel safety: create_server/create_unix_server are safe: a server made
+// before the cancel is closed (asyncio leaves it listening); wait_closed() and
+// start_serving() are safe; serve_forever() is ended by a cancel, and closes
+// the server and waits for it (asyncio).
 // Thread safety: loop thread only.
 #pragma once
 

@@ -8,10 +8,12 @@
 // debug mode one made blocking behind its back raises std::invalid_argument,
 // as asyncio's ValueError "the socket must be non-blocking").
 //
-// Cancellation: a cancelled sock_recv*/sock_accept has consumed nothing — no
-// byte or connection is lost and the socket stays usable. A cancelled
-// sock_sendall may have sent a prefix of the data. A cancelled sock_connect
-// leaves the socket in an unspecified state: close it.
+// Cancel safety: sock_recv*, sock_accept, sock_sendto, wait_readable and
+// wait_writable are safe: a cancelled sock_recv*/sock_accept has consumed
+// nothing — no byte or connection is lost and the socket stays usable; a
+// datagram is sent whole or not at all. sock_sendall is not: it may have sent
+// a prefix of the data (in order). sock_connect is not: it leaves the socket
+// in an unspecified state: close it.
 // Errors: std::system_error (ConnectionResetError, BrokenPipeError,
 // ConnectionRefusedError, ...) naming the call.
 // Thread safety: loop thread only; one reader and one writer per socket at a time.

@@ -15,7 +15,12 @@
 // Errors: a program that cannot be started (missing, not executable)
 // throws std::system_error at once, naming it. send_signal/terminate/kill
 // after the process exited throw std::runtime_error (ProcessLookupError).
-// Cancellation: cancelling wait()/communicate() does not kill the child.
+// Cancel safety: wait() is safe: the child is not killed, wait() again gives
+// its status. communicate() is not: the child is not killed, but what it read
+// of stdout/stderr is lost and the input may be partly written, with stdin
+// left open (close std_in and read what is left, or kill the child).
+// create_subprocess_exec/_shell are safe: cancelled once the child exists,
+// they kill it (SIGKILL; it is still reaped) and close its pipes (asyncio).
 // Lifetimes: Process is a handle (copies share the child). wait() and
 // communicate() hold the process and its pipes, so they may outlive the
 // handle they came from (CP.53). When the last handle to a pipe's stream is

@@ -9,6 +9,11 @@
 // its own task per connection; if it fails, the error goes to the exception
 // handler and the connection is closed (as asyncio). It may also return void:
 // then it is called inside connection_made (asyncio accepts a plain callback).
+//
+// Cancel safety: open_connection/open_unix_connection and
+// start_server/start_unix_server are safe: cancelled, they leave nothing open
+// (a connection or server made before the cancel is closed; asyncio leaves
+// such a server listening).
 #pragma once
 
 #include <cstddef>

@@ -18,6 +18,8 @@
 // writer has drain() with the transport's flow control, close() and
 // wait_closed(); write_eof() closes the pipe once its buffer is written. As
 // for sockets, dropping the last handle closes the pipe.
+// Cancel safety: safe; open_read_pipe/open_write_pipe cancelled close the fd
+// they took over.
 // Thread safety: loop thread only.
 #pragma once
 

@@ -6,8 +6,10 @@
 //
 // Backpressure: above 2 * limit unread bytes the transport stops reading;
 // it resumes once the buffer is back under limit (default 64 KiB).
-// Cancellation: every read is cancel-safe — a cancelled read consumes
-// nothing; the bytes stay in the buffer for the next read.
+// Cancel safety: read(n), readline(), readexactly() and readuntil() are
+// safe — a cancelled read consumes nothing; the bytes stay in the buffer for
+// the next read. read() / read(-1) is not: the blocks it already took are
+// lost (as asyncio's).
 // Errors: the connection's error (ConnectionResetError, ...) is raised by
 // every read from then on, even while bytes received before it are still
 // buffered (as asyncio: set_exception() wins over the buffer).
@@ -64,16 +66,20 @@ public:
         Coro<std::string> all_;  // read(-1) runs read_all
     };
     // Up to n bytes (at least one unless at EOF); n < 0: everything until EOF.
+    // Cancel safety: read(n) is safe; read(-1) is not (what it took is lost).
     ReadAwaiter read(std::ptrdiff_t n = -1) const { return ReadAwaiter(core_, n); }
     // A line ending in "\n" (or what is left at EOF). A line longer than the
     // limit raises std::invalid_argument and discards it (asyncio: ValueError).
+    // Cancel safety: safe; a cancelled readline() consumes nothing.
     Coro<std::string> readline();
     // Exactly n bytes, or IncompleteReadError (with .partial) at EOF; n < 0
     // raises std::invalid_argument (asyncio: ValueError).
+    // Cancel safety: safe; a cancelled readexactly() consumes nothing.
     Coro<std::string> readexactly(std::ptrdiff_t n);
     // Data up to and including the first separator found (of several, the one
     // that ends first). LimitOverrunError past the limit, leaving the data in
     // the buffer; IncompleteReadError at EOF (the buffer is consumed).
+    // Cancel safety: safe; a cancelled readuntil() consumes nothing.
     Coro<std::string> readuntil(std::string separator = "\n");
     Coro<std::string> readuntil(std::vector<std::string> separators);
 

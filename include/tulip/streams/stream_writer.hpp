@@ -6,7 +6,9 @@
 // connection's error (ConnectionResetError("Connection lost") if none).
 // close() closes after the buffered data is sent; wait_closed() waits until
 // the connection is gone, and raises the error it ended with (if any).
-// Cancellation: a cancelled drain() leaves the data queued.
+// Cancel safety: drain() is safe: a cancelled drain() leaves the data queued,
+// and it is still sent; wait_closed() is safe: the close goes on. start_tls()
+// is not: on cancellation the connection is closed.
 // Thread safety: loop thread only.
 #pragma once
 

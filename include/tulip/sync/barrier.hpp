@@ -4,7 +4,10 @@
 // each gets a distinct index in 0..parties-1. reset() returns the barrier to
 // empty (current waiters get BrokenBarrierError); abort() breaks it for good
 // (all current and future waiters get BrokenBarrierError).
-// Cancellation: a cancelled waiter leaves the barrier (n_waiting drops).
+// Cancel safety (wait()): safe; a waiter cancelled while the barrier fills
+// leaves it (n_waiting drops); cancelled after it filled, the others still
+// pass. reset() and abort() take the barrier's lock first: cancelled while
+// waiting for it, they change nothing.
 // Thread safety: loop thread only.
 #pragma once
 

@@ -9,6 +9,9 @@
 // (cancelled) passes the notification to another waiter, so no wake-up is
 // lost (a spurious wake-up is allowed by the protocol, as in asyncio 3.13).
 // notify()/wait() without the lock held throw std::runtime_error.
+// Cancel safety (wait(), wait_for()): safe; the lock is held again when
+// CancelledError leaves, and a notification the waiter had received is
+// passed on.
 // Thread safety: loop thread only.
 #pragma once
 

@@ -2,8 +2,8 @@
 //
 // wait() returns at once when the flag is set, else waits until set() is
 // called; set() wakes every waiter (each resumes one hop later). clear()
-// resets the flag. Cancellation: a cancelled wait() simply leaves. Thread
-// safety: loop thread only (from other threads: loop.call_soon_threadsafe).
+// resets the flag. Cancel safety: safe; a cancelled wait() simply leaves.
+// Thread safety: loop thread only (from other threads: loop.call_soon_threadsafe).
 #pragma once
 
 #include <coroutine>

@@ -8,8 +8,8 @@
 // early, held.detach() keeps the lock held for a later lock.release().
 // Fair: waiters acquire in FIFO order.
 //
-// Cancellation: a cancelled acquire() never leaves the lock held; if the
-// waiter had already been woken, the wake-up passes to the next waiter.
+// Cancel safety: safe; a cancelled acquire() never leaves the lock held; if
+// the waiter had already been woken, the wake-up passes to the next waiter.
 // Thread safety: loop thread only. Errors: release() of an unlocked Lock
 // throws std::runtime_error("Lock is not acquired.").
 #pragma once

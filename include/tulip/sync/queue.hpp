@@ -6,9 +6,10 @@
 // raise QueueShutDown; gets drain what is left then raise QueueShutDown
 // (immediate: the queue is emptied at once); blocked callers are woken.
 //
-// Fairness: waiters are served FIFO. Cancellation: a cancelled get() loses no
-// item and a cancelled put() adds none; if a cancelled waiter had been woken,
-// the wake-up passes to the next waiter. Thread safety: loop thread only.
+// Fairness: waiters are served FIFO. Cancel safety: safe (get(), put(),
+// join()); a cancelled get() takes no item and a cancelled put() adds none;
+// if a cancelled waiter had been woken, the wake-up passes to the next
+// waiter. Thread safety: loop thread only.
 // Errors: task_done() called too often throws std::invalid_argument.
 #pragma once
 

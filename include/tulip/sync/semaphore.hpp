@@ -8,8 +8,8 @@
 // counter is positive. BoundedSemaphore::release() past the initial value
 // throws std::invalid_argument("BoundedSemaphore released too many times").
 //
-// Cancellation: a cancelled acquire() takes nothing; if it had already been
-// granted a unit, the unit goes back and passes to the next waiter.
+// Cancel safety: safe; a cancelled acquire() takes nothing; if it had already
+// been granted a unit, the unit goes back and passes to the next waiter.
 // Thread safety: loop thread only.
 #pragma once
 

@@ -18,8 +18,10 @@
 // running loop (asyncio's finalizer hook), and run()/Runner finalises those
 // still open at shutdown (asyncio's shutdown_asyncgens).
 //
-// Cancellation: cancelling the consumer's task cancels what the generator
-// awaits; the generator may catch CancelledError. Thread safety: loop thread only.
+// Cancel safety (next(), asend(), athrow(), aclose()): that of what the
+// generator awaits: cancelling the consumer's task cancels it there; the
+// generator may catch CancelledError. A generator dropped after that is
+// finalised (its destructors run). Thread safety: loop thread only.
 #pragma once
 
 #include <coroutine>

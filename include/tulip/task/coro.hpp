@@ -7,6 +7,8 @@
 // task step, see tls_next_hop; symmetric transfer outside a task).
 // Exceptions propagate to the awaiter. Frames come from a recycling
 // allocator. A Coro is awaited at most once and owns its frame.
+// Cancel safety (`co_await coro`): that of what the coroutine awaits when the
+// cancel comes: it runs inside the awaiting task, so the cancel reaches it.
 #pragma once
 
 #include <coroutine>

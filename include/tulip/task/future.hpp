@@ -16,6 +16,10 @@
 // result that other handles still share. A result is never emptied behind
 // another reader's back.
 //
+// Cancel safety (`co_await future`): safe for the awaiter, but cancelling the
+// task that awaits a pending Future cancels the Future too (asyncio); a
+// Future that completed in the same iteration keeps its result (result()).
+//
 // Thread safety: a Future belongs to its loop's thread. From other threads use
 // loop.call_soon_threadsafe or run_coroutine_threadsafe.
 #pragma once

@@ -7,8 +7,11 @@
 // Outcome<T> holding the value or the exception (asyncio returns the
 // exception object in its place).
 //
-// Cancellation: cancelling the gather (or the task awaiting it) cancels every
-// child that is not done; the gather then ends with CancelledError. Without
+// Cancel safety: not safe: cancelling the gather (or the task awaiting it)
+// cancels every child that is not done and drops the results of those that
+// finished; the gather then ends with CancelledError (a child failing in the
+// same iteration may complete it first with that failure, as asyncio's
+// _GatheringFuture). Without
 // return_exceptions, the first child failure (or cancellation) completes the
 // gather at once with that exception, and the other children keep running,
 // as in asyncio. Thread safety: loop thread only.

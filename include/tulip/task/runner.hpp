@@ -31,6 +31,8 @@ inline constexpr double kThreadJoinTimeout = 300.0;
 // std::invalid_argument, before anything is shut. run() and Runner::close()
 // pass kThreadJoinTimeout. A free function, as shutdown_asyncgens: the loop
 // knows no coroutines (docs/architecture.md).
+// Cancel safety: safe; the caller stops waiting, the workers are still
+// joined on a helper thread.
 Coro<void> shutdown_default_executor(EventLoop& loop, std::optional<Seconds> timeout = std::nullopt);
 
 struct RunnerOptions {

@@ -3,7 +3,11 @@
 // shield(x) returns a Future that mirrors x (a Coro becomes a Task), except
 // that cancelling that Future — or the task awaiting it — does not cancel x.
 // The caller sees CancelledError; x runs on. Keep a reference to x's task if
-// you need its result later. Thread safety: loop thread only.
+// you need its result later.
+// Cancel safety: safe for x (only the outer Future is cancelled); x's result
+// goes only to whoever holds x, and a failure of x nobody reads is reported as
+// "Task exception was never retrieved" when the task goes (asyncio 3.12+ too).
+// Thread safety: loop thread only.
 #pragma once
 
 #include <utility>

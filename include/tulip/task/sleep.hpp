@@ -5,8 +5,8 @@
 // timer; when it fires, the task is scheduled (one hop, as asyncio's
 // future + call_later).
 //
-// Cancellation: the timer is disarmed and CancelledError is thrown from the
-// co_await. Nothing else is undone. Thread safety: loop thread only.
+// Cancel safety: safe; the timer is disarmed and CancelledError is thrown
+// from the co_await; nothing else changes. Thread safety: loop thread only.
 // Errors: CancelledError; std::invalid_argument for a NaN delay (at the call).
 // Limits: none: an infinite or huge delay never fires (until cancelled); the
 // clock is the loop's (virtual time in tests).

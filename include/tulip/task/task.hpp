@@ -12,6 +12,10 @@
 // otherwise CancelledError is thrown at its next resume. The coroutine may
 // catch it and go on. cancelling() counts pending requests, uncancel()
 // withdraws one.
+//
+// Cancel safety (`co_await task`): not safe for the awaited task: cancelling
+// the task that awaits it cancels it too (asyncio); shield() it to keep it
+// running.
 #pragma once
 
 #include <coroutine>

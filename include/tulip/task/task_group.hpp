@@ -15,6 +15,11 @@
 // cancels the children too, and CancelledError propagates once they are
 // done. tg.cancel() cancels the group and its body without raising.
 //
+// Cancel safety: not safe: the body and every child are cancelled and waited
+// for, then CancelledError; if a child had failed, the ExceptionGroup is
+// raised and the task is cancelled again (asyncio 3.13 keeps the cancel
+// count stable the same way).
+//
 // Thread safety: loop thread only.
 #pragma once
 

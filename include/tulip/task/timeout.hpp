@@ -13,8 +13,11 @@
 // task (then CancelledError propagates, as asyncio's uncancel() accounting).
 // A deadline of nullopt never expires.
 //
-// Cancellation: the body's work is cancelled and waited for before
-// TimeoutError is raised. Thread safety: loop thread only.
+// Cancel safety: that of the body: on expiry or on a cancel from outside, the
+// body's work is cancelled and waited for; an outside cancel propagates as
+// CancelledError (never TimeoutError), and after an expiry the task absorbed
+// no cancel request is left (cancelling() is back where it was).
+// Thread safety: loop thread only.
 #pragma once
 
 #include <optional>

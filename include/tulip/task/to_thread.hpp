@@ -4,9 +4,9 @@
 // executor and returns its result, rethrowing what f threw. Arguments are
 // copied (or moved) to the worker thread.
 //
-// Cancellation: the caller sees CancelledError at once; f keeps running to
-// completion on its thread (a thread cannot be interrupted), its result is
-// dropped. Thread safety: call from the loop thread.
+// Cancel safety: not safe: the caller sees CancelledError at once; f keeps
+// running to completion on its thread (a thread cannot be interrupted), its
+// result is dropped. Thread safety: call from the loop thread.
 #pragma once
 
 #include <functional>

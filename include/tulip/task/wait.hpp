@@ -12,7 +12,9 @@
 // next() raises TimeoutError for each future still pending once the timeout
 // has passed; next_result() gives the next result instead of the future.
 //
-// Cancellation: cancelling the waiter does not cancel the futures.
+// Cancel safety: safe (wait(), next(), next_result()): cancelling the waiter
+// does not cancel the futures, each keeps its result; a next() cancelled after
+// it was handed a future gives it to the next waiting next().
 // Thread safety: loop thread only.
 #pragma once
 

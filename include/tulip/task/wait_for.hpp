@@ -7,8 +7,9 @@
 // its result at once, anything else is cancelled and TimeoutError raised.
 // nullopt: no timeout.
 //
-// Cancellation: cancelling the caller cancels the inner work and propagates
-// CancelledError. Thread safety: loop thread only.
+// Cancel safety: not safe: cancelling the caller cancels the inner work (its
+// result, if any, is dropped) and propagates CancelledError, never
+// TimeoutError. Thread safety: loop thread only.
 #pragma once
 
 #include <optional>

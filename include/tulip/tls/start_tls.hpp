@@ -19,6 +19,7 @@
 // transport below ("peername", "sockname", "socket"). It cannot write_eof
 // (TLS has no half-close, as asyncio); close() sends close_notify after the
 // buffered data and waits up to ssl_shutdown_timeout for the peer's.
+// Cancel safety: not safe: a cancelled start_tls closes the connection.
 // Thread safety: loop thread only.
 #pragma once
 
