@@ -24,7 +24,17 @@ using tulip::http::detail::ParseError;
 using tulip::http::detail::ParserLimits;
 
 [[noreturn]] inline void fail(const char* target, const std::string& what) {
-    std::fprintf(stderr, "%s: %s\n", target, what.c_str());
+    std::string shown;  // control bytes and NULs as \xNN, so that the report is whole
+    for (const unsigned char c : what) {
+        if (c == '\n' || (c >= 0x20 && c < 0x7f)) {
+            shown += static_cast<char>(c);
+        } else {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", c);
+            shown += hex;
+        }
+    }
+    std::fprintf(stderr, "%s: %s\n", target, shown.c_str());
     std::abort();
 }
 

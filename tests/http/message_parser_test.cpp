@@ -392,6 +392,21 @@ TEST(MessageParser, ABareLfEndingTheTrailerSectionIsRefused) {
     EXPECT_EQ(final_line(parse_every_way(Kind::request, head + "0\r\nX-T: 1\r\n\r\n")), "END\n");
 }
 
+// Found by fuzz/http_response: a response's obs-fold was seen only through
+// its value's pieces, so a fold after an empty value, or one whose line
+// began a feed, got through, and a response's head reached the sink before
+// its bytes were checked. Now refused before the head, however it is cut.
+TEST(MessageParser, AResponseWithObsFoldIsRefusedBeforeItsHeadHoweverItIsCut) {
+    for (const std::string fold : {"X: a\r\n b\r\n", "X:\r\n b\r\n", "X: a\r\n \r\n"}) {
+        const std::string got =
+            parse_every_way(Kind::response, "HTTP/1.1 200 OK\r\n" + fold + "Content-Length: 0\r\n\r\n");
+        EXPECT_EQ(got, "ERROR 400\n") << fold;
+    }
+    // A body that looks like a fold (a line starting with a space) is a body.
+    EXPECT_EQ(final_line(parse_every_way(Kind::response, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n\r\n x\r\n")),
+              "END\n");
+}
+
 TEST(MessageParser, LimitRequestTarget) {
     ParserLimits l;
     l.max_line = 100;
