@@ -256,6 +256,21 @@ ProtocolFactory secure_factory(ProtocolFactory factory, const ServerOptions& o, 
     };
 }
 
+// Starts serving when asked. Cancelled in start_serving's one-iteration
+// yield, the server nobody got is closed, not left listening for the loop's
+// life (asyncio leaves it).
+Coro<Server> started(Server server, bool start_serving) {
+    if (start_serving) {
+        try {
+            co_await server.start_serving();
+        } catch (...) {
+            server.close();
+            throw;
+        }
+    }
+    co_return server;
+}
+
 }  // namespace
 
 Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string> hosts, std::uint16_t port,
@@ -283,17 +298,7 @@ Coro<Server> create_server_impl(ProtocolFactory factory, std::vector<std::string
     if (socks.empty()) throw std::runtime_error("create_server: no address to listen on");
     Server server(Ref<ServerCore>(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog)));
     server.core()->set_max_connections(options.max_connections);
-    if (options.start_serving) {
-        // Cancelled in its one-iteration yield, the server nobody got is
-        // closed, not left listening for the loop's life (asyncio leaves it).
-        try {
-            co_await server.start_serving();
-        } catch (...) {
-            server.close();
-            throw;
-        }
-    }
-    co_return server;
+    co_return co_await started(std::move(server), options.start_serving);
 }
 
 Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, ServerOptions options) {
@@ -311,17 +316,7 @@ Coro<Server> create_unix_server_impl(ProtocolFactory factory, std::string path, 
     socks.push_back(std::move(s));
     Server server(Ref<ServerCore>(new ServerCore(loop, std::move(socks), std::move(factory), options.backlog)));
     server.core()->set_max_connections(options.max_connections);
-    if (options.start_serving) {
-        // Cancelled in its one-iteration yield, the server nobody got is
-        // closed, not left listening for the loop's life (asyncio leaves it).
-        try {
-            co_await server.start_serving();
-        } catch (...) {
-            server.close();
-            throw;
-        }
-    }
-    co_return server;
+    co_return co_await started(std::move(server), options.start_serving);
 }
 
 Server server_from_socket(ProtocolFactory factory, Socket sock, ServerOptions options) {

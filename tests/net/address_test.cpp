@@ -104,7 +104,8 @@ TEST_F(SocketAddressTest, AHostWithANulInsideIsRejectedNotCutAtIt) {
 TEST_F(SocketAddressTest, ANumericScopeMustBeAllDigitsAndFitThirtyTwoBits) {
     for (const char* bad : {"fe80::1%12abc", "fe80::1%-1", "fe80::1%+3", "fe80::1% 3", "fe80::1%4294967296"})
         EXPECT_THROW(SocketAddress::from_ip(bad, 1), std::invalid_argument) << bad;
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(SocketAddress::from_ip("fe80::1%4294967295", 1).data());
+    const SocketAddress widest = SocketAddress::from_ip("fe80::1%4294967295", 1);
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(widest.data());
     EXPECT_EQ(in6->sin6_scope_id, 4294967295u);
 }
 

@@ -28,7 +28,6 @@ namespace net_cancel_torture_test {
 
 using namespace tulip;
 using test::torture::Case;
-using test::torture::Options;
 using test::torture::RunInfo;
 using test::torture::settle_task;
 using test::torture::torture;
@@ -36,13 +35,6 @@ using test::torture::torture;
 namespace {
 
 class NetCancelTorture : public test::IoLoopTest {};
-
-Options io_options() {
-    Options o;
-    o.virtual_time = false;
-    o.horizon = 5.0;
-    return o;
-}
 
 const std::string& message() {
     static const std::string m = test::pattern(0, 40);
@@ -98,8 +90,10 @@ struct RecvCase : Case {
     }
 };
 
-TEST_F(NetCancelTorture, SockRecv) { torture<RecvCase<false>>(loop(), "sock_recv", io_options()); }
-TEST_F(NetCancelTorture, SockRecvInto) { torture<RecvCase<true>>(loop(), "sock_recv_into", io_options()); }
+TEST_F(NetCancelTorture, SockRecv) { torture<RecvCase<false>>(loop(), "sock_recv", test::torture::real_time()); }
+TEST_F(NetCancelTorture, SockRecvInto) {
+    torture<RecvCase<true>>(loop(), "sock_recv_into", test::torture::real_time());
+}
 
 // ---- sock_sendall ----------------------------------------------------------------
 
@@ -140,7 +134,7 @@ struct SendallCase : Case {
     }
 };
 
-TEST_F(NetCancelTorture, SockSendall) { torture<SendallCase>(loop(), "sock_sendall", io_options()); }
+TEST_F(NetCancelTorture, SockSendall) { torture<SendallCase>(loop(), "sock_sendall", test::torture::real_time()); }
 
 // ---- sock_accept -----------------------------------------------------------------
 
@@ -180,7 +174,7 @@ struct AcceptCase : Case {
     }
 };
 
-TEST_F(NetCancelTorture, SockAccept) { torture<AcceptCase>(loop(), "sock_accept", io_options()); }
+TEST_F(NetCancelTorture, SockAccept) { torture<AcceptCase>(loop(), "sock_accept", test::torture::real_time()); }
 
 // ---- sock_connect ----------------------------------------------------------------
 
@@ -211,7 +205,7 @@ struct ConnectCase : Case {
     }
 };
 
-TEST_F(NetCancelTorture, SockConnect) { torture<ConnectCase>(loop(), "sock_connect", io_options()); }
+TEST_F(NetCancelTorture, SockConnect) { torture<ConnectCase>(loop(), "sock_connect", test::torture::real_time()); }
 
 // ---- create_connection / create_datagram_endpoint ----------------------------------
 // Cancelled after the transport was made but before the caller got it (the
@@ -276,7 +270,9 @@ struct CreateConnectionCase : Case {
     }
 };
 
-TEST_F(NetCancelTorture, CreateConnection) { torture<CreateConnectionCase>(loop(), "create_connection", io_options()); }
+TEST_F(NetCancelTorture, CreateConnection) {
+    torture<CreateConnectionCase>(loop(), "create_connection", test::torture::real_time());
+}
 
 // Keeps its transport, as asyncio protocols do (self.transport = transport),
 // until connection_lost: an orphaned transport then stays open.
@@ -311,7 +307,7 @@ struct DatagramEndpointCase : Case {
 };
 
 TEST_F(NetCancelTorture, CreateDatagramEndpoint) {
-    torture<DatagramEndpointCase>(loop(), "create_datagram_endpoint", io_options());
+    torture<DatagramEndpointCase>(loop(), "create_datagram_endpoint", test::torture::real_time());
 }
 
 }  // namespace

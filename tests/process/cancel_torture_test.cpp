@@ -24,20 +24,12 @@ namespace process_cancel_torture_test {
 
 using namespace tulip;
 using test::torture::Case;
-using test::torture::Options;
 using test::torture::RunInfo;
 using test::torture::torture;
 
 namespace {
 
 class ProcessCancelTorture : public test::IoLoopTest {};
-
-Options io_options() {
-    Options o;
-    o.virtual_time = false;
-    o.horizon = 5.0;
-    return o;
-}
 
 // ---- wait ------------------------------------------------------------------------
 
@@ -60,7 +52,7 @@ struct WaitCase : Case {
     }
 };
 
-TEST_F(ProcessCancelTorture, Wait) { torture<WaitCase>(loop(), "Process.wait", io_options()); }
+TEST_F(ProcessCancelTorture, Wait) { torture<WaitCase>(loop(), "Process.wait", test::torture::real_time()); }
 
 // ---- communicate -----------------------------------------------------------------
 
@@ -101,7 +93,9 @@ struct CommunicateCase : Case {
     }
 };
 
-TEST_F(ProcessCancelTorture, Communicate) { torture<CommunicateCase>(loop(), "Process.communicate", io_options()); }
+TEST_F(ProcessCancelTorture, Communicate) {
+    torture<CommunicateCase>(loop(), "Process.communicate", test::torture::real_time());
+}
 
 // ---- create_subprocess_exec -------------------------------------------------------
 
@@ -150,7 +144,7 @@ struct SpawnCase : Case {
 
 TEST_F(ProcessCancelTorture, CreateSubprocessExec) {
     ASSERT_TRUE(no_children_left()) << "another test left a child behind";
-    torture<SpawnCase>(loop(), "create_subprocess_exec", io_options());
+    torture<SpawnCase>(loop(), "create_subprocess_exec", test::torture::real_time());
 }
 
 }  // namespace

@@ -30,7 +30,6 @@ namespace streams_cancel_torture_test {
 
 using namespace tulip;
 using test::torture::Case;
-using test::torture::Options;
 using test::torture::RunInfo;
 using test::torture::settle_task;
 using test::torture::torture;
@@ -159,13 +158,6 @@ TEST_F(StreamsCancelTorture, FedReaderReaduntilSeveralSeparators) {
 
 // ---- a socket pair, real time ------------------------------------------------
 
-Options io_options() {
-    Options o;
-    o.virtual_time = false;
-    o.horizon = 5.0;
-    return o;
-}
-
 // The reader's side of a socket pair; the peer writes the pieces 0.5 ms apart.
 template <Op op>
 struct SocketReaderCase : Case {
@@ -214,16 +206,16 @@ struct SocketReaderCase : Case {
 };
 
 TEST_F(StreamsCancelTortureIo, SocketReaderRead) {
-    torture<SocketReaderCase<Op::read_n>>(loop(), "StreamReader.read(n) socket", io_options());
+    torture<SocketReaderCase<Op::read_n>>(loop(), "StreamReader.read(n) socket", test::torture::real_time());
 }
 TEST_F(StreamsCancelTortureIo, SocketReaderReadAll) {
-    torture<SocketReaderCase<Op::read_all>>(loop(), "StreamReader.read(-1) socket", io_options());
+    torture<SocketReaderCase<Op::read_all>>(loop(), "StreamReader.read(-1) socket", test::torture::real_time());
 }
 TEST_F(StreamsCancelTortureIo, SocketReaderReadline) {
-    torture<SocketReaderCase<Op::readline>>(loop(), "StreamReader.readline socket", io_options());
+    torture<SocketReaderCase<Op::readline>>(loop(), "StreamReader.readline socket", test::torture::real_time());
 }
 TEST_F(StreamsCancelTortureIo, SocketReaderReadexactly) {
-    torture<SocketReaderCase<Op::readexactly>>(loop(), "StreamReader.readexactly socket", io_options());
+    torture<SocketReaderCase<Op::readexactly>>(loop(), "StreamReader.readexactly socket", test::torture::real_time());
 }
 
 // ---- StreamWriter.drain --------------------------------------------------------
@@ -268,7 +260,9 @@ struct DrainCase : Case {
     }
 };
 
-TEST_F(StreamsCancelTortureIo, WriterDrain) { torture<DrainCase>(loop(), "StreamWriter.drain socket", io_options()); }
+TEST_F(StreamsCancelTortureIo, WriterDrain) {
+    torture<DrainCase>(loop(), "StreamWriter.drain socket", test::torture::real_time());
+}
 
 // ---- open_connection / open_read_pipe ----------------------------------------------
 // Cancelled in the iteration between making the transport and handing over
@@ -308,7 +302,9 @@ struct OpenConnectionCase : Case {
     }
 };
 
-TEST_F(StreamsCancelTortureIo, OpenConnection) { torture<OpenConnectionCase>(loop(), "open_connection", io_options()); }
+TEST_F(StreamsCancelTortureIo, OpenConnection) {
+    torture<OpenConnectionCase>(loop(), "open_connection", test::torture::real_time());
+}
 
 // start_server cancelled before it returned the Server: the listening socket
 // must not stay open (the harness's fd check); Server.wait_closed cancelled.
@@ -329,7 +325,9 @@ struct StartServerCase : Case {
     }
 };
 
-TEST_F(StreamsCancelTortureIo, StartServer) { torture<StartServerCase>(loop(), "start_server", io_options()); }
+TEST_F(StreamsCancelTortureIo, StartServer) {
+    torture<StartServerCase>(loop(), "start_server", test::torture::real_time());
+}
 
 struct OpenReadPipeCase : Case {
     std::size_t base_fds = test::open_fd_count();
@@ -363,7 +361,9 @@ struct OpenReadPipeCase : Case {
     }
 };
 
-TEST_F(StreamsCancelTortureIo, OpenReadPipe) { torture<OpenReadPipeCase>(loop(), "open_read_pipe", io_options()); }
+TEST_F(StreamsCancelTortureIo, OpenReadPipe) {
+    torture<OpenReadPipeCase>(loop(), "open_read_pipe", test::torture::real_time());
+}
 
 }  // namespace
 

@@ -87,6 +87,14 @@ struct Options {
     double horizon = 1000.0;
 };
 
+// Sockets, pipes and children need the real clock; 5 s of it bounds a run.
+inline Options real_time() {
+    Options o;
+    o.virtual_time = false;
+    o.horizon = 5.0;
+    return o;
+}
+
 struct Stats {
     int K = 0;     // iterations the uncancelled run took (capped at kMaxK)
     int runs = 0;  // runs made: the uncancelled one plus two per k
