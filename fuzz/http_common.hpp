@@ -122,6 +122,7 @@ inline Result parse(const char* target, const Options& o, std::string_view bytes
         // reports a span at a buffer's end before it has seen the bad byte
         // after it). Either refuses the message; that is what must not vary.
         rec.log += "ERROR\n";
+        if (std::getenv("TULIP_FUZZ_TRACE") != nullptr) std::fprintf(stderr, "ParseError %d: %s\n", s, e.what());
         r.status = s;
         r.error = true;
     }

@@ -407,6 +407,25 @@ TEST(MessageParser, AResponseWithObsFoldIsRefusedBeforeItsHeadHoweverItIsCut) {
               "END\n");
 }
 
+// Found by fuzz/http_chunked: a fold in the trailer section after an empty
+// value added its line to that trailer (the value's pieces could not see
+// it); and the trailers reached the sink before their bytes were checked.
+// The trailer section is now scanned as a head is, before anything of it is
+// delivered, for requests and responses, however the bytes are cut.
+TEST(MessageParser, ObsFoldInTheTrailerSectionIsRefusedBeforeTheTrailersAreDelivered) {
+    for (const std::string fold : {"X:\r\n more\r\n", "X: a\r\n more\r\n", "X:\r\n \r\n"}) {
+        const std::string req = parse_every_way(
+            Kind::request,
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n" + fold + "\r\n");
+        EXPECT_EQ(final_line(req), "ERROR 400\n") << fold;
+        EXPECT_EQ(req.find("trailer"), std::string::npos) << fold;
+        const std::string resp = parse_every_way(
+            Kind::response, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n" + fold + "\r\n");
+        EXPECT_EQ(final_line(resp), "ERROR 400\n") << fold;
+        EXPECT_EQ(resp.find("trailer"), std::string::npos) << fold;
+    }
+}
+
 TEST(MessageParser, LimitRequestTarget) {
     ParserLimits l;
     l.max_line = 100;
