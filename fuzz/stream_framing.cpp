@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "input.hpp"
+
 namespace {
 
 using namespace tulip;
@@ -183,16 +185,7 @@ Coro<Outcome> run_read(StreamReader r, ReadOp op) {
     co_return o;
 }
 
-struct Input {
-    const std::uint8_t* p;
-    std::size_t n;
-    bool empty() const { return n == 0; }
-    std::uint8_t next() {
-        if (n == 0) return 0;
-        --n;
-        return *p++;
-    }
-};
+using fuzz::Input;
 
 Coro<void> drive(Input in) {
     const std::size_t limit = 1 + in.next() % 32;

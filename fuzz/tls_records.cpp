@@ -34,6 +34,7 @@
 #include <tulip/tls/ssl_context.hpp>
 #include <tulip/tls/start_tls.hpp>
 
+#include "input.hpp"
 #include "support/tls_certs.hpp"
 
 namespace {
@@ -45,16 +46,7 @@ using namespace tulip;
     std::abort();
 }
 
-struct Input {
-    const std::uint8_t* p;
-    std::size_t n;
-    bool empty() const { return n == 0; }
-    std::uint8_t next() {
-        if (n == 0) return 0;
-        --n;
-        return *p++;
-    }
-};
+using fuzz::Input;
 
 ssl::SSLContext& server_context() {
     static ssl::SSLContext ctx = [] {
