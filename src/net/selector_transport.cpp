@@ -43,7 +43,10 @@ void SelectorTransport<Iface>::start() {
     try {
         call_connection_made();
     } catch (...) {
-        if (made_when_closed_) connected_ = true;
+        // connection_made may have got as far as taking a reference to us (a
+        // stream's core does): connection_lost, its chance to drop it, is due
+        // (asyncio calls it too).
+        connected_ = true;
         fatal_error(std::current_exception(), "Fatal error: protocol.connection_made() call failed.");
         return;
     }
@@ -109,28 +112,48 @@ void SelectorTransport<Iface>::fatal_error(std::exception_ptr exc, const char* m
     } catch (const std::system_error&) {
         os_error = true;
     } catch (...) {}
-    if (!os_error)
-        loop_->call_exception_handler({message, exc, source_, {}});
-    else if (loop_->get_debug())
-        log(LogLevel::debug, fd_owner_name() + ": " + message + ": " + describe_exception(exc));
+    // The report allocates; out of memory the transport still closes.
+    try {
+        if (!os_error)
+            loop_->call_exception_handler({message, exc, source_, {}});
+        else if (loop_->get_debug())
+            log(LogLevel::debug, fd_owner_name() + ": " + message + ": " + describe_exception(exc));
+    } catch (...) {}
     force_close(exc);
 }
 
 template <class Iface>
 void SelectorTransport<Iface>::report_callback_error(const char* message, std::exception_ptr exc) {
-    loop_->call_exception_handler({message, exc, source_, {}});
+    try {
+        loop_->call_exception_handler({message, exc, source_, {}});
+    } catch (...) {
+        // out of memory: the report is lost, what the caller does next is not
+    }
 }
 
 template <class Iface>
 void SelectorTransport<Iface>::schedule_connection_lost(std::exception_ptr exc) {
     lost_scheduled_ = true;
-    loop_->call_soon([this, exc] { call_connection_lost(exc); });
+    if (lost_called_ || lost_node_.queued()) return;  // the first one scheduled wins, as with two call_soon
+    lost_exc_ = std::move(exc);
+    lost_node_.owner = this;
+    lost_node_.run = &run_lost;
+    detail::LoopAccess::schedule(*loop_, &lost_node_);
+}
+
+template <class Iface>
+void SelectorTransport<Iface>::run_lost(ReadyNode* n) {
+    auto* self = static_cast<LostNode*>(n)->owner;
+    self->call_connection_lost(std::exchange(self->lost_exc_, nullptr));  // may delete self
 }
 
 template <class Iface>
 void SelectorTransport<Iface>::call_connection_lost(std::exception_ptr exc) {
     if (lost_called_) return;
     lost_called_ = true;
+    // Called directly (the loop closes, a drained buffer) with ours still queued.
+    if (lost_node_.queued()) detail::LoopAccess::unschedule(*loop_, &lost_node_);
+    lost_exc_ = nullptr;
     lost_scheduled_ = true;
     closing_ = true;
     unlink_from_loop();

@@ -6,7 +6,8 @@
 // (the loop's reference, the fd claimed, connection_made scheduled with
 // call_soon) -> open -> closing (close(): no more reads, the write buffer
 // drains) or force-closed (abort() or a fatal error: buffer dropped) ->
-// connection_lost(exc) runs exactly once, via call_soon -> the fd is closed
+// connection_lost(exc) runs exactly once, in a later iteration (its node is
+// part of the transport: closing never allocates) -> the fd is closed
 // and the loop's reference dropped. A loop that closes first runs
 // connection_lost at once (on_loop_close). Flow control (high/low water,
 // pause_writing/resume_writing) and the contiguous write buffer of the stream
@@ -245,11 +246,21 @@ protected:
     bool reading_ = false;    // the read callback is registered
     bool protocol_paused_ = false;
     // The pipes' connection_made runs even when closed before it (asyncio
-    // schedules it unconditionally) and a failing one is followed by
-    // connection_lost; the socket transports skip both.
+    // schedules it unconditionally); the socket transports skip it then. A
+    // failing connection_made is followed by connection_lost in both.
     bool made_when_closed_ = false;
 
 private:
+    // connection_lost's turn in the ready queue. Part of the transport, so
+    // that scheduling it cannot fail: a close that could not schedule it
+    // (bad_alloc) left the fd open and the peer waiting for EOF forever.
+    struct LostNode : ReadyNode {
+        SelectorTransport* owner = nullptr;
+    };
+    static void run_lost(ReadyNode* n);
+    LostNode lost_node_;
+    std::exception_ptr lost_exc_;
+
     void start();
     // The loop closes with this transport open (asyncio leaves it to the GC
     // with a ResourceWarning; here nothing may leak or dangle): drop the

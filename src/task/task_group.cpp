@@ -20,13 +20,40 @@ bool is_base_error(const std::exception_ptr& e) {
     }
 }
 
+// Out of memory: the CancelledError goes without its message.
+void copy_message(std::string& to, const std::string& from) noexcept {
+    try {
+        to = from;
+    } catch (...) {
+        to.clear();
+    }
+}
+
 }  // namespace
+
+// The task waiting in exit() parks on this, not on a Future: nothing to
+// allocate while children run. A cancel of that task does not wake it: the
+// group records the cancellation, cancels the children and goes on waiting
+// (asyncio's exit loop, which re-awaits after each CancelledError).
+struct TaskGroup::ExitWaiter final : detail::Cancellable {
+    TaskGroup* group = nullptr;
+    detail::TaskBase* task = nullptr;  // parked in exit(); null otherwise
+
+    bool cancel(const std::string& msg) override {
+        group->note_exit_cancel(msg);
+        return true;  // the task raises (or not) from end_exit()
+    }
+    void wake() noexcept {
+        if (detail::TaskBase* t = std::exchange(task, nullptr)) detail::LoopAccess::schedule(*t->fut->loop, t);
+    }
+};
 
 struct TaskGroup::Tasks {
     std::unordered_map<detail::FutureStateBase*, AnyTask> map;
+    ExitWaiter waiter;
 };
 
-TaskGroup::TaskGroup() : tasks_(detail::make_owned<Tasks>()) {}
+TaskGroup::TaskGroup() : tasks_(detail::make_owned<Tasks>()) { tasks_->waiter.group = this; }
 TaskGroup::~TaskGroup() = default;
 
 std::size_t TaskGroup::size() const noexcept { return tasks_->map.size(); }
@@ -51,8 +78,12 @@ void TaskGroup::adopt(AnyTask task) {
     // it is cancelled rather than left running unsupervised.
     bool inserted = false;
     try {
+        // Room for every child's error and the body's: on_task_done and
+        // end_exit never allocate to record one.
+        errors_.reserve(adopted_ + 2);
         inserted = tasks_->map.emplace(task.state(), task).second;
         task.add_done_callback([this](AnyTask& t) { on_task_done(t); });
+        ++adopted_;
     } catch (...) {
         if (inserted) tasks_->map.erase(task.state());
         task.cancel();
@@ -83,7 +114,7 @@ void TaskGroup::cancel() {
 
 void TaskGroup::on_task_done(AnyTask& task) {
     tasks_->map.erase(task.state());
-    if (on_completed_ && tasks_->map.empty() && !on_completed_.done()) on_completed_.set_result();
+    if (tasks_->map.empty()) tasks_->waiter.wake();
     if (task.cancelled()) return;
     std::exception_ptr exc = task.exception();
     if (!exc) return;
@@ -106,32 +137,38 @@ void TaskGroup::on_task_done(AnyTask& task) {
     }
 }
 
-Coro<void> TaskGroup::exit(std::exception_ptr body_error) {
+bool TaskGroup::begin_exit() {
     exiting_ = true;
-    bool body_cancelled = detail::is_cancelled_error(body_error);
-    std::exception_ptr propagate_cancel = body_cancelled ? body_error : nullptr;
-    std::exception_ptr pending_cancel;
-    if (!base_error_ && is_base_error(body_error)) base_error_ = body_error;
-    if (body_error && !aborting_) abort();
+    if (detail::is_cancelled_error(body_error_)) propagate_ = Propagate::body;
+    if (!base_error_ && is_base_error(body_error_)) base_error_ = body_error_;
+    if (body_error_ && !aborting_) abort();
+    return tasks_->map.empty();
+}
 
-    // A loop: the wait can itself be cancelled several times.
-    while (!tasks_->map.empty()) {
-        if (!on_completed_) on_completed_ = Future<void>::create(*loop_);
-        std::exception_ptr cancelled;
-        try {
-            co_await on_completed_;
-        } catch (const CancelledError&) {
-            cancelled = std::current_exception();
-        }
-        if (cancelled) {
-            pending_cancel = cancelled;
-            if (!aborting_) {
-                propagate_cancel = cancelled;
-                abort();
-            }
-        }
-        on_completed_ = Future<void>();
+void TaskGroup::park(std::coroutine_handle<> h) {
+    detail::TaskBase& t = detail::current_task_for_await("wait for a TaskGroup");
+    t.resume_at = h;
+    t.waiter = &tasks_->waiter;
+    tasks_->waiter.task = &t;
+    // Cancelled while running: that cancellation counts as one received here.
+    if (t.must_cancel) {
+        t.must_cancel = false;
+        note_exit_cancel(t.fut->cancel_message);
     }
+}
+
+void TaskGroup::note_exit_cancel(const std::string& msg) noexcept {
+    pending_cancel_ = true;
+    copy_message(pending_msg_, msg);
+    if (!aborting_) {
+        propagate_ = Propagate::waited;
+        copy_message(propagate_msg_, msg);
+        abort();
+    }
+}
+
+void TaskGroup::end_exit() {
+    std::exception_ptr body_error = std::exchange(body_error_, nullptr);
 
     // As asyncio: a base error wins over cancellation and the group, and the
     // parent's cancel request is left as it is.
@@ -141,13 +178,18 @@ Coro<void> TaskGroup::exit(std::exception_ptr body_error) {
     }
     if (parent_cancel_requested_) {
         // We cancelled the parent ourselves: withdraw that request.
-        if (parent_.uncancel() == 0)
-            propagate_cancel = nullptr;
-        else if (!propagate_cancel)
-            propagate_cancel = pending_cancel;  // the remaining cancellation is not ours
+        if (parent_.uncancel() == 0) {
+            propagate_ = Propagate::none;
+        } else if (propagate_ == Propagate::none && pending_cancel_) {
+            propagate_ = Propagate::waited;  // the remaining cancellation is not ours
+            propagate_msg_ = std::move(pending_msg_);
+        }
     }
-    if (propagate_cancel && errors_.empty()) std::rethrow_exception(propagate_cancel);
-    if (body_error && !body_cancelled) errors_.push_back(body_error);
+    if (propagate_ != Propagate::none && errors_.empty()) {
+        if (propagate_ == Propagate::body) std::rethrow_exception(body_error);
+        throw CancelledError(std::move(propagate_msg_));
+    }
+    if (body_error && !detail::is_cancelled_error(body_error)) errors_.push_back(body_error);
     if (!errors_.empty()) {
         // Keep the parent's cancel count stable if it is being cancelled from outside.
         if (parent_.cancelling()) {

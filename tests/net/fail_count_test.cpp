@@ -554,6 +554,100 @@ TEST(FailCountFindings, ATaskTheGroupCannotAdoptIsCancelled) {
     }
 }
 
+// task_group()'s wait for its children allocated (exit()'s coroutine frame, a
+// Future per wait): a bad_alloc there ended task_group() while the children
+// still ran on the body's locals (a use after free, found under ASan by the
+// sock_sendfile scenario). Now every allocation fails from the moment the
+// body returns until a child has finished: the group still waits, and the
+// child's write to the body's local lands before task_group() returns. (Under
+// ASan coroutine frames and futures come from operator new, so the old code
+// fails here; elsewhere the frame pool may have hidden it.)
+TEST(FailCountFindings, TaskGroupWaitsForItsChildrenWithoutAllocating) {
+    using test::fail_count::alloc_fault;
+    using test::fail_count::AllocFault;
+    auto loop = new_event_loop();
+    bool attempted = false;
+    int written = 0;
+    auto main = [&]() -> Coro<void> {
+        int local = 0;
+        co_await task_group([&](TaskGroup& tg) -> Coro<void> {
+            tg.create_task([](int& out, bool& attempted) -> Coro<void> {
+                co_await sleep(0.01);
+                // Whether the wait tried to allocate; stop failing, then finish.
+                attempted = alloc_fault.failed;
+                alloc_fault = AllocFault{};
+                out = 42;
+            }(local, attempted));
+            co_await sleep(0);                            // the child is parked on its timer
+            alloc_fault = AllocFault{true, 0, 1, false};  // the next allocation fails
+            co_return;
+        });
+        written = local;
+    };
+    loop->run_until_complete(main());
+    alloc_fault = AllocFault{};
+    EXPECT_FALSE(attempted) << "task_group() allocated while it waited for its children";
+    EXPECT_EQ(written, 42);
+    EXPECT_TRUE(all_tasks(*loop).empty());
+    loop->close();
+}
+
+// close() scheduled connection_lost with call_soon: when that allocation
+// failed the transport was left closing, its fd open and the peer waiting
+// for EOF forever (the StreamReader scenario hung), and a close() in a
+// destructor (the UDP scenario's) ended in std::terminate. Now
+// connection_lost's node is part of the transport. The next allocation after
+// close() fails: close() must not make one. (Under ASan the nodes come from
+// operator new, so the old code fails here; elsewhere the frame pool may have
+// hidden it.)
+TEST(FailCountFindings, ClosingATransportAllocatesNothing) {
+    using test::fail_count::alloc_fault;
+    using test::fail_count::AllocFault;
+    auto loop = new_event_loop();
+    bool attempted = true;
+    std::string after_close = "not read";
+    bool lost = false;
+    loop->run_until_complete([](bool& attempted, std::string& after_close, bool& lost) -> Coro<void> {
+        auto [a, b] = co_await test::tcp_pair();
+        struct Proto : Protocol {
+            explicit Proto(bool* lost) : lost(lost) {}
+            void data_received(std::string_view) override {}
+            void connection_lost(std::exception_ptr) override { *lost = true; }
+            bool* lost;
+        };
+        Ref<Transport> t = make_socket_transport(get_running_loop(), std::move(a), std::make_unique<Proto>(&lost));
+        co_await sleep(0);  // connection_made has run, the transport reads
+        alloc_fault = AllocFault{true, 0, 1, false};
+        t->close();
+        attempted = alloc_fault.failed;
+        alloc_fault = AllocFault{};
+        after_close = co_await test::recv_until_eof(b);
+    }(attempted, after_close, lost));
+    alloc_fault = AllocFault{};
+    EXPECT_FALSE(attempted) << "close() allocated";
+    EXPECT_EQ(after_close, "") << "the peer saw EOF";
+    EXPECT_TRUE(lost) << "connection_lost ran";
+
+    // The datagram transport shares the close path.
+    bool udp_attempted = true;
+    bool udp_lost = false;
+    loop->run_until_complete([](bool& attempted, bool& lost) -> Coro<void> {
+        DatagramOptions o;
+        o.local_addr = SocketAddress::from_ip("127.0.0.1", 0);
+        auto [t, udp] = co_await create_datagram_endpoint([] { return std::make_unique<Udp>(false); }, o);
+        alloc_fault = AllocFault{true, 0, 1, false};
+        t->close();
+        attempted = alloc_fault.failed;
+        alloc_fault = AllocFault{};
+        for (int i = 0; i < 10 && !udp->lost; ++i) co_await sleep(0);
+        lost = udp->lost;
+    }(udp_attempted, udp_lost));
+    alloc_fault = AllocFault{};
+    EXPECT_FALSE(udp_attempted) << "a datagram transport's close() allocated";
+    EXPECT_TRUE(udp_lost) << "the datagram protocol's connection_lost ran";
+    loop->close();
+}
+
 }  // namespace
 
 }  // namespace net_fail_count_test

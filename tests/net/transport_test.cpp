@@ -562,6 +562,49 @@ TEST_F(TransportTest, DroppingEveryUserReferenceKeepsTheConnectionAliveUntilConn
     EXPECT_EQ(rec.events, (Events{"made", "data", "eof", "lost"}));
 }
 
+// Takes a reference to its transport (as a stream's core does), then fails.
+struct HoldsTransportThenThrows : Protocol {
+    HoldsTransportThenThrows(Events* ev, bool* destroyed) : ev(ev), destroyed(destroyed) {}
+    ~HoldsTransportThenThrows() override { *destroyed = true; }
+    void connection_made(Transport& t) override {
+        ev->push_back("made");
+        self = Ref<Transport>(&t);
+        throw std::runtime_error("connection_made failed half-way");
+    }
+    void data_received(std::string_view) override {}
+    void connection_lost(std::exception_ptr) override {
+        ev->push_back("lost");
+        self = Ref<Transport>();  // the cycle protocol -> transport -> protocol ends here
+    }
+    Events* ev;
+    bool* destroyed;
+    Ref<Transport> self;
+};
+
+// A connection_made that throws is reported, the transport closes, and
+// connection_lost follows (asyncio's too), so that what connection_made
+// took is given back. The sweep found a stream server leaking the
+// connection when client_connected_cb's coroutine could not be allocated:
+// without connection_lost the core and the transport kept each other.
+TEST_F(TransportTest, ConnectionMadeThrowingIsReportedAndConnectionLostStillRuns) {
+    expect_handler_calls = true;
+    Events ev;
+    bool destroyed = false;
+    run_io(([&]() -> Coro<void> {
+        auto p = co_await tcp_pair();
+        {
+            Ref<Transport> t = make_socket_transport(get_running_loop(), std::move(p.first),
+                                                     std::make_unique<HoldsTransportThenThrows>(&ev, &destroyed));
+        }
+        EXPECT_EQ(co_await recv_until_eof(p.second), "") << "the socket is closed";
+        co_await eventually([&] { return destroyed; });
+    })());
+    EXPECT_EQ(ev, (Events{"made", "lost"}));
+    EXPECT_TRUE(destroyed) << "the transport and its protocol leaked";
+    ASSERT_EQ(handler_calls.size(), 1u);
+    EXPECT_NE(handler_calls[0].message.find("connection_made"), std::string::npos) << handler_calls[0].message;
+}
+
 // asyncio still calls connection_made and then connection_lost when a
 // transport is aborted before connection_made ran; tulip calls neither (a
 // protocol never sees connection_lost without connection_made).

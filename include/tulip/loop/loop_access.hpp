@@ -24,6 +24,10 @@ struct LoopAccess {
     // ---- the ready queue and the timer heap ----------------------------------
     static void schedule(EventLoop& l, ReadyNode* n) noexcept { l.schedule(n); }
     static void schedule_all(EventLoop& l, NodeQueue& q) noexcept { l.schedule_all(q); }
+    // Takes a scheduled node back out of the ready queue (O(queue length):
+    // for rare paths, such as a transport closed by the loop's close while its
+    // own connection_lost is queued).
+    static bool unschedule(EventLoop& l, ReadyNode* n) noexcept { return l.ready_.remove(n); }
     static void add_timer(EventLoop& l, TimerNode* t, ReadyNode* node, std::int64_t when_ns) {
         l.add_timer(t, node, when_ns);
     }

@@ -20,10 +20,17 @@
 // raised and the task is cancelled again (asyncio 3.13 keeps the cancel
 // count stable the same way).
 //
+// Allocation: the wait for the children allocates nothing (no coroutine
+// frame, no Future), so running out of memory cannot end task_group() while
+// children still run and refer to the body's locals; a child the group
+// cannot adopt is cancelled at once.
+//
 // Thread safety: loop thread only.
 #pragma once
 
+#include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <string>
@@ -73,15 +80,24 @@ public:
 
     std::size_t size() const noexcept;
 
-    // The protocol that task_group() drives (public for custom scopes).
+    // The protocol that task_group() drives (public for custom scopes):
+    // enter(), run the body, then `co_await exit(what the body threw)`. The
+    // awaiter waits for every child and raises what the group must raise.
+    class ExitAwaiter;
     void enter();
-    Coro<void> exit(std::exception_ptr body_error);
+    ExitAwaiter exit(std::exception_ptr body_error) noexcept;
 
 private:
     void check_can_create() const;
     void adopt(AnyTask task);
     void abort();
     void on_task_done(AnyTask& task);
+    bool begin_exit();
+    void park(std::coroutine_handle<> h);
+    void note_exit_cancel(const std::string& msg) noexcept;
+    void end_exit();
+
+    struct ExitWaiter;
 
     EventLoop* loop_ = nullptr;
     AnyTask parent_;
@@ -93,13 +109,39 @@ private:
     // The first KeyboardInterrupt from a child or the body: raised bare, not
     // in the ExceptionGroup (asyncio's _base_error for its "base errors").
     std::exception_ptr base_error_;
-    Future<void> on_completed_;
+    // exit()'s state: the body's outcome and the cancellations received while
+    // waiting (asyncio's propagate_cancellation_error; the messages stand for
+    // the CancelledErrors, made when they are raised).
+    std::exception_ptr body_error_;
+    std::string propagate_msg_;
+    std::string pending_msg_;
+    std::size_t adopted_ = 0;  // children ever adopted: errors_ has room for all of them
+    enum class Propagate : std::uint8_t { none, body, waited };
+    Propagate propagate_ = Propagate::none;
+    bool pending_cancel_ = false;
     bool entered_ = false;
     bool exiting_ = false;
     bool aborting_ = false;
     bool parent_cancel_requested_ = false;
     bool cancel_on_enter_ = false;
 };
+
+class [[nodiscard]] TaskGroup::ExitAwaiter {
+public:
+    bool await_ready() { return tg_->begin_exit(); }
+    void await_suspend(std::coroutine_handle<> h) { tg_->park(h); }
+    void await_resume() { tg_->end_exit(); }
+
+private:
+    friend class TaskGroup;
+    explicit ExitAwaiter(TaskGroup* tg) noexcept : tg_(tg) {}
+    TaskGroup* tg_;
+};
+
+inline TaskGroup::ExitAwaiter TaskGroup::exit(std::exception_ptr body_error) noexcept {
+    body_error_ = std::move(body_error);
+    return ExitAwaiter(this);
+}
 
 namespace detail {
 template <class F>
