@@ -91,49 +91,57 @@ private:
 }  // namespace
 
 void EventLoop::install_signal(int sig, detail::CallbackNode* n) {
-    if (sig <= 0 || sig >= NSIG) {
-        n->decref();
-        throw std::invalid_argument("invalid signal number " + std::to_string(sig));
-    }
+    // n is ours: released on every path that does not install it.
+    struct Release {
+        detail::CallbackNode* n;
+        ~Release() {
+            if (n) n->decref();
+        }
+    } owned{n};
+    if (sig <= 0 || sig >= NSIG) throw std::invalid_argument("invalid signal number " + std::to_string(sig));
     if (sig == SIGKILL || sig == SIGSTOP) {
         // asyncio: sigaction's EINVAL becomes RuntimeError for these.
-        n->decref();
         throw std::runtime_error(std::string("signal ") + std::to_string(sig) + " (" + ::strsignal(sig) +
                                  ") cannot be caught");
     }
     const EventLoop* expected = nullptr;
-    if (!g_signal_owner.compare_exchange_strong(expected, this) && expected != this) {
-        n->decref();
+    if (!g_signal_owner.compare_exchange_strong(expected, this) && expected != this)
         throw std::runtime_error("another event loop already handles signals in this process");
-    }
-    if (signal_read_fd_ < 0) {
-        int p[2];
-        if (detail::sys::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-            n->decref();
-            g_signal_owner.store(nullptr);
-            throw std::system_error(errno, std::generic_category(), "pipe2 for signals");
+    // What allocates comes before anything is changed (a bad_alloc leaves no
+    // half-installed handler, pipe or ownership behind).
+    try {
+        if (cold_->signal_handlers.size() <= static_cast<std::size_t>(sig))
+            cold_->signal_handlers.resize(NSIG, nullptr);
+        if (signal_read_fd_ < 0) {
+            int p[2];
+            if (detail::sys::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+                throw std::system_error(errno, std::generic_category(), "pipe2 for signals");
+            try {
+                watch_reader(p[0], [this] { dispatch_signals(); });
+            } catch (...) {
+                ::close(p[0]);
+                ::close(p[1]);
+                throw;
+            }
+            signal_read_fd_ = p[0];
+            cold_->signal_write_fd = p[1];
+            g_signal_fd.store(cold_->signal_write_fd);
+            poller_->adjust_internal_fds(+1);  // polled only when the loop would block anyway
         }
-        signal_read_fd_ = p[0];
-        cold_->signal_write_fd = p[1];
-        g_signal_fd.store(cold_->signal_write_fd);
-        watch_reader(signal_read_fd_, [this] { dispatch_signals(); });
-        poller_->adjust_internal_fds(+1);  // polled only when the loop would block anyway
+    } catch (...) {
+        if (signal_read_fd_ < 0) g_signal_owner.store(nullptr);  // we hold no signal yet
+        throw;
     }
     struct sigaction sa {};
     sa.sa_handler = &tulip_on_signal;
     sa.sa_flags = SA_RESTART;
     ::sigemptyset(&sa.sa_mask);
-    if (::sigaction(sig, &sa, nullptr) < 0) {
-        int err = errno;
-        n->decref();
-        throw std::system_error(err, std::generic_category(), "sigaction");
-    }
-    if (cold_->signal_handlers.size() <= static_cast<std::size_t>(sig)) cold_->signal_handlers.resize(NSIG, nullptr);
+    if (::sigaction(sig, &sa, nullptr) < 0) throw std::system_error(errno, std::generic_category(), "sigaction");
     if (auto* old = cold_->signal_handlers[static_cast<std::size_t>(sig)]) {
         old->cancelled = true;
         old->decref();
     }
-    cold_->signal_handlers[static_cast<std::size_t>(sig)] = n;
+    cold_->signal_handlers[static_cast<std::size_t>(sig)] = std::exchange(owned.n, nullptr);
 }
 
 bool EventLoop::remove_signal_handler(int sig) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -65,6 +66,50 @@ TEST_F(FailCount, ExecutorRunInExecutorAndToThread) {
             if (a != i * 2 || b != i * 3) corrupt = true;
         }
     }});
+}
+
+// add_signal_handler took the handler's node, then allocated (the self-pipe's
+// reader, the handler table): a bad_alloc there leaked the node and what its
+// callable holds, and left the pipe or the process-wide signal ownership
+// behind. Now every allocation it makes is failed in turn: each failure
+// releases the callable, and the next add_signal_handler, on another loop,
+// works and sees the signal.
+TEST(FailCountFindings, AnAddSignalHandlerThatRunsOutOfMemoryLeavesNothingBehind) {
+    using test::fail_count::alloc_fault;
+    using test::fail_count::AllocFault;
+    int failures = 0;
+    for (long k = 1; k <= 8; ++k) {
+        auto loop = new_event_loop();
+        auto held = std::make_shared<int>(0);
+        bool threw = false;
+        alloc_fault = AllocFault{true, 0, k, false};
+        try {
+            loop->add_signal_handler(SIGUSR1, [held] { ++*held; });
+        } catch (const std::bad_alloc&) {
+            threw = true;
+        }
+        alloc_fault = AllocFault{};
+        if (threw) {
+            ++failures;
+            EXPECT_EQ(held.use_count(), 1) << "k=" << k << ": the failed handler's callable was kept";
+            EXPECT_FALSE(loop->remove_signal_handler(SIGUSR1)) << "k=" << k;
+        } else {
+            loop->remove_signal_handler(SIGUSR1);
+        }
+        loop->close();
+        // Another loop may now own the process's signals, and its handler runs.
+        auto other = new_event_loop();
+        int seen = 0;
+        other->add_signal_handler(SIGUSR1, [&seen] { ++seen; });
+        ::kill(::getpid(), SIGUSR1);
+        for (int i = 0; i < 100 && seen == 0; ++i) other->run_until_complete(sleep(0.001));
+        EXPECT_EQ(seen, 1) << "k=" << k;
+        other->remove_signal_handler(SIGUSR1);
+        other->close();
+    }
+#if defined(__SANITIZE_ADDRESS__)
+    EXPECT_GE(failures, 2) << "the hook reached too few of add_signal_handler's allocations";
+#endif
 }
 
 }  // namespace

@@ -6,10 +6,13 @@
 // back off instead of spinning).
 #include <tulip/net/server.hpp>
 
+#include <dirent.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <any>
 #include <atomic>
 #include <cerrno>
@@ -631,6 +634,76 @@ TEST_F(ServerTest, RaisingMaxConnectionsResumesAccepting) {
         co_await eventually([&] { return s.lost == 2; });
         co_await close_and_wait(server);
     })());
+}
+
+// An RLIMIT_NOFILE that leaves exactly `room` fd numbers free: a new fd
+// takes the lowest free number, and must be below the limit.
+rlim_t limit_leaving_room(int room) {
+    std::vector<bool> open;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        int self = ::dirfd(d);
+        while (dirent* e = ::readdir(d)) {
+            if (e->d_name[0] == '.') continue;
+            int fd = std::atoi(e->d_name);
+            if (fd == self) continue;
+            if (static_cast<std::size_t>(fd) >= open.size()) open.resize(static_cast<std::size_t>(fd) + 1);
+            open[static_cast<std::size_t>(fd)] = true;
+        }
+        ::closedir(d);
+    }
+    int fd = 0;
+    for (int free_seen = 0;; ++fd) {
+        bool taken = static_cast<std::size_t>(fd) < open.size() && open[static_cast<std::size_t>(fd)];
+        if (!taken && ++free_seen == room) break;
+    }
+    return static_cast<rlim_t>(fd + 1);
+}
+
+// Lowers RLIMIT_NOFILE's soft limit for the scope.
+struct FdLimit {
+    rlimit saved{};
+    explicit FdLimit(rlim_t soft) {
+        ::getrlimit(RLIMIT_NOFILE, &saved);
+        rlimit low = saved;
+        low.rlim_cur = soft;
+        if (::setrlimit(RLIMIT_NOFILE, &low) != 0) throw std::system_error(errno, std::generic_category(), "setrlimit");
+    }
+    ~FdLimit() { ::setrlimit(RLIMIT_NOFILE, &saved); }
+};
+
+// The kernel's own EMFILE, not the seam's: 60 clients queue on a server that
+// may open only ~16 more fds. The accept loop backs off each time it runs
+// out, and as served clients leave it accepts the next ones: every client
+// gets its echo, nothing is lost or refused, and the fds come back.
+TEST_F(ServerTest, ARealRlimitNofileIsSurvivedAndEveryQueuedClientIsServed) {
+    expect_handler_calls = true;
+    constexpr int kClients = 60;
+    constexpr int kRoom = 16;  // fds the server may open while the limit holds
+    std::size_t fds_before = test::open_fd_count();
+    int served = 0;
+    run_io(([&]() -> Coro<void> {
+        Server server = co_await start_server(test::echo_lines, "127.0.0.1", 0);
+        SocketAddress addr = server.addresses().at(0);
+        // Every client fd exists before the limit: only the server runs out.
+        std::vector<Socket> clients;
+        for (int i = 0; i < kClients; ++i) clients.push_back(Socket::create(AF_INET));
+        {
+            FdLimit limit(limit_leaving_room(kRoom));
+            for (auto& c : clients) co_await sock_connect(c, addr);  // all queue in the backlog
+            for (int i = 0; i < kClients; ++i) {
+                std::string line = "client " + std::to_string(i) + "\n";
+                co_await sock_sendall(clients[static_cast<std::size_t>(i)], line);
+                std::string echo = co_await test::recv_exactly(clients[static_cast<std::size_t>(i)], line.size());
+                if (echo == line) ++served;
+                clients[static_cast<std::size_t>(i)].close();
+            }
+        }
+        co_await close_and_wait(server);
+    })());
+    EXPECT_EQ(served, kClients);
+    ASSERT_FALSE(handler_calls.empty()) << "the server never ran out of fds: the limit did not bite";
+    for (auto& h : handler_calls) EXPECT_NE(h.message.find("out of system resource"), std::string::npos) << h.message;
+    EXPECT_EQ(test::open_fd_count(), fds_before);
 }
 
 }  // namespace
