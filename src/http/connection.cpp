@@ -79,7 +79,14 @@ void Connection::made(Transport& t) {
         if (auto* a = std::any_cast<SocketAddress>(&p)) peer_ = *a;
     } catch (...) {}
     secure_ = t.get_extra_info("sslcontext").has_value();
-    start_task();
+    try {
+        start_task();
+    } catch (...) {
+        // Out of memory: the transport closes (connection_lost follows); the
+        // server must not keep counting a connection that has no task.
+        state_->remove(this);
+        throw;
+    }
     if (state_->shutting_down) begin_shutdown();
 }
 
@@ -87,7 +94,7 @@ void Connection::start_task() {
     EventLoop& loop = transport_->get_loop();
     task_ = loop.create_task(run(Ref<Connection>(this)));
     Ref<Connection> self(this);
-    task_.add_done_callback([self](Task<void>& t) {
+    auto on_done = [self](Task<void>& t) {
         if (!t.cancelled()) {
             if (auto e = t.exception()) {
                 t.get_loop().call_exception_handler({"Error in an HTTP connection", e, "http server", {}});
@@ -98,7 +105,15 @@ void Connection::start_task() {
         }
         self->state_->remove(self.get());
         self->task_ = Task<void>();  // the task held us through its frame; now it is done
-    });
+    };
+    try {
+        task_.add_done_callback(std::move(on_done));
+    } catch (...) {
+        // Nobody would see the task end: it must not run (it has not started).
+        task_.cancel();
+        task_ = Task<void>();
+        throw;
+    }
 }
 
 void Connection::data(std::string_view bytes) {

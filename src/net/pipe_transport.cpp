@@ -155,15 +155,20 @@ private:
         // EOF: the transport closes whatever eof_received says (asyncio).
         closing_ = true;
         remove_reader();
-        lost_scheduled_ = true;
-        loop_->call_soon([this] {
-            if (lost_called_) return;
-            try {
-                (void)proto_->eof_received();
-            } catch (...) {
-                report_callback_error("Fatal error: protocol.eof_received() call failed.", std::current_exception());
-            }
-        });
+        try {
+            loop_->call_soon([this] {
+                if (lost_called_) return;
+                try {
+                    (void)proto_->eof_received();
+                } catch (...) {
+                    report_callback_error("Fatal error: protocol.eof_received() call failed.",
+                                          std::current_exception());
+                }
+            });
+        } catch (...) {
+            // Out of memory: eof_received is skipped; connection_lost (which
+            // cannot fail to be scheduled) still ends the connection.
+        }
         schedule_connection_lost(nullptr);
     }
 

@@ -160,7 +160,14 @@ protected:
     void resume_reading_impl() {
         if (closing_ || !paused_) return;
         paused_ = false;
-        start_reading();
+        // Watching the fd again can fail (bad_alloc); a transport that never
+        // reads again would hang its peer, so it closes (as start() does).
+        // It may run in a destructor (a sendfile's scope): nothing escapes.
+        try {
+            start_reading();
+        } catch (...) {
+            fatal_error(std::current_exception(), "Fatal error: the transport could not resume reading.");
+        }
     }
     bool is_reading_impl() const noexcept { return !paused_ && !closing_; }
 

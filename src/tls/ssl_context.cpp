@@ -39,7 +39,13 @@ int new_session_cb(SSL* ssl, SSL_SESSION* sess) {
     auto* key = static_cast<std::string*>(SSL_get_ex_data(ssl, ssl_ex_index()));
     SSLContext::Impl* impl = impl_of(SSL_get_SSL_CTX(ssl));
     if (!key || !impl || !impl->resumption) return 0;
-    impl->store_session(*key, sess);
+    // No exception may cross OpenSSL's C frames: out of memory, the session
+    // is simply not kept for resumption.
+    try {
+        impl->store_session(*key, sess);
+    } catch (...) {
+        return 0;
+    }
     return 1;  // we keep the reference
 }
 
@@ -276,7 +282,14 @@ SSL* SSLContext::Impl::new_ssl(bool server_side, const std::string& host) const 
             X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         }
         if (resumption) {
-            SSL_set_ex_data(ssl, ssl_ex_index(), new std::string(host));
+            std::string* key = nullptr;
+            try {
+                key = new std::string(host);
+            } catch (...) {
+                SSL_free(ssl);
+                throw;
+            }
+            SSL_set_ex_data(ssl, ssl_ex_index(), key);
             if (SSL_SESSION* s = find_session(host)) {
                 SSL_set_session(ssl, s);
                 SSL_SESSION_free(s);

@@ -108,27 +108,23 @@ bool is_os_error(std::exception_ptr e) {
 
 // ---- SSLProtocol ----------------------------------------------------------------------
 
-SSLProtocol::SSLProtocol(EventLoop& loop, SSLContext ctx, SSL* ssl, std::unique_ptr<BaseProtocol> app_owned,
+SSLProtocol::SSLProtocol(EventLoop& loop, SSLContext ctx, SslPtr&& ssl, std::unique_ptr<BaseProtocol> app_owned,
                          BaseProtocol* app, const SecureLayerParams& params, Future<Ref<Transport>> waiter,
                          bool call_connection_made)
-    : loop_(&loop), ctx_(std::move(ctx)), ssl_(ssl), app_owned_(std::move(app_owned)), app_(app), params_(params),
+    : loop_(&loop), ctx_(std::move(ctx)), ssl_(ssl.get()), app_owned_(std::move(app_owned)), app_(app), params_(params),
       waiter_(std::move(waiter)), call_connection_made_(call_connection_made) {
     // start_tls: the protocol saw connection_made on the plain transport,
     // so it is owed exactly one connection_lost, even if the handshake fails.
     if (!call_connection_made_) app_state_ = AppState::made;
     app_stream_ = dynamic_cast<Protocol*>(app_);
     app_buffered_ = dynamic_cast<BufferedProtocol*>(app_);
-    if (!app_stream_ && !app_buffered_) {
-        SSL_free(ssl_);
+    if (!app_stream_ && !app_buffered_)
         throw std::invalid_argument("a TLS transport needs a Protocol or a BufferedProtocol");
-    }
     bio_ = BIO_new(bio_method());
-    if (!bio_) {
-        SSL_free(ssl_);
-        throw std::bad_alloc();
-    }
+    if (!bio_) throw std::bad_alloc();
     BIO_set_data(bio_, this);
     SSL_set_bio(ssl_, bio_, bio_);  // one BIO both ways; SSL owns it (one reference)
+    (void)ssl.release();            // ours from here (nothing below throws)
 }
 
 SSLProtocol::~SSLProtocol() {
@@ -583,7 +579,15 @@ void SSLProtocol::start_shutdown() {
     if (app_transport_) app_transport_->mark_closed();
     if (state_ == State::handshake) return abort(nullptr);
     state_ = State::flushing;
-    shutdown_timer_ = loop_->call_later(params_.shutdown_timeout, [this] { check_shutdown_timeout(); });
+    try {
+        shutdown_timer_ = loop_->call_later(params_.shutdown_timeout, [this] { check_shutdown_timeout(); });
+    } catch (...) {
+        // Out of memory: without its timer the shutdown could wait on the
+        // peer forever, so the connection is cut instead.
+        state_ = State::unwrapped;
+        if (raw_) raw_->abort();
+        return;
+    }
     do_flush();
 }
 

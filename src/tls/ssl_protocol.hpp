@@ -38,13 +38,21 @@ namespace tulip::ssl::detail {
 
 class SSLTransport;
 
+// An SSL owned until an SSLProtocol adopts it.
+struct SslFree {
+    void operator()(SSL* s) const noexcept { SSL_free(s); }
+};
+using SslPtr = std::unique_ptr<SSL, SslFree>;
+
 class SSLProtocol final : public Protocol {
 public:
     // `app` is owned when app_owned is set (create_connection, servers); with
     // start_tls the raw transport keeps owning it and app_owned is null.
-    // ssl is adopted.
-    SSLProtocol(EventLoop& loop, SSLContext ctx, SSL* ssl, std::unique_ptr<BaseProtocol> app_owned, BaseProtocol* app,
-                const SecureLayerParams& params, Future<Ref<Transport>> waiter, bool call_connection_made);
+    // ssl is adopted once the constructor has succeeded; if it (or the
+    // allocation before it) throws, the caller's SslPtr still frees it.
+    SSLProtocol(EventLoop& loop, SSLContext ctx, SslPtr&& ssl, std::unique_ptr<BaseProtocol> app_owned,
+                BaseProtocol* app, const SecureLayerParams& params, Future<Ref<Transport>> waiter,
+                bool call_connection_made);
     ~SSLProtocol() override;
 
     // ---- the raw transport's protocol ----

@@ -30,10 +30,10 @@ std::unique_ptr<BaseProtocol> ssl::SSLContext::Impl::wrap(EventLoop& loop, std::
                                                           const SecureLayerParams& params,
                                                           Future<Ref<Transport>> waiter) const {
     if (!app) throw std::runtime_error("the protocol factory returned no protocol");
-    SSL* ssl = new_ssl(params.server_side, params.server_hostname);
+    ssl::detail::SslPtr ssl(new_ssl(params.server_side, params.server_hostname));
     BaseProtocol* p = app.get();
-    return std::make_unique<ssl::detail::SSLProtocol>(loop, SSLContext(self.lock()), ssl, std::move(app), p, params,
-                                                      std::move(waiter), true);
+    return std::make_unique<ssl::detail::SSLProtocol>(loop, SSLContext(self.lock()), std::move(ssl), std::move(app), p,
+                                                      params, std::move(waiter), true);
 }
 
 Coro<Ref<Transport>> start_tls(Ref<Transport> transport, ssl::SSLContext sslcontext, StartTLSOptions options) {
@@ -42,12 +42,12 @@ Coro<Ref<Transport>> start_tls(Ref<Transport> transport, ssl::SSLContext sslcont
     SecureLayerParams params = layer_params(options.server_side, options.server_hostname.value_or(std::string()),
                                             options.ssl_handshake_timeout, options.ssl_shutdown_timeout);
     EventLoop& loop = transport->get_loop();
-    SSL* ssl = sslcontext.impl().new_ssl(params.server_side, params.server_hostname);
+    ssl::detail::SslPtr ssl(sslcontext.impl().new_ssl(params.server_side, params.server_hostname));
     auto waiter = Future<Ref<Transport>>::create(loop);
     // The transport keeps owning its protocol, which now sits on top of TLS.
     BaseProtocol& app = transport->get_protocol();
-    auto proto =
-        std::make_unique<ssl::detail::SSLProtocol>(loop, sslcontext, ssl, nullptr, &app, params, waiter, false);
+    auto proto = std::make_unique<ssl::detail::SSLProtocol>(loop, sslcontext, std::move(ssl), nullptr, &app, params,
+                                                            waiter, false);
     ssl::detail::SSLProtocol* sp = proto.get();
     // Paused first, so no data reaches the TLS protocol before its
     // connection_made (asyncio does the same).
