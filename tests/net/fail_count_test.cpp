@@ -648,6 +648,45 @@ TEST(FailCountFindings, ClosingATransportAllocatesNothing) {
     loop->close();
 }
 
+// resume_reading() watches the fd again, which allocates: when that failed
+// inside a destructor (sendfile's scope, resuming the reading it paused) the
+// process ended in std::terminate, and elsewhere the transport was left
+// neither paused nor reading. Now the transport closes, as when it cannot
+// start reading, and nothing escapes resume_reading().
+TEST(FailCountFindings, AResumeReadingThatCannotWatchTheFdClosesTheTransport) {
+    using test::fail_count::alloc_fault;
+    using test::fail_count::AllocFault;
+    auto loop = new_event_loop();
+    bool failed = false;
+    test::Record rec;
+    loop->run_until_complete([](bool& failed, test::Record& rec) -> Coro<void> {
+        auto [a, b] = co_await test::tcp_pair();
+        Ref<Transport> t =
+            make_socket_transport(get_running_loop(), std::move(a), std::make_unique<test::Recorder>(&rec));
+        co_await sleep(0);  // connection_made has run
+        t->pause_reading();
+        alloc_fault = AllocFault{true, 0, 1, false};
+        t->resume_reading();
+        failed = alloc_fault.failed;
+        alloc_fault = AllocFault{};
+        if (failed) {
+            EXPECT_EQ(co_await test::recv_until_eof(b), "") << "the transport closed";
+            co_await test::eventually([&] { return rec.lost > 0; });
+        } else {  // the pool served it (no ASan): the transport simply reads again
+            co_await sock_sendall(b, "x");
+            co_await test::eventually([&] { return rec.data == "x"; });
+            t->close();
+            co_await test::eventually([&] { return rec.lost > 0; });
+        }
+    }(failed, rec));
+    alloc_fault = AllocFault{};
+    EXPECT_EQ(rec.lost, 1);
+#if defined(__SANITIZE_ADDRESS__)
+    EXPECT_TRUE(failed) << "resume_reading() made no allocation to fail";
+#endif
+    loop->close();
+}
+
 }  // namespace
 
 }  // namespace net_fail_count_test

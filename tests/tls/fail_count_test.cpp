@@ -60,6 +60,63 @@ TEST_F(FailCount, TlsStreamsEcho) {
     }});
 }
 
+// A TLS close arms the shutdown timer (call_later) after marking the
+// transport closed: when that allocation failed, the close_notify was never
+// sent and nothing would ever end the connection (wait_closed hung; the
+// sweep's TLS echo found it). Now such a close cuts the connection. Each of
+// the first allocations of close() fails in turn: a bad_alloc may escape
+// close(), but a second close() and wait_closed() always end it.
+TEST(FailCountFindings, ATlsCloseThatRunsOutOfMemoryStillEndsTheConnection) {
+    using test::fail_count::alloc_fault;
+    using test::fail_count::AllocFault;
+    (void)test::test_pki();
+    int failed_allocations = 0;
+    for (long k = 1; k <= 6; ++k) {
+        auto loop = new_event_loop();
+        bool ended = false;
+        loop->run_until_complete([](long k, bool& ended, int& failed_allocations) -> Coro<void> {
+            StreamOptions so;
+            ssl::SSLContext sc(ssl::PROTOCOL_TLS_SERVER);
+            sc.load_cert_chain(test::test_pki().server.cert, test::test_pki().server.key);
+            so.server.ssl = sc;
+            Server server = co_await start_server(test::echo_lines, "127.0.0.1", 0, so);
+            StreamOptions o;
+            ssl::SSLContext c(ssl::PROTOCOL_TLS_CLIENT);
+            c.load_verify_locations(test::test_pki().ca.cert);
+            o.connect.ssl = c;
+            o.connect.server_hostname = "localhost";
+            auto [reader, writer] = co_await open_connection("127.0.0.1", test::port_of(server), o);
+            writer.write("ping\n");
+            std::string back = co_await reader.readline();
+            EXPECT_EQ(back, "ping\n");
+            alloc_fault = AllocFault{true, 0, k, false};
+            try {
+                writer.close();
+            } catch (const std::bad_alloc&) {}
+            if (alloc_fault.failed) ++failed_allocations;
+            alloc_fault = AllocFault{};
+            writer.close();
+            try {
+                co_await wait_for(writer.wait_closed(), test::kLoopbackTimeout);
+                ended = true;
+            } catch (const TimeoutError&) {
+            } catch (const std::exception&) {
+                ended = true;  // cut: wait_closed raises the reason
+            }
+            if (!ended) writer.transport().abort();  // so that the server can close
+            server.close();
+            co_await wait_for(server.wait_closed(), test::kLoopbackTimeout);
+        }(k, ended, failed_allocations));
+        alloc_fault = AllocFault{};
+        EXPECT_TRUE(ended) << "k=" << k << ": the connection never ended";
+        cancel_all_tasks(*loop);
+        loop->close();
+    }
+#if defined(__SANITIZE_ADDRESS__)
+    EXPECT_GE(failed_allocations, 1) << "no allocation of close() was reached";
+#endif
+}
+
 }  // namespace
 
 }  // namespace tls_fail_count_test
