@@ -2,6 +2,7 @@
 // goes in comes out, checked with an FNV-1a hash computed on both ends.
 //
 //   - 1,000 TCP connections open at once, each echoing 100 messages of 1 KiB;
+//   - 25 TLS clients at once, each echoing 1 MiB;
 //   - one stream of 128 MiB;
 //   - 10,000 connect/close cycles, after which the fd count is back at its
 //     baseline and RSS has not grown beyond a small tolerance;
@@ -22,6 +23,7 @@
 
 #include "stress/stress.hpp"
 #include "support/loop_test.hpp"
+#include "support/tls_certs.hpp"
 
 namespace stress_zero_loss_test {
 
@@ -45,13 +47,16 @@ struct EchoServerSide {
     int peak_live = 0;
 };
 
-// Echoes whatever comes, in whatever chunks, hashing it; records the hash at EOF.
-Coro<void> echo_hashing(StreamReader r, StreamWriter w, EchoServerSide* s) {
+// Echoes whatever comes, in whatever chunks, hashing it; records the hash at
+// EOF, or once `expect` bytes came (TLS has no half-close to say "done").
+Coro<void> echo_hashing(StreamReader r, StreamWriter w, EchoServerSide* s, std::size_t expect = 0) {
     s->peak_live = std::max(s->peak_live, ++s->live);
     Fnv1a h;
-    for (;;) {
-        std::string chunk = co_await r.read(64 * 1024);
+    for (std::size_t got = 0; expect == 0 || got < expect;) {
+        std::string chunk = co_await r.read(static_cast<std::ptrdiff_t>(
+            expect == 0 ? std::size_t{64 * 1024} : std::min<std::size_t>(64 * 1024, expect - got)));
         if (chunk.empty()) break;
+        got += chunk.size();
         h.update(chunk);
         s->bytes += chunk.size();
         w.write(chunk);
@@ -70,7 +75,8 @@ struct EchoClientSide {
     bool clean_eof = false;
 };
 
-Coro<void> send_messages(StreamWriter w, std::uint64_t seed, std::size_t messages, EchoClientSide* out) {
+Coro<void> send_messages(StreamWriter w, std::uint64_t seed, std::size_t messages, EchoClientSide* out,
+                         bool half_close) {
     ByteSource src(seed);
     Fnv1a h;
     std::string m;
@@ -81,14 +87,16 @@ Coro<void> send_messages(StreamWriter w, std::uint64_t seed, std::size_t message
         co_await w.drain();
     }
     out->sent = h.value();
-    w.write_eof();
+    if (half_close) w.write_eof();
 }
 
-// One connection: writes its messages while reading the echo back.
-Coro<void> exchange(StreamPair conn, std::uint64_t seed, std::size_t messages, EchoClientSide* out) {
+// One connection: writes its messages while reading the echo back; then the
+// server's EOF (after our write_eof, or after the last byte over TLS).
+Coro<void> exchange(StreamPair conn, std::uint64_t seed, std::size_t messages, EchoClientSide* out,
+                    bool half_close = true) {
     StreamReader r = conn.first;
     StreamWriter w = conn.second;
-    Task<void> sender = create_task(send_messages(w, seed, messages, out));
+    Task<void> sender = create_task(send_messages(w, seed, messages, out, half_close));
     Fnv1a h;
     for (std::size_t i = 0; i < messages; ++i) {
         std::string m = co_await r.readexactly(static_cast<std::ptrdiff_t>(kMessage));
@@ -150,6 +158,65 @@ TEST_F(ZeroLoss, AThousandConnectionsEchoAHundredKibibyteMessagesEach) {
                 " message_bytes=1024 peak_concurrent=" + std::to_string(server_side.peak_live) +
                 " bytes_each_way=" + std::to_string(bytes) + " hashes_matched=" + std::to_string(matched) + "/" +
                 std::to_string(conns) + " elapsed_s=" + std::to_string(elapsed));
+}
+
+// ---- 25 TLS clients x 1 MiB each way ---------------------------------------------------
+
+// asyncio's test_ssl runs 25 clients at once; here each one echoes 1 MiB
+// through a TLS server (handshakes, records cut wherever TCP cuts them,
+// close_notify), every byte hashed on both ends.
+TEST_F(ZeroLoss, TwentyFiveTlsClientsEchoAMebibyteEach) {
+    const std::size_t conns = scaled(25, 5);
+    const std::size_t messages = scaled(1024, 128);  // of 1 KiB
+    const test::TestPki& pki = test::test_pki();
+    EchoServerSide server_side;
+    std::vector<EchoClientSide> clients(conns);
+    stress::Stopwatch sw;
+    run_bounded(([&]() -> Coro<void> {
+        StreamOptions so;
+        ssl::SSLContext server_ctx(ssl::PROTOCOL_TLS_SERVER);
+        server_ctx.load_cert_chain(pki.server.cert, pki.server.key);
+        so.server.ssl = server_ctx;
+        const std::size_t expect = messages * kMessage;
+        auto handler = [&server_side, expect](StreamReader r, StreamWriter w) {
+            return echo_hashing(r, w, &server_side, expect);
+        };
+        Server server = co_await start_server(handler, "127.0.0.1", 0, so);
+        const std::uint16_t port = server.addresses().at(0).port();
+        StreamOptions co;
+        ssl::SSLContext client_ctx(ssl::PROTOCOL_TLS_CLIENT);
+        client_ctx.load_verify_locations(pki.ca.cert);
+        co.connect.ssl = client_ctx;
+        co.connect.server_hostname = "localhost";
+        std::vector<Coro<StreamPair>> opens;
+        for (std::size_t i = 0; i < conns; ++i) opens.push_back(open_connection("127.0.0.1", port, co));
+        std::vector<StreamPair> pairs = co_await gather(std::move(opens));
+        std::vector<Coro<void>> runs;
+        for (std::size_t i = 0; i < conns; ++i)
+            runs.push_back(exchange(std::move(pairs[i]), 1000 + i, messages, &clients[i], /*half_close=*/false));
+        pairs.clear();
+        co_await gather(std::move(runs));
+        co_await test::eventually([&] { return server_side.hashes.size() == conns; });
+        server.close();
+        co_await server.wait_closed();
+    })());
+    const double elapsed = sw.seconds();
+    std::vector<std::uint64_t> sent;
+    std::size_t matched = 0;
+    for (auto& c : clients) {
+        sent.push_back(c.sent);
+        matched += (c.sent == c.received && c.bytes == messages * kMessage && c.clean_eof);
+    }
+    std::sort(sent.begin(), sent.end());
+    std::sort(server_side.hashes.begin(), server_side.hashes.end());
+    EXPECT_EQ(matched, conns);
+    EXPECT_EQ(server_side.hashes, sent) << "the TLS server received other bytes than the clients sent";
+    EXPECT_EQ(server_side.bytes, conns * messages * kMessage);
+    EXPECT_EQ(server_side.peak_live, static_cast<int>(conns));
+    figures("ZeroLoss.TlsClients",
+            "clients=" + std::to_string(conns) + " bytes_each_way_per_client=" + std::to_string(messages * kMessage) +
+                " peak_concurrent=" + std::to_string(server_side.peak_live) + " hashes_matched=" +
+                std::to_string(matched) + "/" + std::to_string(conns) + " elapsed_s=" + std::to_string(elapsed));
 }
 
 // ---- one 128 MiB stream --------------------------------------------------------------------
