@@ -617,10 +617,7 @@ TEST(FailCountFindings, ClosingATransportAllocatesNothing) {
         };
         Ref<Transport> t = make_socket_transport(get_running_loop(), std::move(a), std::make_unique<Proto>(&lost));
         co_await sleep(0);  // connection_made has run, the transport reads
-        alloc_fault = AllocFault{true, 0, 1, false};
-        t->close();
-        attempted = alloc_fault.failed;
-        alloc_fault = AllocFault{};
+        attempted = test::fail_count::next_allocation_fails_in([&] { t->close(); });
         after_close = co_await test::recv_until_eof(b);
     }(attempted, after_close, lost));
     alloc_fault = AllocFault{};
@@ -635,10 +632,7 @@ TEST(FailCountFindings, ClosingATransportAllocatesNothing) {
         DatagramOptions o;
         o.local_addr = SocketAddress::from_ip("127.0.0.1", 0);
         auto [t, udp] = co_await create_datagram_endpoint([] { return std::make_unique<Udp>(false); }, o);
-        alloc_fault = AllocFault{true, 0, 1, false};
-        t->close();
-        attempted = alloc_fault.failed;
-        alloc_fault = AllocFault{};
+        attempted = test::fail_count::next_allocation_fails_in([&] { t->close(); });
         for (int i = 0; i < 10 && !udp->lost; ++i) co_await sleep(0);
         lost = udp->lost;
     }(udp_attempted, udp_lost));
@@ -665,10 +659,7 @@ TEST(FailCountFindings, AResumeReadingThatCannotWatchTheFdClosesTheTransport) {
             make_socket_transport(get_running_loop(), std::move(a), std::make_unique<test::Recorder>(&rec));
         co_await sleep(0);  // connection_made has run
         t->pause_reading();
-        alloc_fault = AllocFault{true, 0, 1, false};
-        t->resume_reading();
-        failed = alloc_fault.failed;
-        alloc_fault = AllocFault{};
+        failed = test::fail_count::next_allocation_fails_in([&] { t->resume_reading(); });
         if (failed) {
             EXPECT_EQ(co_await test::recv_until_eof(b), "") << "the transport closed";
             co_await test::eventually([&] { return rec.lost > 0; });

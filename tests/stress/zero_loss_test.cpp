@@ -111,6 +111,48 @@ Coro<void> exchange(StreamPair conn, std::uint64_t seed, std::size_t messages, E
     co_await w.wait_closed();
 }
 
+// Opens `clients.size()` connections at once (every one before any message
+// goes), runs exchange() on all of them together, then closes the server
+// once it has recorded every connection's hash.
+Coro<void> echo_from_many_clients(Server& server, const StreamOptions& options, std::size_t messages,
+                                  std::uint64_t first_seed, bool half_close, std::vector<EchoClientSide>& clients,
+                                  EchoServerSide& server_side) {
+    const std::size_t conns = clients.size();
+    const std::uint16_t port = server.addresses().at(0).port();
+    std::vector<Coro<StreamPair>> opens;
+    for (std::size_t i = 0; i < conns; ++i) opens.push_back(open_connection("127.0.0.1", port, options));
+    std::vector<StreamPair> pairs = co_await gather(std::move(opens));
+    co_await test::eventually([&] { return server.connection_count() == conns; });
+    std::vector<Coro<void>> runs;
+    for (std::size_t i = 0; i < conns; ++i)
+        runs.push_back(exchange(std::move(pairs[i]), first_seed + i, messages, &clients[i], half_close));
+    pairs.clear();
+    co_await gather(std::move(runs));
+    co_await test::eventually([&] { return server_side.hashes.size() == conns; });
+    server.close();
+    co_await server.wait_closed();
+}
+
+// Each connection got back what it sent, and the server saw exactly that;
+// returns how many connections matched.
+std::size_t check_echoes(const std::vector<EchoClientSide>& clients, EchoServerSide& server_side,
+                         std::size_t messages) {
+    const std::size_t conns = clients.size();
+    std::vector<std::uint64_t> sent;
+    std::size_t matched = 0;
+    for (auto& c : clients) {
+        sent.push_back(c.sent);
+        matched += (c.sent == c.received && c.bytes == messages * kMessage && c.clean_eof);
+    }
+    std::sort(sent.begin(), sent.end());
+    std::sort(server_side.hashes.begin(), server_side.hashes.end());
+    EXPECT_EQ(matched, conns);
+    EXPECT_EQ(server_side.hashes, sent) << "the server received other bytes than the clients sent";
+    EXPECT_EQ(server_side.bytes, conns * messages * kMessage);
+    EXPECT_EQ(server_side.peak_live, static_cast<int>(conns));
+    return matched;
+}
+
 TEST_F(ZeroLoss, AThousandConnectionsEchoAHundredKibibyteMessagesEach) {
     const std::size_t conns = scaled(1000, 10);
     const std::size_t messages = 100;  // only the connection count scales
@@ -123,36 +165,12 @@ TEST_F(ZeroLoss, AThousandConnectionsEchoAHundredKibibyteMessagesEach) {
         so.server.backlog = static_cast<int>(conns) + 16;
         auto handler = [&server_side](StreamReader r, StreamWriter w) { return echo_hashing(r, w, &server_side); };
         Server server = co_await start_server(handler, "127.0.0.1", 0, so);
-        const std::uint16_t port = server.addresses().at(0).port();
-        // Every connection is open before any message goes: 1,000 at once.
-        std::vector<Coro<StreamPair>> opens;
-        for (std::size_t i = 0; i < conns; ++i) opens.push_back(open_connection("127.0.0.1", port));
-        std::vector<StreamPair> pairs = co_await gather(std::move(opens));
-        co_await test::eventually([&] { return server.connection_count() == conns; });
-        std::vector<Coro<void>> runs;
-        for (std::size_t i = 0; i < conns; ++i)
-            runs.push_back(exchange(std::move(pairs[i]), i + 1, messages, &clients[i]));
-        pairs.clear();
-        co_await gather(std::move(runs));
-        co_await test::eventually([&] { return server_side.hashes.size() == conns; });
-        server.close();
-        co_await server.wait_closed();
+        co_await echo_from_many_clients(server, StreamOptions{}, messages, 1, true, clients, server_side);
     })());
     const double elapsed = sw.seconds();
-    // Each connection got back what it sent, and the server saw exactly that.
-    std::vector<std::uint64_t> sent;
-    std::size_t matched = 0, bytes = 0;
-    for (auto& c : clients) {
-        sent.push_back(c.sent);
-        matched += (c.sent == c.received && c.bytes == messages * kMessage && c.clean_eof);
-        bytes += c.bytes;
-    }
-    std::sort(sent.begin(), sent.end());
-    std::sort(server_side.hashes.begin(), server_side.hashes.end());
-    EXPECT_EQ(matched, conns);
-    EXPECT_EQ(server_side.hashes, sent) << "the server received other bytes than the clients sent";
-    EXPECT_EQ(server_side.bytes, conns * messages * kMessage);
-    EXPECT_EQ(server_side.peak_live, static_cast<int>(conns));
+    const std::size_t matched = check_echoes(clients, server_side, messages);
+    std::size_t bytes = 0;
+    for (auto& c : clients) bytes += c.bytes;
     figures("ZeroLoss.EchoConnections",
             "connections=" + std::to_string(conns) + " messages=" + std::to_string(messages) +
                 " message_bytes=1024 peak_concurrent=" + std::to_string(server_side.peak_live) +
@@ -182,37 +200,15 @@ TEST_F(ZeroLoss, TwentyFiveTlsClientsEchoAMebibyteEach) {
             return echo_hashing(r, w, &server_side, expect);
         };
         Server server = co_await start_server(handler, "127.0.0.1", 0, so);
-        const std::uint16_t port = server.addresses().at(0).port();
         StreamOptions co;
         ssl::SSLContext client_ctx(ssl::PROTOCOL_TLS_CLIENT);
         client_ctx.load_verify_locations(pki.ca.cert);
         co.connect.ssl = client_ctx;
         co.connect.server_hostname = "localhost";
-        std::vector<Coro<StreamPair>> opens;
-        for (std::size_t i = 0; i < conns; ++i) opens.push_back(open_connection("127.0.0.1", port, co));
-        std::vector<StreamPair> pairs = co_await gather(std::move(opens));
-        std::vector<Coro<void>> runs;
-        for (std::size_t i = 0; i < conns; ++i)
-            runs.push_back(exchange(std::move(pairs[i]), 1000 + i, messages, &clients[i], /*half_close=*/false));
-        pairs.clear();
-        co_await gather(std::move(runs));
-        co_await test::eventually([&] { return server_side.hashes.size() == conns; });
-        server.close();
-        co_await server.wait_closed();
+        co_await echo_from_many_clients(server, co, messages, 1000, /*half_close=*/false, clients, server_side);
     })());
     const double elapsed = sw.seconds();
-    std::vector<std::uint64_t> sent;
-    std::size_t matched = 0;
-    for (auto& c : clients) {
-        sent.push_back(c.sent);
-        matched += (c.sent == c.received && c.bytes == messages * kMessage && c.clean_eof);
-    }
-    std::sort(sent.begin(), sent.end());
-    std::sort(server_side.hashes.begin(), server_side.hashes.end());
-    EXPECT_EQ(matched, conns);
-    EXPECT_EQ(server_side.hashes, sent) << "the TLS server received other bytes than the clients sent";
-    EXPECT_EQ(server_side.bytes, conns * messages * kMessage);
-    EXPECT_EQ(server_side.peak_live, static_cast<int>(conns));
+    const std::size_t matched = check_echoes(clients, server_side, messages);
     figures("ZeroLoss.TlsClients",
             "clients=" + std::to_string(conns) + " bytes_each_way_per_client=" + std::to_string(messages * kMessage) +
                 " peak_concurrent=" + std::to_string(server_side.peak_live) + " hashes_matched=" +

@@ -192,6 +192,22 @@ inline bool alloc_hook_installed = false;
 // costs ~0.4 s there, ~10 minutes for both pollers).
 inline bool enomem_runs();
 
+// Runs f() with the next allocation on this thread failing (the hook must be
+// installed); returns whether f() made one. For the findings' tests.
+template <class F>
+bool next_allocation_fails_in(F&& f) {
+    alloc_fault = AllocFault{true, 0, 1, false};
+    try {
+        f();
+    } catch (...) {
+        alloc_fault = AllocFault{};
+        throw;
+    }
+    bool failed = alloc_fault.failed;
+    alloc_fault = AllocFault{};
+    return failed;
+}
+
 // This thread's stack to fd 2, as offsets in their objects (for
 // addr2line -Cfpe <binary>); allocates nothing.
 inline void print_backtrace() {
