@@ -126,16 +126,23 @@ void ServerCore::accept_ready(int index) {
             int err = errno;
             if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR || err == ECONNABORTED) return;
             if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
-                // Out of resources: stop accepting for a while rather than spin at 100% CPU.
-                loop_->call_exception_handler(
-                    {"socket.accept() out of system resource", make_os_error(err, "accept"), "server", {}});
-                loop_->remove_reader(ls.fileno());
-                Ref<ServerCore> self(this);
-                if (retry_.size() < sockets_.size()) retry_.resize(sockets_.size());
-                retry_[static_cast<std::size_t>(index)] = (loop_->call_later(kAcceptRetryDelay, [self, index] {
-                    if (self->closed_ || !self->serving_ || self->accept_paused_) return;
-                    self->watch_socket(static_cast<std::size_t>(index));
-                }));
+                // Out of resources: stop accepting for a while rather than spin
+                // at 100% CPU. The retry is armed before the socket is
+                // unwatched: if it cannot be (out of memory too), the socket
+                // stays watched rather than never accepting again.
+                try {
+                    Ref<ServerCore> self(this);
+                    if (retry_.size() < sockets_.size()) retry_.resize(sockets_.size());
+                    retry_[static_cast<std::size_t>(index)] = (loop_->call_later(kAcceptRetryDelay, [self, index] {
+                        if (self->closed_ || !self->serving_ || self->accept_paused_) return;
+                        self->watch_socket(static_cast<std::size_t>(index));
+                    }));
+                    loop_->remove_reader(ls.fileno());
+                } catch (...) {}
+                try {
+                    loop_->call_exception_handler(
+                        {"socket.accept() out of system resource", make_os_error(err, "accept"), "server", {}});
+                } catch (...) {}
                 return;
             }
             loop_->call_exception_handler(

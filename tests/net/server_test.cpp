@@ -676,6 +676,12 @@ struct FdLimit {
 // out, and as served clients leave it accepts the next ones: every client
 // gets its echo, nothing is lost or refused, and the fds come back.
 TEST_F(ServerTest, ARealRlimitNofileIsSurvivedAndEveryQueuedClientIsServed) {
+#if defined(__SANITIZE_ADDRESS__)
+    // The ASan preset has UBSan too, whose vptr check opens a pipe to probe
+    // memory: with no fd left it reports a false "invalid vptr" (see
+    // counting_hook). The debug leg runs this on both pollers.
+    GTEST_SKIP() << "UBSan's vptr check needs a free fd";
+#endif
     expect_handler_calls = true;
     constexpr int kClients = 60;
     constexpr int kRoom = 16;  // fds the server may open while the limit holds
