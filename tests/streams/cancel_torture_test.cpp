@@ -92,6 +92,27 @@ Coro<void> read_to_end(StreamReader r, Op op, std::string* got) {
 
 // ---- a fed StreamReader, virtual time ----------------------------------------
 
+// What every reader case checks: a completed read got everything; read(-1)
+// (not cancel-safe) may lose the blocks it took, but what stays readable is
+// the tail; every other read is cancel-safe: what it got plus what is still
+// readable is everything. Returns whether bytes were lost.
+template <Op op>
+bool check_reads(const RunInfo& r, const std::string& got, const std::string& rest) {
+    const std::string all = all_pieces();
+    if (r.completed()) {
+        EXPECT_EQ(got, all);
+    }
+    if constexpr (op == Op::read_all) {
+        if (r.cancelled()) {
+            EXPECT_TRUE(got.empty());
+        }
+        EXPECT_EQ(all.substr(all.size() - rest.size()), rest);
+    } else {
+        EXPECT_EQ(got + rest, all) << "a cancelled read lost or duplicated bytes";
+    }
+    return got.size() + rest.size() < all.size();
+}
+
 // Runs of read(-1) that lost bytes: it is not cancel-safe, and the test shows it.
 int& lost_runs() {
     static int n = 0;
@@ -119,20 +140,7 @@ struct FedReaderCase : Case {
         rest = co_await reader.read();  // what is still readable
     }
     void check(const RunInfo& r) override {
-        const std::string all = all_pieces();
-        if (r.completed()) {
-            EXPECT_EQ(got, all);
-        }
-        if constexpr (op == Op::read_all) {
-            // Not cancel-safe: the blocks already taken are gone, the rest stays.
-            if (r.cancelled()) {
-                EXPECT_TRUE(got.empty());
-            }
-            EXPECT_EQ(all.substr(all.size() - rest.size()), rest);
-            if (got.size() + rest.size() < all.size()) ++lost_runs();
-        } else {
-            EXPECT_EQ(got + rest, all) << "a cancelled read lost or duplicated bytes";
-        }
+        if (check_reads<op>(r, got, rest)) ++lost_runs();
         EXPECT_TRUE(reader.at_eof());
     }
 };
@@ -189,20 +197,7 @@ struct SocketReaderCase : Case {
         writer->close();
         co_await writer->wait_closed();
     }
-    void check(const RunInfo& r) override {
-        const std::string all = all_pieces();
-        if (r.completed()) {
-            EXPECT_EQ(got, all);
-        }
-        if constexpr (op == Op::read_all) {
-            if (r.cancelled()) {
-                EXPECT_TRUE(got.empty());
-            }
-            EXPECT_EQ(all.substr(all.size() - rest.size()), rest);
-        } else {
-            EXPECT_EQ(got + rest, all) << "a cancelled read lost or duplicated bytes";
-        }
-    }
+    void check(const RunInfo& r) override { (void)check_reads<op>(r, got, rest); }
 };
 
 TEST_F(StreamsCancelTortureIo, SocketReaderRead) {
