@@ -3,6 +3,7 @@
 // tulip::KeyboardInterrupt here: it leaves the group bare.
 #include <tulip/task/task_group.hpp>
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace tulip {
@@ -78,12 +79,13 @@ void TaskGroup::adopt(AnyTask task) {
     // it is cancelled rather than left running unsupervised.
     bool inserted = false;
     try {
-        // Room for every child's error and the body's: on_task_done and
-        // end_exit never allocate to record one.
-        errors_.reserve(adopted_ + 2);
+        // Room for the error of every live child (this one too) and the
+        // body's: on_task_done and end_exit never allocate to record one.
+        // Grown geometrically: one allocation per doubling, not per child.
+        std::size_t need = errors_.size() + tasks_->map.size() + 2;
+        if (errors_.capacity() < need) errors_.reserve(std::max(need, 2 * errors_.capacity()));
         inserted = tasks_->map.emplace(task.state(), task).second;
         task.add_done_callback([this](AnyTask& t) { on_task_done(t); });
-        ++adopted_;
     } catch (...) {
         if (inserted) tasks_->map.erase(task.state());
         task.cancel();

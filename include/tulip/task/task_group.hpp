@@ -115,7 +115,6 @@ private:
     std::exception_ptr body_error_;
     std::string propagate_msg_;
     std::string pending_msg_;
-    std::size_t adopted_ = 0;  // children ever adopted: errors_ has room for all of them
     enum class Propagate : std::uint8_t { none, body, waited };
     Propagate propagate_ = Propagate::none;
     bool pending_cancel_ = false;
