@@ -56,8 +56,15 @@ std::vector<int> pids_running(const std::string& cmdline) {
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
         std::string name = e.path().filename();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream f(e.path() / "cmdline", std::ios::binary);
-        std::string got((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        // Any process on the machine may exit while we read: reading its
+        // cmdline then fails with ESRCH, and it is not running.
+        std::string got;
+        try {
+            std::ifstream f(e.path() / "cmdline", std::ios::binary);
+            got.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+        } catch (const std::exception&) {
+            continue;
+        }
         if (got == cmdline) pids.push_back(std::stoi(name));
     }
     return pids;
